@@ -1,0 +1,213 @@
+"""What every simulated party shares: the door, the line outside, the rooms, the guests.
+
+Theory of operation. ``Party`` owns the SimPy environment, the listen socket's
+backlog (``Backlog``: a line that hands a guest straight to a worker already waiting
+at the door), the machine's cores (a ``simpy.Resource``), and the arrival process:
+open loop (guests come at their drawn instants whatever happens inside) or closed
+loop (each user waits for an answer, thinks, and knocks again). Each model subclasses
+it and writes only its hosts: ``boot_workers`` starts them, and they call
+``line.pop()``/``line.wait()`` to take the next guest.
+
+Every state change is told to ``sink`` as a trace event. The party ends when the
+arrivals are over and every admitted guest has left; ``finished`` is that event, so
+``env.run(until=party.finished)`` runs a party to its end and a UI can instead step it.
+
+Simplifications shared by every model: cores are handed out whole phases at a time,
+first come first served (the OS time-slices; throughput is the same, the order in
+which oversubscribed cpu phases finish is not); accept and the answer's write take no
+time; the network between guest and door is instant.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator, Iterator
+
+import simpy
+
+from sim.scenario import Scenario
+from sim.trace import (
+    REASON_BACKLOG,
+    Arrived,
+    Event,
+    Finished,
+    Queued,
+    ServerStarted,
+    Sink,
+    TurnedAway,
+    WorkerBooted,
+)
+from sim.workload import Guest
+
+Process = Generator[simpy.Event, object, None]
+
+
+class Backlog:
+    """The line outside the door: the listen socket's accept queue.
+
+    A worker that finds it empty waits at the door (``wait``); the next guest is handed
+    straight to the first such worker. ``lifo`` serves the newest guest first.
+    """
+
+    def __init__(self, env: simpy.Environment, capacity: int, discipline: str = "fifo"):
+        self.env = env
+        self.capacity = capacity
+        self.guests: deque[Guest] = deque()
+        self.waiting: deque[simpy.Event] = deque()
+        self._take = self.guests.pop if discipline == "lifo" else self.guests.popleft
+
+    def __len__(self) -> int:
+        return len(self.guests)
+
+    @property
+    def full(self) -> bool:
+        return len(self.guests) >= self.capacity
+
+    def put(self, guest: Guest) -> None:
+        while self.waiting:
+            door = self.waiting.popleft()
+            if not door.triggered:  # a worker killed while waiting leaves its event behind
+                door.succeed(guest)
+                return
+        self.guests.append(guest)
+
+    def pop(self) -> Guest | None:
+        """The next guest if one is waiting, else None (then ``yield line.wait()``)."""
+        return self._take() if self.guests else None
+
+    def wait(self) -> simpy.Event:
+        door = self.env.event()
+        self.waiting.append(door)
+        return door
+
+
+class Party:
+    """The stage every model shares. Subclasses write ``boot_workers``."""
+
+    model = "base"
+
+    def __init__(self, scenario: Scenario, sink: Sink, env: simpy.Environment | None = None):
+        self.scenario = scenario
+        self.sink = sink
+        self.env = env or simpy.Environment()
+        self.workload = scenario.workload
+        self.line = Backlog(self.env, scenario.backlog, scenario.discipline)
+        self.cores = simpy.Resource(self.env, capacity=scenario.cores)
+        self.finished = self.env.event()
+        self.in_house = 0  # admitted guests not yet gone
+        self.arrivals_over = False
+        self._answers: dict[int, simpy.Event] = {}  # closed loop: a user waits on these
+        self._next_id = 0
+
+    # --- the story ---------------------------------------------------------------
+
+    def open(self) -> Party:
+        """Open the doors: announce the server, boot the hosts, let the guests come."""
+        s = self.scenario
+        self.sink(
+            ServerStarted(
+                self.env.now, self.model, s.workers, s.threads, s.cores, self.hosts, s.backlog
+            )
+        )
+        self.boot_workers()
+        if self.workload.closed:
+            self.env.process(self.closed_arrivals())
+        else:
+            self.env.process(self.open_arrivals())
+        return self
+
+    @property
+    def hosts(self) -> int:
+        return self.scenario.hosts
+
+    def boot_workers(self) -> None:
+        raise NotImplementedError
+
+    def booted(self, worker: int) -> None:
+        self.sink(WorkerBooted(self.env.now, worker))
+
+    def open_arrivals(self) -> Process:
+        """Guests come at their drawn instants, whatever happens inside."""
+        env = self.env
+        for guest in self._budgeted(self.workload.guests()):
+            if guest.arrival > env.now:
+                yield env.timeout(guest.arrival - env.now)
+            self.knock(guest)
+        self._arrivals_end()
+
+    def closed_arrivals(self) -> Process:
+        """N users, each waiting for an answer and thinking before knocking again."""
+        draws = self.workload.phase_draws()
+        thinks = self.workload.think_times()
+        budget = self.scenario.guests
+        deadline = self.scenario.duration
+        users = [self.env.process(self._user(draws, thinks, budget, deadline))
+                 for _ in range(self.workload.users or 0)]
+        yield simpy.AllOf(self.env, users)
+        self._arrivals_end()
+
+    def _user(self, draws: Iterator, thinks: Iterator, budget: int | None,
+              deadline: float | None) -> Process:
+        env = self.env
+        while budget is None or self._next_id < budget:
+            if deadline is not None and env.now >= deadline:
+                return
+            guest = Guest(self._next_id, env.now, next(draws))
+            self._next_id += 1
+            answered = self._answers[guest.id] = env.event()
+            self.knock(guest)
+            yield answered
+            pause = next(thinks)
+            if pause > 0:
+                yield env.timeout(pause)
+
+    def _budgeted(self, guests: Iterator[Guest]) -> Iterator[Guest]:
+        budget = self.scenario.guests
+        deadline = self.scenario.duration
+        for guest in guests:
+            if (budget is not None and guest.id >= budget) or (
+                deadline is not None and guest.arrival > deadline
+            ):
+                return
+            yield guest
+
+    def _arrivals_end(self) -> None:
+        self.arrivals_over = True
+        if self.in_house == 0 and not self.finished.triggered:
+            self.finished.succeed()
+
+    def knock(self, guest: Guest) -> None:
+        """A guest reaches the door: into the line, or turned away if it is full."""
+        now = self.env.now
+        self.sink(Arrived(now, guest.id))
+        if self.line.full:
+            self.sink(TurnedAway(now, guest.id, REASON_BACKLOG))
+            self._answer(guest.id)
+            return
+        self.in_house += 1
+        self.sink(Queued(now, guest.id, len(self.line) + 1))
+        self.line.put(guest)
+
+    def leave(self, event: Event) -> None:
+        """A guest goes (finished or failed): tell the sink and whoever waits on it."""
+        self.sink(event)
+        self.in_house -= 1
+        self._answer(event.guest)  # type: ignore[attr-defined]
+        if self.in_house == 0 and self.arrivals_over and not self.finished.triggered:
+            self.finished.succeed()
+
+    def done(self, guest: Guest, worker: int) -> None:
+        self.leave(Finished(self.env.now, guest.id, worker))
+
+    def _answer(self, guest_id: int) -> None:
+        if self._answers:
+            answered = self._answers.pop(guest_id, None)
+            if answered is not None:
+                answered.succeed()
+
+    # --- running -----------------------------------------------------------------
+
+    def run(self) -> Party:
+        """Run the whole party to its end."""
+        self.env.run(until=self.finished)
+        return self

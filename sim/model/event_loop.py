@@ -1,0 +1,159 @@
+"""One event loop: ``uvicorn app:app``, a single process juggling every guest.
+
+The story. The host is an event loop: it greets a guest (accept), starts their
+request, and whenever the guest waits for the kitchen (``await`` on io) it turns to
+someone else, so hundreds can wait at once. But it has one pair of hands: while it
+chats with a guest (cpu work) or dozes at the kitchen door (a blocking call such as
+``time.sleep`` inside ``async def``) nobody else is served, not even a guest whose
+food is ready, and no new guest is let in. A slow coat (upload) costs the loop
+nothing: bytes arrive while it works.
+
+The loop's attention is a ``simpy.Resource`` of capacity 1: its queue is the loop's
+ready queue, first in, first out. ``--limit-concurrency N`` answers 503 at once to a
+guest who would make N+1 in flight, as uvicorn does.
+
+No manager watches a lone ``uvicorn``: a blocked loop stays blocked however long, so
+``--timeout`` does nothing here (``hybrid`` has Gunicorn's arbiter).
+
+Simplifications: see ``base``. Accepting, parsing and writing take no time; a loop
+holds a core only while it runs a cpu phase.
+"""
+
+from __future__ import annotations
+
+import simpy
+
+from sim.model.base import Party, Process
+from sim.trace import (
+    BLOCKING,
+    CPU,
+    REASON_LIMIT,
+    REASON_TIMEOUT,
+    Failed,
+    LoopBlocked,
+    LoopUnblocked,
+    PhaseEnded,
+    PhaseStarted,
+    Started,
+)
+from sim.workload import Guest
+
+
+class Loop:
+    """One process's event loop: its attention, its guests, its greeter."""
+
+    def __init__(self, env: simpy.Environment, worker: int):
+        self.worker = worker
+        self.attention = simpy.Resource(env, capacity=1)
+        self.guests: dict[int, simpy.Process] = {}
+        self.greeter: simpy.Process | None = None
+        self.door: simpy.Event | None = None  # set while the greeter waits at an empty line
+        self.greeting: Guest | None = None  # taken from the line, not yet let in
+        self.holder: object | None = None  # the phase that holds the loop right now
+
+
+class EventLoopParty(Party):
+    """W event loops (here one) sharing one line and C rooms."""
+
+    model = "async"
+    managed = False  # is there a Gunicorn arbiter watching the loops?
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        s = self.scenario
+        self.limit = s.limit_concurrency
+        self.contended = s.workers > s.cores
+        self.timeout = s.timeout
+        self.boot_delay = s.boot / 1000
+        self.loops: list[Loop] = []
+
+    @property
+    def hosts(self) -> int:
+        return self.scenario.workers
+
+    def boot_workers(self) -> None:
+        for worker in range(self.hosts):
+            self.loops.append(self.start_loop(worker))
+
+    def start_loop(self, worker: int) -> Loop:
+        loop = Loop(self.env, worker)
+        self.booted(worker)
+        loop.greeter = self.env.process(self.greet(loop))
+        return loop
+
+    # --- the loop's work -----------------------------------------------------------
+
+    def greet(self, loop: Loop) -> Process:
+        """Let guests in from the line, one at a time, whenever the loop turns."""
+        env = self.env
+        try:
+            while True:
+                guest = self.line.pop()
+                if guest is None:
+                    loop.door = self.line.wait()
+                    guest = yield loop.door
+                    loop.door = None
+                loop.greeting = guest
+                if loop.attention.count:  # the loop is busy: accept waits its turn
+                    with loop.attention.request() as turn:
+                        yield turn
+                loop.greeting = None
+                if self.limit is not None and len(loop.guests) >= self.limit:
+                    self.sink(Started(env.now, guest.id, loop.worker))
+                    self.leave(Failed(env.now, guest.id, loop.worker, REASON_LIMIT))
+                    continue
+                self.sink(Started(env.now, guest.id, loop.worker))
+                loop.guests[guest.id] = env.process(self.handle(guest, loop))
+        except simpy.Interrupt:
+            if loop.door is not None and loop.door in self.line.waiting:
+                self.line.waiting.remove(loop.door)
+            if loop.greeting is not None:
+                self.leave(Failed(env.now, loop.greeting.id, loop.worker, REASON_TIMEOUT))
+
+    def handle(self, guest: Guest, loop: Loop) -> Process:
+        """One guest's request as a coroutine on the loop."""
+        env, sink, worker = self.env, self.sink, loop.worker
+        try:
+            for kind, seconds in guest.phases:
+                if kind == CPU or kind == BLOCKING:
+                    yield from self.hold(loop, guest, kind, seconds)
+                    continue
+                sink(PhaseStarted(env.now, guest.id, worker, kind))
+                yield env.timeout(seconds)  # the loop serves others meanwhile
+                sink(PhaseEnded(env.now, guest.id, worker, kind))
+                if loop.attention.count:  # the continuation waits for the loop to turn
+                    with loop.attention.request() as turn:
+                        yield turn
+        except simpy.Interrupt:
+            self.leave(Failed(env.now, guest.id, worker, REASON_TIMEOUT))
+            return
+        del loop.guests[guest.id]
+        self.done(guest, worker)
+
+    def hold(self, loop: Loop, guest: Guest, kind: str, seconds: float) -> Process:
+        """A phase that holds the loop: cpu (with a room) or a blocking call (without)."""
+        env, sink, worker = self.env, self.sink, loop.worker
+        with loop.attention.request() as turn:
+            yield turn
+            if kind == CPU and self.contended:
+                with self.cores.request() as room:
+                    yield room
+                    yield from self._held(loop, guest, kind, seconds)
+            else:
+                yield from self._held(loop, guest, kind, seconds)
+
+    def _held(self, loop: Loop, guest: Guest, kind: str, seconds: float) -> Process:
+        env, sink, worker = self.env, self.sink, loop.worker
+        sink(PhaseStarted(env.now, guest.id, worker, kind))
+        if kind == BLOCKING:
+            sink(LoopBlocked(env.now, worker, guest.id, kind))
+        if self.managed and seconds >= self.timeout:
+            self.watch(loop, guest)
+        yield env.timeout(seconds)
+        loop.holder = None
+        if kind == BLOCKING:
+            sink(LoopUnblocked(env.now, worker, guest.id))
+        sink(PhaseEnded(env.now, guest.id, worker, kind))
+
+    def watch(self, loop: Loop, guest: Guest) -> None:
+        """Overridden by ``hybrid``, where Gunicorn's arbiter watches the loops."""

@@ -1,0 +1,309 @@
+"""The scenario: the one configuration object, from flags, a TOML file or a lesson step.
+
+Theory of operation. Every source hands ``build_scenario`` a plain mapping of the
+same keys (the CLI flag names, ``-`` or ``_`` alike) together with *where* each value
+came from (``--rate``, ``party.toml:7``, ``lessons/05-kitchen.md:31``). Values are
+read and checked here and nowhere else, so a mistake is reported once, in one line
+that names its origin, as a ``ScenarioError``. The result is frozen: to change a knob,
+``scenario.replace(workers=8)`` builds (and checks) a new one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.workload import (
+    ZERO,
+    Script,
+    Workload,
+    WorkloadError,
+    format_script,
+    parse_dist,
+    parse_phases,
+    script_from_flags,
+)
+
+MODELS = ("sync", "threaded", "async", "hybrid")
+DISCIPLINES = ("fifo", "lifo")
+DEFAULT_SCRIPT = {"cpu": "5", "io": "exp:50"}  # a typical web request, when none is given
+DEFAULT_THREADS = 4  # for threaded when --threads is not given
+
+# What a real deployment looks like for each model, for labels and `serve`.
+REAL_COMMANDS = {
+    "sync": "gunicorn -w {workers} app:app",
+    "threaded": "gunicorn -w {workers} --threads {threads} app:app",
+    "async": "uvicorn app:app",
+    "hybrid": "gunicorn -w {workers} -k uvicorn_worker.UvicornWorker app:app",
+}
+
+
+class ScenarioError(ValueError):
+    """A scenario value that cannot be used; ``where`` names the flag or file:line."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A party, fully described: the server, its knobs, the guests and the seed."""
+
+    model: str = "sync"
+    workers: int = 1
+    threads: int = 1
+    cores: int = 2
+    backlog: int = 2048
+    timeout: float = 30.0  # seconds, as gunicorn's --timeout
+    boot: float = 500.0  # ms for a replacement worker to be ready
+    limit_concurrency: int | None = None
+    discipline: str = "fifo"
+    overhead: float = 0.0  # ms of server cpu per request (measured by calibrate)
+    # the guests
+    phases: str = ""  # the script, in --phases syntax, after defaults are applied
+    rate: float | None = 10.0
+    users: int | None = None
+    think: str = "0"
+    guests: int | None = 10_000
+    duration: float | None = None
+    warmup: float | None = None
+    seed: int = 1
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    # --- derived -------------------------------------------------------------------
+
+    @property
+    def script(self) -> Script:
+        script = parse_phases(self.phases) if self.phases else ()
+        if self.overhead > 0:
+            script = (*parse_phases(f"cpu:{self.overhead:g}"), *script)
+        return script
+
+    @property
+    def workload(self) -> Workload:
+        return Workload(
+            script=self.script,
+            seed=self.seed,
+            rate=None if self.users else self.rate,
+            users=self.users,
+            think=parse_dist(self.think),
+        )
+
+    @property
+    def hosts(self) -> int:
+        return self.workers * self.threads
+
+    @property
+    def real_command(self) -> str:
+        return REAL_COMMANDS[self.model].format(workers=self.workers, threads=self.threads)
+
+    def replace(self, **changes: Any) -> Scenario:
+        data = self.to_dict()
+        data.update(changes)
+        origins = dict(self.origins)
+        for key in changes:
+            origins[key] = origins.get(key, key)
+        return build_scenario(data, origins)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The knobs as plain data (the ``scenario`` of ``--json``)."""
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "origins"
+        }
+
+    def describe(self) -> str:
+        arrivals = (
+            f"{self.users} users thinking {self.think} ms"
+            if self.users
+            else f"{self.rate:g} guests/s (Poisson)"
+        )
+        return f"{self.model} [{self.real_command}], {arrivals}, phases {format_script(self.script)}"
+
+
+# --- reading ------------------------------------------------------------------------
+
+FIELDS = {f.name for f in dataclasses.fields(Scenario)} - {"origins"}
+PHASE_KEYS = ("upload", "cpu", "io", "blocking")
+KEYS = FIELDS | set(PHASE_KEYS)
+
+
+def canonical(key: str) -> str:
+    return key.strip().replace("-", "_")
+
+
+def flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _int(value: Any, where: str, minimum: int) -> int:
+    if isinstance(value, bool):
+        raise ScenarioError(where, f"expected a whole number, got {value!r}")
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise ScenarioError(where, f"expected a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ScenarioError(where, f"must be at least {minimum}, got {number}")
+    return number
+
+
+def _float(value: Any, where: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool):
+        raise ScenarioError(where, f"expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ScenarioError(where, f"expected a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise ScenarioError(where, f"must be {'> 0' if positive else '>= 0'}, got {value!r}")
+    return number
+
+
+def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> Scenario:
+    """Check ``values`` (keys as flags or TOML keys) and build the Scenario.
+
+    ``origins`` maps a key to where it came from, for the error message; a key with no
+    origin is named as its flag.
+    """
+    data = {canonical(k): v for k, v in values.items() if v is not None}
+    where_of = {canonical(k): v for k, v in (origins or {}).items()}
+
+    def where(key: str) -> str:
+        return where_of.get(key, flag(key))
+
+    for key in data:
+        if key not in KEYS:
+            close = [k for k in sorted(KEYS) if k.startswith(key[:3])]
+            hint = f" (did you mean {flag(close[0])}?)" if close else ""
+            raise ScenarioError(where(key), f"unknown scenario key {key!r}{hint}")
+
+    model = str(data.get("model", "sync")).strip().lower()
+    if model not in MODELS:
+        raise ScenarioError(where("model"), f"unknown model {model!r}: choose {', '.join(MODELS)}")
+    out: dict[str, Any] = {"model": model}
+    out["workers"] = _int(data.get("workers", 1), where("workers"), 1)
+    if model == "async" and out["workers"] != 1:
+        raise ScenarioError(
+            where("workers"),
+            "async is one event loop in one process (uvicorn app:app); "
+            "for several, use --model hybrid",
+        )
+    if "threads" in data and model != "threaded":
+        raise ScenarioError(
+            where("threads"),
+            f"--threads only applies to the threaded model (gunicorn --threads), not {model}",
+        )
+    out["threads"] = _int(data.get("threads", DEFAULT_THREADS if model == "threaded" else 1),
+                          where("threads"), 1)
+    out["cores"] = _int(data.get("cores", 2), where("cores"), 1)
+    out["backlog"] = _int(data.get("backlog", 2048), where("backlog"), 1)
+    out["timeout"] = _float(data.get("timeout", 30.0), where("timeout"), positive=True)
+    out["boot"] = _float(data.get("boot", 500.0), where("boot"))
+    if "limit_concurrency" in data:
+        if model not in ("async", "hybrid"):
+            raise ScenarioError(
+                where("limit_concurrency"),
+                f"--limit-concurrency is uvicorn's (async, hybrid), not {model}'s",
+            )
+        out["limit_concurrency"] = _int(data["limit_concurrency"], where("limit_concurrency"), 1)
+    discipline = str(data.get("discipline", "fifo")).strip().lower()
+    if discipline not in DISCIPLINES:
+        raise ScenarioError(where("discipline"), f"must be fifo or lifo, got {discipline!r}")
+    out["discipline"] = discipline
+    out["overhead"] = _float(data.get("overhead", 0.0), where("overhead"))
+
+    out["phases"] = _read_script(data, where)
+
+    if "users" in data:
+        out["users"] = _int(data["users"], where("users"), 1)
+        out["rate"] = None
+    else:
+        out["rate"] = _float(data.get("rate", 10.0), where("rate"), positive=True)
+    try:
+        out["think"] = str(parse_dist(str(data.get("think", "0"))))
+    except WorkloadError as exc:
+        raise ScenarioError(where("think"), str(exc)) from None
+    if "think" in data and "users" not in data:
+        raise ScenarioError(where("think"), "--think needs --users (a closed loop)")
+
+    out["guests"] = _int(data["guests"], where("guests"), 1) if "guests" in data else None
+    out["duration"] = (
+        _float(data["duration"], where("duration"), positive=True) if "duration" in data else None
+    )
+    if out["guests"] is None and out["duration"] is None:
+        out["guests"] = 10_000
+    if "warmup" in data:
+        out["warmup"] = _float(data["warmup"], where("warmup"))
+        if out["duration"] is not None and out["warmup"] >= out["duration"]:
+            raise ScenarioError(where("warmup"), "must be shorter than --duration")
+    out["seed"] = _int(data.get("seed", 1), where("seed"), 0)
+    return Scenario(**out, origins=dict(where_of))
+
+
+def _read_script(data: dict[str, Any], where) -> str:
+    """The phase script: ``phases`` or the single-phase keys, never both."""
+    singles = {k: str(data[k]) for k in PHASE_KEYS if k in data}
+    if "phases" in data and singles:
+        first = next(iter(singles))
+        raise ScenarioError(where(first), "give either --phases or the single phase flags, not both")
+    try:
+        if "phases" in data:
+            script = parse_phases(str(data["phases"]))
+        else:
+            script = script_from_flags(**(singles or DEFAULT_SCRIPT))
+    except WorkloadError as exc:
+        key = "phases" if "phases" in data else _guilty(singles, exc)
+        raise ScenarioError(where(key), str(exc)) from None
+    return ",".join(str(step) for step in script if step.dist != ZERO)
+
+
+def _guilty(singles: dict[str, str], exc: WorkloadError) -> str:
+    for key, spec in singles.items():
+        try:
+            parse_dist(spec)
+        except WorkloadError:
+            return key
+    return next(iter(singles), "phases")
+
+
+def load_toml(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read a scenario file: its values, and ``file:line`` for each key.
+
+    Keys may sit at the top or under a ``[scenario]`` table.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(path), f"cannot read scenario file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f"{path}:{line.group(1)}" if line else str(path)
+        raise ScenarioError(where, f"not valid TOML: {str(exc).split(' (at')[0]}") from None
+    if isinstance(data.get("scenario"), dict):
+        data = data["scenario"]
+    origins = {}
+    lines = text.splitlines()
+    for key, value in data.items():
+        if isinstance(value, dict):
+            raise ScenarioError(f"{path}:{_line_of(lines, key)}", f"unexpected table [{key}]")
+        origins[canonical(key)] = f"{path}:{_line_of(lines, key)}"
+    return data, origins
+
+
+def _line_of(lines: list[str], key: str) -> int:
+    pattern = re.compile(rf"^\s*(\[)?\s*[\"']?{re.escape(key)}[\"']?\s*(=|\])")
+    for number, line in enumerate(lines, 1):
+        if pattern.match(line):
+            return number
+    return 1

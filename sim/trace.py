@@ -1,0 +1,245 @@
+"""The trace: the one event vocabulary every party speaks.
+
+Theory of operation. A simulated party (``sim.model``) and a live one (``sim.live``)
+never meet; they only describe what happened in these words. Each event is a small
+frozen dataclass stamped with ``t``, seconds since the party opened (simulated time,
+or ``time.monotonic()`` minus the server's start for a live run). Whoever listens
+(metrics, the terminal app, a JSON-lines file) is a *sink*: any callable that takes
+one event. Models call the sink at every state change and know nothing else about it.
+
+Ids: ``guest`` numbers requests from 0 in arrival order; ``worker`` numbers hosts
+(``sync``: a process; ``threaded``: process * threads + thread; ``async``/``hybrid``:
+an event loop, one per process). A replacement worker keeps the slot id of the worker
+it replaces, as a re-forked Gunicorn worker takes the dead one's place.
+
+The JSON-lines form is one object per line, ``{"kind": "...", "t": ..., ...}``: the
+dataclass fields plus the event's ``kind``. ``to_json``/``from_json`` round-trip it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
+
+# Phase kinds, in the order the flags build a script.
+UPLOAD = "upload"
+CPU = "cpu"
+IO = "io"
+BLOCKING = "blocking"
+PHASE_KINDS = (UPLOAD, CPU, IO, BLOCKING)
+
+# Why a guest failed or was turned away.
+REASON_BACKLOG = "backlog"  # the line outside was full: connection refused
+REASON_TIMEOUT = "timeout"  # the manager killed the worker serving the guest
+REASON_LIMIT = "503"  # limit-concurrency: answered 503 at once
+REASON_ERROR = "error"  # a live server answered 5xx or reset the connection
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every trace event: a time in seconds."""
+
+    kind: ClassVar[str] = "event"
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStarted(Event):
+    """The party opens: which model, how many hosts, on how many cores.
+
+    Sent first, so a listener can size its pictures and its utilisation sums.
+    ``hosts`` is the number of worker ids (processes x threads, or loops).
+    """
+
+    kind: ClassVar[str] = "server_started"
+    model: str
+    workers: int
+    threads: int
+    cores: int
+    hosts: int
+    backlog: int
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived(Event):
+    """A guest knocks: a connection reaches the listen socket."""
+
+    kind: ClassVar[str] = "arrived"
+    guest: int
+
+
+@dataclass(frozen=True, slots=True)
+class Queued(Event):
+    """The guest joins the line outside (the backlog); ``depth`` counts them after."""
+
+    kind: ClassVar[str] = "queued"
+    guest: int
+    depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class TurnedAway(Event):
+    """The line was full: the guest never gets in (connection refused)."""
+
+    kind: ClassVar[str] = "turned_away"
+    guest: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Started(Event):
+    """A worker takes the guest from the line: the wait is over (accept)."""
+
+    kind: ClassVar[str] = "started"
+    guest: int
+    worker: int
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseStarted(Event):
+    """A phase really begins: for cpu, once the guest holds a core (and the GIL)."""
+
+    kind: ClassVar[str] = "phase_started"
+    guest: int
+    worker: int
+    phase: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseEnded(Event):
+    """A phase is over."""
+
+    kind: ClassVar[str] = "phase_ended"
+    guest: int
+    worker: int
+    phase: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopBlocked(Event):
+    """An event loop stops turning: a blocking call (or cpu work) holds it."""
+
+    kind: ClassVar[str] = "loop_blocked"
+    worker: int
+    guest: int
+    phase: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoopUnblocked(Event):
+    """The event loop turns again."""
+
+    kind: ClassVar[str] = "loop_unblocked"
+    worker: int
+    guest: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finished(Event):
+    """The guest got the answer and leaves happy."""
+
+    kind: ClassVar[str] = "finished"
+    guest: int
+    worker: int
+
+
+@dataclass(frozen=True, slots=True)
+class Failed(Event):
+    """The guest leaves without an answer: a 503, or the worker was killed.
+
+    ``worker`` is -1 when no worker had the guest yet.
+    """
+
+    kind: ClassVar[str] = "failed"
+    guest: int
+    worker: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerKilled(Event):
+    """The manager (Gunicorn's arbiter) kills a silent worker."""
+
+    kind: ClassVar[str] = "worker_killed"
+    worker: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerBooted(Event):
+    """A worker is ready to serve (at start, or replacing a killed one)."""
+
+    kind: ClassVar[str] = "worker_booted"
+    worker: int
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ServerStarted,
+    Arrived,
+    Queued,
+    TurnedAway,
+    Started,
+    PhaseStarted,
+    PhaseEnded,
+    LoopBlocked,
+    LoopUnblocked,
+    Finished,
+    Failed,
+    WorkerKilled,
+    WorkerBooted,
+)
+BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES}
+
+Sink = Callable[[Event], None]
+
+
+def discard(event: Event) -> None:
+    """A sink that listens to nothing: for runs that only want the end state."""
+
+
+def tee(*sinks: Sink) -> Sink:
+    """One sink that hands each event to several listeners, in order."""
+
+    def sink(event: Event) -> None:
+        for each in sinks:
+            each(event)
+
+    return sink
+
+
+class TraceFormatError(ValueError):
+    """A JSON line that is not an event of this vocabulary."""
+
+
+def to_dict(event: Event) -> dict:
+    return {"kind": event.kind, **asdict(event)}
+
+
+def to_json(event: Event) -> str:
+    """One JSON line (no newline) for ``event``."""
+    return json.dumps(to_dict(event), separators=(",", ":"))
+
+
+def from_dict(data: dict) -> Event:
+    try:
+        cls = BY_KIND[data["kind"]]
+    except (KeyError, TypeError) as exc:
+        raise TraceFormatError(f"unknown event kind in {data!r}") from exc
+    names = {f.name for f in fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError as exc:
+        raise TraceFormatError(f"bad {cls.kind} event {data!r}: {exc}") from exc
+
+
+def from_json(line: str) -> Event:
+    """Parse one JSON line back into its event."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise TraceFormatError(f"not JSON: {line[:80]!r}") from exc
+    if not isinstance(data, dict):
+        raise TraceFormatError(f"not a JSON object: {line[:80]!r}")
+    return from_dict(data)

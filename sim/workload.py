@@ -1,0 +1,309 @@
+"""The guests: what each request asks of the server, and when it arrives.
+
+Theory of operation. A guest is a *script* of phases: ``upload`` (a slow client still
+sending its request), ``cpu`` (handler work that needs a core), ``io`` (waiting on a
+database or API: an event loop serves others meanwhile) and ``blocking`` (waiting too,
+but with the event loop stuck, as ``time.sleep`` inside ``async def`` does). Each phase's
+length is drawn from a distribution given in milliseconds.
+
+Everything random is drawn from ``random.Random`` streams owned by the workload and
+seeded from the scenario's seed, one stream per purpose. Guest *i* always gets the
+*i*-th draw of the phase stream, so the same seed gives the same guests to every model,
+to the simulation and to the live load generator alike. Inside the package, time is in
+seconds; milliseconds are only the unit people type and read.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sim.trace import BLOCKING, CPU, IO, PHASE_KINDS, UPLOAD
+
+MS = 0.001  # seconds in a millisecond
+
+
+class WorkloadError(ValueError):
+    """A distribution or phase script that cannot be read; the message says why."""
+
+
+# --- distributions (all in milliseconds) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Constant:
+    value: float
+
+    def sample(self, rng: random.Random) -> float:
+        return self.value
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    @property
+    def second_moment(self) -> float:
+        return self.value**2
+
+    def __str__(self) -> str:
+        return _num(self.value)
+
+
+@dataclass(frozen=True)
+class Exponential:
+    mean: float
+
+    def sample(self, rng: random.Random) -> float:
+        return rng.expovariate(1.0 / self.mean)
+
+    @property
+    def second_moment(self) -> float:
+        return 2 * self.mean**2
+
+    def __str__(self) -> str:
+        return f"exp:{_num(self.mean)}"
+
+
+@dataclass(frozen=True)
+class Uniform:
+    low: float
+    high: float
+
+    def sample(self, rng: random.Random) -> float:
+        return rng.uniform(self.low, self.high)
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    @property
+    def second_moment(self) -> float:
+        return (self.low**2 + self.low * self.high + self.high**2) / 3
+
+    def __str__(self) -> str:
+        return f"uniform:{_num(self.low)},{_num(self.high)}"
+
+
+@dataclass(frozen=True)
+class LogNormal:
+    """Given by its own mean and standard deviation, as people measure latencies."""
+
+    mean: float
+    sd: float
+
+    def sample(self, rng: random.Random) -> float:
+        sigma2 = math.log(1 + (self.sd / self.mean) ** 2)
+        return rng.lognormvariate(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2))
+
+    @property
+    def second_moment(self) -> float:
+        return self.sd**2 + self.mean**2
+
+    def __str__(self) -> str:
+        return f"lognormal:{_num(self.mean)},{_num(self.sd)}"
+
+
+Dist = Constant | Exponential | Uniform | LogNormal
+ZERO = Constant(0.0)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _ms(text: str, spec: str) -> float:
+    raw = text.strip().lower().removesuffix("ms").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise WorkloadError(f"{spec!r}: {text.strip()!r} is not a number of milliseconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise WorkloadError(f"{spec!r}: {text.strip()!r} must be a finite number >= 0")
+    return value
+
+
+def parse_dist(spec: str) -> Dist:
+    """Read ``50``, ``50ms``, ``exp:50``, ``uniform:10,90`` or ``lognormal:50,20``."""
+    text = str(spec).strip()
+    if not text:
+        raise WorkloadError("empty distribution: give milliseconds like 50 or exp:50")
+    name, sep, rest = text.partition(":")
+    if not sep:
+        return Constant(_ms(text, spec))
+    name = name.strip().lower()
+    args = rest.split(",")
+    if name in ("exp", "exponential"):
+        if len(args) != 1:
+            raise WorkloadError(f"{spec!r}: exp takes one mean, like exp:50")
+        mean = _ms(args[0], spec)
+        return Exponential(mean) if mean > 0 else ZERO
+    if name == "uniform":
+        if len(args) != 2:
+            raise WorkloadError(f"{spec!r}: uniform takes low,high, like uniform:10,90")
+        low, high = _ms(args[0], spec), _ms(args[1], spec)
+        if high < low:
+            raise WorkloadError(f"{spec!r}: uniform needs low <= high")
+        return Uniform(low, high)
+    if name in ("lognormal", "lognorm"):
+        if len(args) != 2:
+            raise WorkloadError(f"{spec!r}: lognormal takes mean,sd, like lognormal:50,20")
+        mean, sd = _ms(args[0], spec), _ms(args[1], spec)
+        if mean == 0:
+            return ZERO
+        return LogNormal(mean, sd) if sd > 0 else Constant(mean)
+    if name in ("const", "constant"):
+        return Constant(_ms(rest, spec))
+    raise WorkloadError(
+        f"{spec!r}: unknown distribution {name!r} (use 50, exp:50, uniform:10,90, lognormal:50,20)"
+    )
+
+
+# --- phase scripts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One step of the handler's script: what kind, and how long (a distribution)."""
+
+    kind: str
+    dist: Dist
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.dist}"
+
+
+Script = tuple[PhaseSpec, ...]
+
+
+def script_from_flags(
+    upload: str | None = None,
+    cpu: str | None = None,
+    io: str | None = None,
+    blocking: str | None = None,
+) -> Script:
+    """The script upload -> cpu -> io -> blocking, leaving out the absent (0) phases."""
+    steps = []
+    for kind, spec in ((UPLOAD, upload), (CPU, cpu), (IO, io), (BLOCKING, blocking)):
+        if spec is None:
+            continue
+        dist = parse_dist(spec)
+        if dist != ZERO:
+            steps.append(PhaseSpec(kind, dist))
+    return tuple(steps)
+
+
+def parse_phases(spec: str) -> Script:
+    """Read an explicit ordered script like ``cpu:2,io:exp:50,cpu:uniform:1,3``.
+
+    Commas separate phases, but ``uniform`` and ``lognormal`` take two numbers with a
+    comma between them, so a piece that does not start with a phase name continues the
+    one before it.
+    """
+    pieces: list[str] = []
+    for raw in str(spec).split(","):
+        head = raw.strip().split(":", 1)[0].strip().lower()
+        if head in PHASE_KINDS or not pieces:
+            pieces.append(raw.strip())
+        else:
+            pieces[-1] += "," + raw.strip()
+    steps = []
+    for piece in pieces:
+        kind, sep, dist = piece.partition(":")
+        kind = kind.strip().lower()
+        if kind not in PHASE_KINDS or not sep:
+            raise WorkloadError(
+                f"{spec!r}: {piece!r} should be PHASE:DIST with PHASE one of "
+                f"{', '.join(PHASE_KINDS)} (like io:exp:50)"
+            )
+        if kind == UPLOAD and steps:
+            raise WorkloadError(f"{spec!r}: upload can only come first (the request arrives first)")
+        parsed = parse_dist(dist)
+        if parsed != ZERO:
+            steps.append(PhaseSpec(kind, parsed))
+    return tuple(steps)
+
+
+def format_script(script: Script) -> str:
+    return ",".join(str(step) for step in script) or "(nothing: an instant answer)"
+
+
+# --- guests and arrivals -------------------------------------------------------------
+
+Phase = tuple[str, float]  # (kind, seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    """One request: its number, when it arrives (s; open loop), and its phases (s)."""
+
+    id: int
+    arrival: float
+    phases: tuple[Phase, ...]
+
+    def query(self) -> str:
+        """The phases as the live servers read them: ``phases=cpu:2.000,io:50.000``."""
+        return "phases=" + ",".join(f"{kind}:{sec / MS:.3f}" for kind, sec in self.phases)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Who comes and what they ask: a script, an arrival process and a seed.
+
+    Open loop (``rate`` guests/s, Poisson) unless ``users`` is set: then a closed loop
+    of that many users, each waiting ``think`` ms between an answer and the next request.
+    """
+
+    script: Script
+    seed: int = 0
+    rate: float | None = None
+    users: int | None = None
+    think: Dist = ZERO
+
+    @property
+    def closed(self) -> bool:
+        return self.users is not None
+
+    def _rng(self, purpose: str) -> random.Random:
+        return random.Random(f"partyhost:{self.seed}:{purpose}")
+
+    def phase_draws(self) -> Iterator[tuple[Phase, ...]]:
+        """Guest 0's phases, guest 1's, ... forever."""
+        rng = self._rng("phases")
+        steps = [(step.kind, step.dist) for step in self.script]
+        while True:
+            yield tuple((kind, dist.sample(rng) * MS) for kind, dist in steps)
+
+    def arrival_times(self) -> Iterator[float]:
+        """Open-loop arrival instants in seconds: a Poisson process at ``rate``."""
+        if self.rate is None or self.rate <= 0:
+            raise WorkloadError("arrival_times needs an open-loop rate > 0")
+        rng = self._rng("arrivals")
+        rate = self.rate
+        t = 0.0
+        while True:
+            t += rng.expovariate(rate)
+            yield t
+
+    def guests(self) -> Iterator[Guest]:
+        """Open-loop guests in arrival order, endless; take what you need."""
+        for gid, (arrival, phases) in enumerate(
+            zip(self.arrival_times(), self.phase_draws(), strict=False)
+        ):
+            yield Guest(gid, arrival, phases)
+
+    def think_times(self) -> Iterator[float]:
+        """Closed-loop think times in seconds, one stream shared by all users."""
+        rng = self._rng("think")
+        think = self.think
+        while True:
+            yield think.sample(rng) * MS
+
+    def mean_phase(self, kind: str) -> float:
+        """Mean seconds per guest spent in phases of ``kind``."""
+        return sum(step.dist.mean for step in self.script if step.kind == kind) * MS
+
+    def mean_service(self) -> float:
+        """Mean seconds of all phases together (a guest alone on the server)."""
+        return sum(step.dist.mean for step in self.script) * MS
