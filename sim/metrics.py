@@ -1,0 +1,288 @@
+"""Metrics: fold a trace, as it streams, into the numbers a learner reads.
+
+Theory of operation. ``Metrics`` is a sink: hand it every event in order and it keeps
+only running sums (no list of events, so a million guests cost a few counters). It
+needs the ``ServerStarted`` event first (hosts and model).
+
+The *measured window* runs from the end of the warmup to the last arrival. The warmup
+is a time in seconds, or "until guest k arrives" (the default leaves out the first 10%
+of the guests); the window ends at the last arrival because after that the load
+drops while the house drains. Time averages (queue, guests in the house, busy hosts)
+and throughput cover the window. Latency and wait percentiles cover every guest who
+arrived inside it, however late they left: leaving out the slow ones still inside at
+the end would flatter the server.
+
+Definitions (times in ms in the summary):
+- wait: arrival until a worker takes the guest (accept);
+- latency: arrival until the answer (``Finished``);
+- utilisation: the fraction of host time in use. A sync or threaded host is in use
+  from accept to goodbye, idle kitchen waits included (that is the point); an event
+  loop only while it runs a cpu phase or is stuck in a blocking one;
+- Little's law: L (mean guests in the house) against lambda (admitted arrivals per
+  second) times W (mean time in the house, failed guests included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from sim.trace import (
+    BLOCKING,
+    CPU,
+    Arrived,
+    Event,
+    Failed,
+    Finished,
+    PhaseEnded,
+    PhaseStarted,
+    Queued,
+    ServerStarted,
+    Started,
+    TurnedAway,
+    WorkerKilled,
+)
+
+US = 1_000_000  # microseconds in a second: the histograms' unit
+PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9))
+LOOP_MODELS = ("async", "hybrid")
+
+
+class Distribution:
+    """Exact mean and max, HDR-histogram percentiles (3 significant digits)."""
+
+    def __init__(self) -> None:
+        self.hist = HdrHistogram(1, 24 * 3600 * US, 3)
+        self.count = 0
+        self.total = 0.0
+        self.max = 0.0
+
+    def record(self, seconds: float) -> None:
+        self.count += 1
+        self.total += seconds
+        if seconds > self.max:
+            self.max = seconds
+        self.hist.record_value(int(seconds * US))
+
+    def summary_ms(self) -> dict[str, float]:
+        if not self.count:
+            return {"mean": 0.0, **{k: 0.0 for k, _ in PERCENTILES}, "max": 0.0}
+        out = {"mean": round(self.total / self.count * 1000, 3)}
+        for key, pct in PERCENTILES:
+            value = min(self.hist.get_value_at_percentile(pct) / US, self.max)
+            out[key] = round(value * 1000, 3)
+        out["max"] = round(self.max * 1000, 3)
+        return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a run measured; ``to_dict`` is the ``--json`` shape."""
+
+    scenario: dict[str, Any]
+    served: int
+    turned_away: int
+    failed: int
+    throughput: float
+    latency_ms: dict[str, float]
+    wait_ms: dict[str, float]
+    utilization: float
+    queue_mean: float
+    queue_max: int
+    littles_L: float
+    littles_lambda_W: float
+    window: tuple[float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "served": self.served,
+            "turned_away": self.turned_away,
+            "failed": self.failed,
+            "throughput": self.throughput,
+            "latency_ms": self.latency_ms,
+            "wait_ms": self.wait_ms,
+            "utilization": self.utilization,
+            "queue": {"mean": self.queue_mean, "max": self.queue_max},
+            "littles_law": {"L": self.littles_L, "lambda_W": self.littles_lambda_W},
+        }
+
+
+class Metrics:
+    """A sink that folds a trace into running sums; ``summary()`` reads them out."""
+
+    def __init__(self, warmup: float | None = None, warmup_guests: int = 0):
+        self.t0: float | None = warmup if warmup is not None else (None if warmup_guests else 0.0)
+        self.warmup_guest = warmup_guests
+        self.model = ""
+        self.hosts = 1
+        self.loops = False
+        # counts over the whole run
+        self.arrived = self.served = self.turned_away = self.failed = 0
+        # the house right now
+        self.arrival_of: dict[int, float] = {}  # guests inside, by id -> arrival time
+        self.line: set[int] = set()
+        self.busy: set[int] = set()
+        self.in_window: set[int] = set()  # guests inside who arrived in the window
+        # time integrals over the window, brought up to `now` by `_advance`
+        self.now = 0.0
+        self.area_house = self.area_line = self.area_busy = 0.0
+        self.queue_max = 0
+        self.window_end = 0.0
+        self.at_end = (0.0, 0.0, 0.0)  # the areas at the last arrival
+        self.admitted_in_window = 0
+        self.finished_in_window = 0
+        self.finished_at_end = 0
+        self.sojourn_total = 0.0  # W's numerator: guests who arrived in the window
+        self.sojourn_count = 0
+        self.latency = Distribution()
+        self.wait = Distribution()
+        self._on = {
+            ServerStarted: self._server_started,
+            Arrived: self._arrived,
+            Queued: self._queued,
+            TurnedAway: self._turned_away,
+            Started: self._started,
+            PhaseStarted: self._phase_started,
+            PhaseEnded: self._phase_ended,
+            Finished: self._finished,
+            Failed: self._failed,
+            WorkerKilled: self._worker_killed,
+        }
+
+    def __call__(self, event: Event) -> None:
+        handler = self._on.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    # --- time integrals ------------------------------------------------------------
+
+    def _advance(self, t: float) -> None:
+        if t == self.now:
+            return
+        if self.t0 is not None and t > self.now:
+            start = max(self.now, self.t0)
+            if t > start:
+                dt = t - start
+                self.area_house += len(self.arrival_of) * dt
+                self.area_line += len(self.line) * dt
+                self.area_busy += len(self.busy) * dt
+        self.now = t
+
+    # --- handlers ------------------------------------------------------------------
+
+    def _server_started(self, e: ServerStarted) -> None:
+        self.model, self.hosts = e.model, max(e.hosts, 1)
+        self.loops = e.model in LOOP_MODELS
+        if not self.loops:  # phases do not change whether a sync host is in use
+            self._on.pop(PhaseStarted, None)
+            self._on.pop(PhaseEnded, None)
+
+    def _arrived(self, e: Arrived) -> None:
+        self._advance(e.t)
+        self.arrived += 1
+        if self.t0 is None and e.guest >= self.warmup_guest:
+            self.t0 = e.t
+        self.arrival_of[e.guest] = e.t
+        if self.t0 is not None and e.t >= self.t0:
+            self.in_window.add(e.guest)
+            self.admitted_in_window += 1
+            self.window_end = e.t
+            self.at_end = (self.area_house, self.area_line, self.area_busy)
+            self.finished_at_end = self.finished_in_window
+
+    def _queued(self, e: Queued) -> None:
+        self._advance(e.t)
+        self.line.add(e.guest)
+        if self.t0 is not None and e.t >= self.t0 and len(self.line) > self.queue_max:
+            self.queue_max = len(self.line)
+
+    def _turned_away(self, e: TurnedAway) -> None:
+        self._advance(e.t)
+        self.turned_away += 1
+        self.arrival_of.pop(e.guest, None)
+        self.line.discard(e.guest)
+        if e.guest in self.in_window:
+            self.in_window.discard(e.guest)
+            self.admitted_in_window -= 1
+
+    def _started(self, e: Started) -> None:
+        self._advance(e.t)
+        self.line.discard(e.guest)
+        if e.guest in self.in_window:
+            self.wait.record(e.t - self.arrival_of[e.guest])
+        if not self.loops:
+            self.busy.add(e.worker)
+
+    def _phase_started(self, e: PhaseStarted) -> None:
+        if self.loops and (e.phase == CPU or e.phase == BLOCKING):
+            self._advance(e.t)
+            self.busy.add(e.worker)
+
+    def _phase_ended(self, e: PhaseEnded) -> None:
+        if self.loops and (e.phase == CPU or e.phase == BLOCKING):
+            self._advance(e.t)
+            self.busy.discard(e.worker)
+
+    def _leave(self, t: float, guest: int, worker: int) -> float | None:
+        self._advance(t)
+        arrival = self.arrival_of.pop(guest, None)
+        self.line.discard(guest)
+        if not self.loops:
+            self.busy.discard(worker)
+        if arrival is None or guest not in self.in_window:
+            return None
+        self.in_window.discard(guest)
+        self.sojourn_total += t - arrival
+        self.sojourn_count += 1
+        return t - arrival
+
+    def _finished(self, e: Finished) -> None:
+        self.served += 1
+        if self.t0 is not None and e.t >= self.t0:
+            self.finished_in_window += 1
+        sojourn = self._leave(e.t, e.guest, e.worker)
+        if sojourn is not None:
+            self.latency.record(sojourn)
+
+    def _failed(self, e: Failed) -> None:
+        self.failed += 1
+        self._leave(e.t, e.guest, e.worker)
+
+    def _worker_killed(self, e: WorkerKilled) -> None:
+        self._advance(e.t)
+        self.busy.discard(e.worker)
+
+    # --- reading out -------------------------------------------------------------
+
+    def summary(self, scenario: dict[str, Any] | None = None, *, final: bool = True) -> Summary:
+        """The numbers; ``final=False`` reads a party still going (window ends now)."""
+        t0 = self.t0 if self.t0 is not None else 0.0
+        if final:
+            t1, (house, line, busy), finished = self.window_end, self.at_end, self.finished_at_end
+        else:
+            t1, house, line, busy = self.now, self.area_house, self.area_line, self.area_busy
+            finished = self.finished_in_window
+        span = t1 - t0
+        if span <= 0:
+            span = 0.0
+        rate = (lambda x: x / span) if span > 0 else (lambda x: 0.0)
+        lam = rate(self.admitted_in_window)
+        w = self.sojourn_total / self.sojourn_count if self.sojourn_count else 0.0
+        return Summary(
+            scenario=scenario or {},
+            served=self.served,
+            turned_away=self.turned_away,
+            failed=self.failed,
+            throughput=round(rate(finished), 4),
+            latency_ms=self.latency.summary_ms(),
+            wait_ms=self.wait.summary_ms(),
+            utilization=round(rate(busy) / self.hosts, 4),
+            queue_mean=round(rate(line), 4),
+            queue_max=self.queue_max,
+            littles_L=round(rate(house), 4),
+            littles_lambda_W=round(lam * w, 4),
+            window=(t0, t1),
+        )

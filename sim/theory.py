@@ -1,0 +1,153 @@
+"""Theory: the closed forms a simulated party must agree with.
+
+Theory of operation. Queueing theory gives exact answers for a few simple parties:
+M/M/c (Poisson arrivals, exponential service, c servers, one shared line) through
+Erlang's C formula, M/M/1 as its c = 1 case, M/G/1 and M/D/1 (constant service)
+through Pollaczek-Khinchine. Little's law (L = lambda W) holds for any stable system.
+And every model has a saturation throughput: the rate beyond which the line grows
+without end, set by whichever runs out first of hosts, the GIL, loops or cores.
+
+``prediction(scenario)`` says which of these applies to a scenario and what it
+predicts; it returns None for parties no closed form describes, rather than a
+number that would be wrong. Times are in seconds, rates in guests per second.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim.scenario import Scenario
+from sim.trace import BLOCKING, CPU, IO, UPLOAD
+from sim.workload import Constant, Exponential
+
+
+def erlang_c(c: int, offered: float) -> float:
+    """P(wait) in M/M/c with offered load a = lambda/mu (needs a < c).
+
+    Computed with the Erlang B recursion, which stays stable for large c.
+    """
+    if offered <= 0:
+        return 0.0
+    if offered >= c:
+        return 1.0
+    b = 1.0
+    for k in range(1, c + 1):
+        b = offered * b / (k + offered * b)
+    rho = offered / c
+    return b / (1 - rho + rho * b)
+
+
+def mmc_wait(rate: float, service: float, c: int) -> float:
+    """Mean wait in line (s) for M/M/c: C(c, a) / (c mu - lambda); inf when unstable."""
+    mu = 1.0 / service
+    if rate >= c * mu:
+        return math.inf
+    return erlang_c(c, rate * service) / (c * mu - rate)
+
+
+def mm1_wait(rate: float, service: float) -> float:
+    """Mean wait in line for M/M/1: rho / (mu - lambda)."""
+    return mmc_wait(rate, service, 1)
+
+
+def mg1_wait(rate: float, mean: float, second_moment: float) -> float:
+    """Pollaczek-Khinchine: mean wait in line for M/G/1 = lambda E[S^2] / (2 (1 - rho))."""
+    rho = rate * mean
+    if rho >= 1:
+        return math.inf
+    return rate * second_moment / (2 * (1 - rho))
+
+
+def md1_wait(rate: float, service: float) -> float:
+    """M/D/1 (constant service): rho / (2 mu (1 - rho))."""
+    return mg1_wait(rate, service, service**2)
+
+
+def littles_law(rate: float, time_in_system: float) -> float:
+    """L = lambda W: mean guests in the house."""
+    return rate * time_in_system
+
+
+# --- the models' ceilings ------------------------------------------------------------
+
+
+def _mean(scenario: Scenario, *kinds: str) -> float:
+    return sum(step.dist.mean for step in scenario.script if step.kind in kinds) / 1000
+
+
+def saturation(scenario: Scenario) -> float:
+    """The highest throughput the model can sustain (guests/s); inf if nothing limits it.
+
+    sync: W hosts each tied up for the whole request, and the cores for the cpu part.
+    threaded: W x T hosts, but each process's GIL lets through one cpu phase at a time.
+    async / hybrid: each loop is held by cpu and blocking phases; io and upload are free.
+    """
+    s = scenario
+    cpu = _mean(s, CPU)
+    limits = [s.cores / cpu] if cpu > 0 else []
+    if s.model == "sync":
+        limits.append(s.workers / _mean(s, UPLOAD, CPU, IO, BLOCKING) if s.script else math.inf)
+    elif s.model == "threaded":
+        limits.append(s.hosts / _mean(s, UPLOAD, CPU, IO, BLOCKING) if s.script else math.inf)
+        if cpu > 0:
+            limits.append(s.workers / cpu)
+    else:
+        held = _mean(s, CPU, BLOCKING)
+        if held > 0:
+            limits.append(s.workers / held)
+    return min(limits, default=math.inf)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What theory says about a scenario, and which formula said it."""
+
+    formula: str  # e.g. "M/M/4 (Erlang C)"
+    wait: float  # mean wait in line, s
+    latency: float  # mean time in the house, s
+    throughput: float  # guests/s
+    p_wait: float | None = None  # probability of waiting at all (M/M/c)
+
+
+def prediction(scenario: Scenario) -> Prediction | None:
+    """The closed form that describes this scenario exactly, if one does.
+
+    That is: open-loop Poisson arrivals, a one-phase guest the host is tied to for the
+    whole phase (sync/threaded; or an event loop with one cpu or blocking phase), no
+    core or GIL contention, no timeouts in reach, an unbounded-enough line.
+    """
+    s = scenario
+    if s.users or len(s.script) != 1 or s.discipline != "fifo":
+        return None
+    step = s.script[0]
+    dist = step.dist
+    if s.model in ("sync", "threaded"):
+        servers = s.hosts
+        if step.kind == CPU and (s.model == "threaded" or s.workers > s.cores):
+            return None  # the GIL or the cores, not the hosts, would be the servers
+    elif step.kind in (CPU, BLOCKING):
+        if s.model == "hybrid" and (s.workers > 1 or s.limit_concurrency):
+            return None  # several loops, each with its own line: not one shared M/M/c
+        servers = 1
+    else:  # io or upload under a loop: no waiting at all, infinite servers
+        return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
+                          s.rate or 0.0)
+    if s.limit_concurrency:
+        return None
+    rate = s.rate or 0.0
+    mean = dist.mean / 1000
+    if isinstance(dist, Exponential):
+        wait = mmc_wait(rate, mean, servers)
+        p_wait = erlang_c(servers, rate * mean)
+        formula = f"M/M/{servers} (Erlang C)"
+    elif servers == 1:
+        wait = mg1_wait(rate, mean, dist.second_moment / 1e6)
+        p_wait = min(rate * mean, 1.0)
+        kind = "D" if isinstance(dist, Constant) else "G"
+        formula = f"M/{kind}/1 (Pollaczek-Khinchine)"
+    else:
+        return None
+    if math.isinf(wait):
+        return Prediction(formula, math.inf, math.inf, servers / mean, 1.0)
+    return Prediction(formula, wait, wait + mean, rate, p_wait)

@@ -1,0 +1,91 @@
+"""The scenario flags every party-running command shares, and how they become a Scenario.
+
+Flags are read as plain strings and handed, with ``--scenario FILE.toml`` underneath,
+to ``sim.scenario.build_scenario``: one place checks values, so a bad ``--rate`` and a
+bad ``rate = -1`` on line 3 of a file get the same kind of one-line error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from sim.scenario import Scenario, build_scenario, flag, load_toml
+
+# (key, metavar, help); all values are read by sim.scenario
+SERVER_FLAGS = [
+    ("model", "MODEL", "sync | threaded | async | hybrid (default sync)"),
+    ("workers", "W", "worker processes, like gunicorn -w (default 1)"),
+    ("threads", "T", "threads per process, threaded only (default 4)"),
+    ("cores", "C", "CPU cores the party's processes share (default 2)"),
+    ("backlog", "B", "listen backlog: the line outside; beyond it, turned away (default 2048)"),
+    ("timeout", "S", "seconds before the manager kills a silent worker (default 30)"),
+    ("boot", "MS", "ms for a replacement worker to boot (default 500)"),
+    ("limit-concurrency", "N", "async/hybrid: 503 beyond N guests in flight, like uvicorn"),
+    ("discipline", "fifo|lifo", "who in the line is served first (default fifo)"),
+    ("overhead", "MS", "server cpu per request, as measured by `partyhost calibrate`"),
+]
+GUEST_FLAGS = [
+    ("upload", "DIST", "slow client sending its request (ms), before the handler runs"),
+    ("cpu", "DIST", "handler CPU work (ms): needs a core"),
+    ("io", "DIST", "waiting for I/O (ms): an event loop serves others meanwhile"),
+    ("blocking", "DIST", "a blocking call (ms): an event loop is stuck for its length"),
+    ("phases", "LIST", "explicit ordered script instead, e.g. cpu:2,io:exp:50,cpu:3"),
+    ("rate", "R", "open-loop Poisson arrivals, guests/s (default 10)"),
+    ("users", "N", "closed loop instead: N users, each waits for its answer"),
+    ("think", "DIST", "closed loop: users think this long between requests (ms)"),
+    ("guests", "N", "how many guests come (default 10000, or unbounded with --duration)"),
+    ("duration", "S", "stop arrivals after S seconds of party time"),
+    ("warmup", "S", "seconds left out of the numbers (default: the first 10%% of the run)"),
+    ("seed", "N", "random seed: the same seed gives the same guests (default 1)"),
+]
+
+DIST_HELP = """\
+Distributions are in milliseconds: 50 (constant), exp:50 (exponential, mean 50),
+uniform:10,90, lognormal:50,20 (mean, sd), 0 (phase absent). With no phase flag the
+guest is --cpu 5 --io exp:50.
+"""
+
+
+def add_scenario_flags(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
+    server = parser.add_argument_group("the server (the hosts)")
+    for key, metavar, text in SERVER_FLAGS:
+        if key == "model" and not model:
+            continue
+        server.add_argument(flag(key), dest=key.replace("-", "_"), metavar=metavar, help=text)
+    guests = parser.add_argument_group("the guests (the workload)")
+    for key, metavar, text in GUEST_FLAGS:
+        guests.add_argument(flag(key), dest=key, metavar=metavar, help=text)
+    parser.add_argument(
+        "--scenario", metavar="FILE.toml", help="read the same keys from a TOML file; flags win"
+    )
+
+
+def scenario_values(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
+    """The TOML file's values with the flags laid on top, and where each came from."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    if getattr(args, "scenario", None):
+        values, origins = load_toml(args.scenario)
+        values = {k.replace("-", "_"): v for k, v in values.items()}
+    for key, _, _ in SERVER_FLAGS + GUEST_FLAGS:
+        name = key.replace("-", "_")
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+            origins[name] = flag(name)
+    # A single phase flag on the command line replaces the file's whole script.
+    if any(origins.get(k, "").startswith("--") for k in ("upload", "cpu", "io", "blocking")):
+        values.pop("phases", None)
+    if origins.get("phases", "").startswith("--"):
+        for k in ("upload", "cpu", "io", "blocking"):
+            values.pop(k, None)
+    if origins.get("users", "").startswith("--"):
+        values.pop("rate", None)
+    return values, origins
+
+
+def scenario_from_args(args: argparse.Namespace, **overrides: Any) -> Scenario:
+    values, origins = scenario_values(args)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return build_scenario(values, origins)
