@@ -106,8 +106,23 @@ class Scenario:
         return REAL_COMMANDS[self.model].format(workers=self.workers, threads=self.threads)
 
     def replace(self, **changes: Any) -> Scenario:
+        """A new checked scenario with ``changes``; knobs the model lacks are dropped.
+
+        So ``replace(model="async")`` on a 4-worker sync party gives one event loop,
+        rather than an error about ``--workers`` the caller never touched.
+        """
         data = self.to_dict()
         data.update(changes)
+        model = data["model"]
+        for key, applies in (
+            ("threads", model == "threaded"),
+            ("workers", model != "async"),
+            ("limit_concurrency", model in ("async", "hybrid")),
+        ):
+            if not applies and key not in changes:
+                data.pop(key, None)
+        if model == "threaded" and self.model != "threaded" and "threads" not in changes:
+            data.pop("threads", None)
         origins = dict(self.origins)
         for key in changes:
             origins[key] = origins.get(key, key)

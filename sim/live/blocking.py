@@ -1,0 +1,84 @@
+"""Serving a connection with plain blocking sockets: the sync and threaded workers' way.
+
+Theory of operation. A blocking worker owns a connection from ``recv`` to ``close``:
+``read_request`` feeds socket bytes to the connection's ``HttpSession`` until a whole
+request (or a reason to refuse it) is there; ``answer`` admits the guest, runs its
+phases with ``handler.run_blocking`` (``time.sleep`` for io: this host waits with the
+guest) and returns the response bytes. While this happens the worker does nothing
+else; that is the point of the model.
+
+``linger_close`` shuts our side first and reads what the client still sends before
+closing. Closing a socket with unread bytes in it makes the kernel send a reset, and a
+reset can destroy a response the client has not read yet (a pipelined second request,
+or the rest of a request we refused half-way).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+from sim.live.handler import Guest, Report, admit, finish, run_blocking, start
+from sim.live.http import CLOSED, NEED_DATA, Closed, HttpSession, Reject, Request, error_bytes
+
+RECV_SIZE = 64 * 1024
+LINGER = 1.0  # s to wait for the client's end after we closed ours
+LINGER_MAX = 1024 * 1024  # bytes read at most while lingering
+
+
+def read_request(sock: socket.socket, session: HttpSession) -> Request | Reject | type[Closed]:
+    """Read until ``session`` has a whole request, a refusal, or the client is gone."""
+    while True:
+        item = session.next_request()
+        if item is not NEED_DATA:
+            if isinstance(item, Request):
+                item.head_at = time.monotonic()
+            return item  # type: ignore[return-value]
+        try:
+            data = sock.recv(RECV_SIZE)
+        except ConnectionError:
+            return CLOSED
+        session.feed(data)
+
+
+def answer(request: Request, session: HttpSession, *, worker: int, accepted_at: float,
+           numbers: Iterator[int], report: Report, pid: int,
+           on_start: Callable[[Guest], None] | None = None) -> bytes:  # fmt: skip
+    """Serve one request in this thread, start to finish; the response's bytes."""
+    admitted = admit(request, worker, accepted_at, numbers)
+    if not isinstance(admitted, Guest):
+        status, headers, body = admitted
+        return session.respond(request, status, [*headers, ("x-worker", str(worker))], body)
+    guest = admitted
+    start(guest, report)
+    if on_start is not None:
+        on_start(guest)
+    run_blocking(guest, report)
+    finish(guest, report)
+    return session.respond(request, 200, guest.headers(pid), guest.body())
+
+
+def refuse(sock: socket.socket, rejected: Reject) -> None:
+    try:
+        sock.sendall(error_bytes(rejected.status, rejected.reason))
+    except OSError:
+        pass
+
+
+def linger_close(sock: socket.socket) -> None:
+    """Close gently: our FIN first, then drain the client's bytes, then close."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(LINGER)
+        deadline = time.monotonic() + LINGER
+        drained = 0
+        while drained < LINGER_MAX and time.monotonic() < deadline:
+            data = sock.recv(RECV_SIZE)
+            if not data:
+                break
+            drained += len(data)
+    except OSError:
+        pass
+    finally:
+        sock.close()

@@ -1,0 +1,203 @@
+"""The knobs of a live server, read once from flags and checked in one place.
+
+Theory of operation. ``partyhost serve`` (in ``tui``) and ``python -m sim.live`` (what
+``ServerProcess`` starts) accept the very same flags, so both call
+``add_server_arguments`` and ``config_from_args`` here. A mistake becomes one
+``ConfigError`` with a message a learner can act on; the CLI prints it as one line.
+The result is a frozen ``ServerConfig`` that every server module reads and nobody
+changes, and that can turn itself back into flags (``to_argv``) for a child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from dataclasses import dataclass, replace
+
+from sim.scenario import DEFAULT_THREADS, MODELS, REAL_COMMANDS
+
+DEFAULT_HOST = "127.0.0.1"  # loopback: nobody else on the network can reach the party
+DEFAULT_PORT = 8000
+DEFAULT_BACKLOG = 2048  # gunicorn's --backlog
+DEFAULT_TIMEOUT = 30.0  # s, gunicorn's --timeout
+DEFAULT_GRACE = 5.0  # s to finish in-flight guests after SIGTERM (gunicorn's is 30)
+
+
+class ConfigError(ValueError):
+    """A server knob that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """One live server: its model, its hosts, where it listens and who listens to it."""
+
+    model: str = "sync"
+    workers: int = 1
+    threads: int = 1
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    backlog: int = DEFAULT_BACKLOG
+    timeout: float = DEFAULT_TIMEOUT
+    graceful_timeout: float = DEFAULT_GRACE
+    limit_concurrency: int | None = None
+    report: str | None = None
+
+    @property
+    def hosts(self) -> int:
+        """How many worker ids the trace will use (processes x threads, or loops)."""
+        return self.workers * self.threads
+
+    @property
+    def managed(self) -> bool:
+        """Is there an arbiter (a Gunicorn master)? Only a lone uvicorn has none."""
+        return self.model != "async"
+
+    @property
+    def loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host == "localhost"
+
+    def real_command(self, port: int | None = None) -> str:
+        """The Gunicorn or Uvicorn command line this server stands in for."""
+        port = self.port if port is None else port
+        base = REAL_COMMANDS[self.model].format(workers=self.workers, threads=self.threads)
+        name, rest = base.split(" ", 1)
+        if name == "uvicorn":
+            extra = [f"--host {self.host}", f"--port {port}", "--no-access-log"]
+            if self.backlog != DEFAULT_BACKLOG:
+                extra.append(f"--backlog {self.backlog}")
+            if self.limit_concurrency is not None:
+                extra.append(f"--limit-concurrency {self.limit_concurrency}")
+            return f"{base} {' '.join(extra)}"
+        flags = [f"--bind {self.host}:{port}"]
+        if self.backlog != DEFAULT_BACKLOG:
+            flags.append(f"--backlog {self.backlog}")
+        if self.timeout != DEFAULT_TIMEOUT:
+            flags.append(f"--timeout {self.timeout:g}")
+        if self.graceful_timeout != 30:
+            flags.append(f"--graceful-timeout {self.graceful_timeout:g}")
+        app = rest.rsplit(" ", 1)
+        command = f"{name} {app[0]} {' '.join(flags)} {app[1]}"
+        if self.limit_concurrency is not None:  # uvicorn's flag, passed through its worker
+            command += f"  # plus limit_concurrency={self.limit_concurrency} in a worker subclass"
+        return command
+
+    def to_argv(self) -> list[str]:
+        """These knobs as flags again, for a child ``python -m sim.live``."""
+        argv = [
+            self.model,
+            "--workers", str(self.workers),
+            "--host", self.host,
+            "--port", str(self.port),
+            "--backlog", str(self.backlog),
+            "--timeout", f"{self.timeout:g}",
+            "--graceful-timeout", f"{self.graceful_timeout:g}",
+        ]  # fmt: skip
+        if self.model == "threaded":
+            argv += ["--threads", str(self.threads)]
+        if self.limit_concurrency is not None:
+            argv += ["--limit-concurrency", str(self.limit_concurrency)]
+        if self.report:
+            argv += ["--report", self.report]
+        return argv
+
+    def replace(self, **changes: object) -> ServerConfig:
+        return check(replace(self, **changes))  # type: ignore[arg-type]
+
+
+def check(config: ServerConfig) -> ServerConfig:
+    """Refuse combinations the real servers do not have, in the words of the real flags."""
+    if config.model not in MODELS:
+        raise ConfigError(f"unknown model {config.model!r}: choose {', '.join(MODELS)}")
+    if config.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {config.workers}")
+    if config.model == "async" and config.workers != 1:
+        raise ConfigError(
+            "async is one event loop in one process (uvicorn app:app); for several, use hybrid"
+        )
+    if config.threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {config.threads}")
+    if config.model != "threaded" and config.threads != 1:
+        raise ConfigError(
+            f"--threads only applies to threaded (gunicorn --threads), not {config.model}"
+        )
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"--port must be 0..65535 (0: any free port), got {config.port}")
+    if config.backlog < 1:
+        raise ConfigError(f"--backlog must be at least 1, got {config.backlog}")
+    if not config.timeout > 0:
+        raise ConfigError(f"--timeout must be > 0 seconds, got {config.timeout:g}")
+    if config.graceful_timeout < 0:
+        raise ConfigError(
+            f"--graceful-timeout must be >= 0 seconds, got {config.graceful_timeout:g}"
+        )
+    if config.limit_concurrency is not None:
+        if config.model not in ("async", "hybrid"):
+            raise ConfigError(
+                f"--limit-concurrency is uvicorn's (async, hybrid), not {config.model}'s"
+            )
+        if config.limit_concurrency < 1:
+            raise ConfigError(
+                f"--limit-concurrency must be at least 1, got {config.limit_concurrency}"
+            )
+    if not config.host:
+        raise ConfigError("--host must not be empty")
+    return config
+
+
+# --- flags ---------------------------------------------------------------------------
+
+
+FLAGS = [  # (flag, short, metavar, help)
+    ("--workers", "-w", "W", "worker processes, like gunicorn -w (default 1)"),
+    ("--threads", None, "T", f"threads per process, threaded only (default {DEFAULT_THREADS})"),
+    ("--host", None, "ADDR", f"address to bind (default {DEFAULT_HOST}: this machine only)"),
+    ("--port", "-p", "P", f"port (default {DEFAULT_PORT}; 0 picks a free one)"),
+    ("--backlog", None, "B", f"listen backlog: the line outside (default {DEFAULT_BACKLOG})"),
+    ("--timeout", None, "S", "seconds before the arbiter kills a silent worker (default 30)"),
+    ("--graceful-timeout", None, "S",
+     f"seconds to finish guests after SIGTERM or Ctrl-C (default {DEFAULT_GRACE:g})"),
+    ("--limit-concurrency", None, "N", "async/hybrid: answer 503 beyond N in flight, as uvicorn"),
+    ("--report", None, "PATH", "send trace events as JSON lines to a Unix socket or a file"),
+]  # fmt: skip
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``partyhost serve``; values stay strings until ``config_from_args``."""
+    parser.add_argument("model", metavar="MODEL", help=" | ".join(MODELS))
+    for flag, short, metavar, text in FLAGS:
+        names = [flag, short] if short else [flag]
+        parser.add_argument(*names, metavar=metavar, help=text)
+
+
+def _number(raw: str | None, flag: str, kind: type, default: float | int | None):
+    if raw is None:
+        return default
+    try:
+        return kind(str(raw).strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{flag}: expected {what}, got {raw!r}") from None
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    """Read and check the flags added by ``add_server_arguments``."""
+    model = str(args.model).strip().lower()
+    threads_default = DEFAULT_THREADS if model == "threaded" else 1
+    grace = _number(args.graceful_timeout, "--graceful-timeout", float, DEFAULT_GRACE)
+    return check(
+        ServerConfig(
+            model=model,
+            workers=_number(args.workers, "--workers", int, 1),
+            threads=_number(args.threads, "--threads", int, threads_default),
+            host=(args.host or DEFAULT_HOST).strip(),
+            port=_number(args.port, "--port", int, DEFAULT_PORT),
+            backlog=_number(args.backlog, "--backlog", int, DEFAULT_BACKLOG),
+            timeout=_number(args.timeout, "--timeout", float, DEFAULT_TIMEOUT),
+            graceful_timeout=grace,
+            limit_concurrency=_number(args.limit_concurrency, "--limit-concurrency", int, None),
+            report=args.report or None,
+        )
+    )  # fmt: skip

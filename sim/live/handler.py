@@ -1,0 +1,218 @@
+"""What the live servers serve: a hello, a health check, and guests who do real work.
+
+Theory of operation. ``GET /guest?cpu=2&io=50&blocking=0`` (or ``phases=cpu:2,io:50``,
+the engine's own syntax read by ``sim.workload``) becomes a ``Plan``: a list of phases
+in seconds. A server then interprets the plan in its own way of waiting, exactly as
+the simulation interprets the same script with SimPy timeouts:
+
+- ``cpu``: spin until this thread has used that much CPU time (``time.thread_time``).
+  Spinning on the wall clock would finish on time even while another thread holds
+  the GIL or another process holds the core; CPU time only advances while this
+  thread really runs, so contention stretches the phase as it does in life.
+- ``io``: the model's way of waiting: ``time.sleep`` in a worker process or thread
+  (the host waits at the kitchen door; nobody else is served by *this* host), and
+  ``await asyncio.sleep`` in an event loop (the host turns to other guests).
+- ``blocking``: ``time.sleep`` everywhere. Inside ``async def`` that is the classic
+  mistake: the whole loop stops.
+- ``upload`` is the client's phase (it sends its request slowly); by the time the
+  handler runs it is over, so the server skips it.
+
+``run_blocking`` and ``run_async`` are the two interpreters; both report phase events
+through the same ``Guest`` record, which also carries the times that go back to the
+client in ``X-...`` headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sim.live.http import Request
+from sim.trace import (
+    BLOCKING,
+    CPU,
+    IO,
+    UPLOAD,
+    Arrived,
+    Event,
+    Finished,
+    LoopBlocked,
+    LoopUnblocked,
+    PhaseEnded,
+    PhaseStarted,
+    Started,
+)
+from sim.workload import MS, WorkloadError, parse_phases, script_from_flags
+
+MAX_PHASE = 600.0  # s: a longer phase is surely a typo (ms, not s)
+Report = Callable[[Event], None] | None
+
+HELLO = b"Hello from the party! Try /guest?cpu=2&io=50\n"
+
+
+class PlanError(ValueError):
+    """A /guest query that cannot be read: a 400 with this message."""
+
+
+@dataclass(slots=True)
+class Guest:
+    """One request being served: who, by whom, and when things happened (monotonic s)."""
+
+    id: int
+    worker: int
+    accepted_at: float  # the worker took the connection (or read the request, keep-alive)
+    started_at: float = 0.0  # a host began the handler
+    finished_at: float = 0.0
+    phases: list[tuple[str, float]] = field(default_factory=list)
+
+    def headers(self, worker_pid: int) -> list[tuple[str, str]]:
+        """Who served the guest and the server-side times, for the load generator."""
+        return [
+            ("content-type", "text/plain; charset=utf-8"),
+            ("x-guest", str(self.id)),
+            ("x-worker", str(self.worker)),
+            ("x-worker-pid", str(worker_pid)),
+            ("x-accepted-at", f"{self.accepted_at:.6f}"),
+            ("x-started-at", f"{self.started_at:.6f}"),
+            ("x-finished-at", f"{self.finished_at:.6f}"),
+        ]
+
+    def body(self) -> bytes:
+        done = ", ".join(f"{kind} {sec / MS:.1f} ms" for kind, sec in self.phases) or "nothing"
+        waited = (self.started_at - self.accepted_at) / MS
+        return (
+            f"guest {self.id} served by worker {self.worker} after {waited:.1f} ms: {done}\n"
+        ).encode()
+
+
+def plan(query: dict[str, str], guest_id: int) -> list[tuple[str, float]]:
+    """The phases of a /guest request in seconds, sampled once for this guest."""
+    singles = {k: query[k] for k in (CPU, IO, BLOCKING, UPLOAD) if k in query}
+    try:
+        if "phases" in query:
+            if singles:
+                raise PlanError("give either phases= or cpu=/io=/blocking=, not both")
+            script = parse_phases(query["phases"])
+        else:
+            script = script_from_flags(**singles)
+    except WorkloadError as exc:
+        raise PlanError(str(exc)) from None
+    rng = random.Random(f"live:{guest_id}")  # only drawn from for distributions
+    phases = []
+    for step in script:
+        seconds = step.dist.sample(rng) * MS
+        if seconds > MAX_PHASE:
+            raise PlanError(f"{step}: longer than {MAX_PHASE:g} s (phases are in ms)")
+        if step.kind != UPLOAD:
+            phases.append((step.kind, seconds))
+    return phases
+
+
+def spin(seconds: float) -> None:
+    """Burn ``seconds`` of this thread's CPU time (not of the wall clock)."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def run_blocking(guest: Guest, report: Report) -> None:
+    """Interpret the plan in a worker process or thread: every wait holds the host."""
+    for kind, seconds in guest.phases:
+        if report:
+            report(PhaseStarted(time.monotonic(), guest.id, guest.worker, kind))
+        if kind == CPU:
+            spin(seconds)
+        else:  # io and blocking are the same thing to a thread: it sleeps
+            time.sleep(seconds)
+        if report:
+            report(PhaseEnded(time.monotonic(), guest.id, guest.worker, kind))
+
+
+async def run_async(guest: Guest, report: Report) -> None:
+    """Interpret the plan on an event loop: only ``io`` lets the loop serve others."""
+    for kind, seconds in guest.phases:
+        if report:
+            report(PhaseStarted(time.monotonic(), guest.id, guest.worker, kind))
+        if kind == IO:
+            await asyncio.sleep(seconds)
+        elif kind == CPU:
+            spin(seconds)
+        else:
+            if report:
+                report(LoopBlocked(time.monotonic(), guest.worker, guest.id, kind))
+            time.sleep(seconds)  # the mistake, on purpose: the whole loop stops here
+            if report:
+                report(LoopUnblocked(time.monotonic(), guest.worker, guest.id))
+        if report:
+            report(PhaseEnded(time.monotonic(), guest.id, guest.worker, kind))
+
+
+def needs_loop(phases: list[tuple[str, float]]) -> bool:
+    """Does serving this guest ever give the loop back (an ``await``)?"""
+    return any(kind == IO for kind, _ in phases)
+
+
+def finish(guest: Guest, report: Report) -> None:
+    guest.finished_at = time.monotonic()
+    if report:
+        report(Finished(guest.finished_at, guest.id, guest.worker))
+
+
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
+TEXT = ("content-type", "text/plain; charset=utf-8")
+
+
+def simple_route(method: str, path: str) -> Answer | None:
+    """Answers that need no guest: ``/``, ``/health``, 404 and 405. ``None`` for /guest.
+
+    Only ``/guest`` requests are guests in the trace; the hello and the health check are
+    the doorbell and the porch light.
+    """
+    if path not in ("/", "/health", "/guest"):
+        return 404, [TEXT], f"nothing at {path[:100]}; try / or /guest?io=50\n".encode()
+    if method not in ("GET", "HEAD"):
+        return 405, [TEXT, ("allow", "GET, HEAD")], b"only GET and HEAD here\n"
+    if path == "/":
+        return 200, [TEXT], HELLO
+    if path == "/health":
+        return 200, [TEXT], b"ok\n"
+    return None
+
+
+def guest_number(headers: dict[bytes, bytes], numbers: Iterator[int]) -> int:
+    """The load generator's ``X-Guest-Id`` if it sent one, else the server's own count."""
+    raw = headers.get(b"x-guest-id")
+    if raw is not None and raw.isdigit() and len(raw) < 19:
+        return int(raw)
+    return next(numbers)
+
+
+def admit(request: Request, worker: int, accepted_at: float,
+          numbers: Iterator[int]) -> Guest | Answer:  # fmt: skip
+    """Either an answer at once (hello, health, 404, 405, a bad query) or a guest."""
+    answer = simple_route(request.method, request.path)
+    if answer is not None:
+        return answer
+    guest = Guest(guest_number(request.headers, numbers), worker, accepted_at)
+    try:
+        guest.phases = plan(request.query, guest.id)
+    except PlanError as exc:
+        return 400, [TEXT], f"bad guest: {exc}\n".encode()
+    return guest
+
+
+def start(guest: Guest, report: Report) -> None:
+    """A host takes the guest: the wait is over.
+
+    A live server cannot see its backlog (the kernel keeps that line), so ``Arrived``
+    carries the moment the worker accepted the connection (or, on a kept-alive
+    connection, read the request), and the time spent in the backlog is for the
+    client to measure: its send time against ``X-Accepted-At``, on the same clock.
+    """
+    guest.started_at = time.monotonic()
+    if report:
+        report(Arrived(guest.accepted_at, guest.id))
+        report(Started(guest.started_at, guest.id, guest.worker))

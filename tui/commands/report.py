@@ -1,0 +1,117 @@
+"""Rich renderings of run summaries, shared by simulate, compare and sweep.
+
+Every number shown here comes from a ``Summary`` or from ``sim.theory``; the words
+beside them are the party's, with the server term in brackets.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+
+import simpy
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sim.metrics import Summary
+from sim.model import build_party
+from sim.run import metrics_for
+from sim.scenario import Scenario
+from sim.theory import prediction, saturation
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def simulate_with_progress(scenario: Scenario, console: Console, label: str = "") -> Summary:
+    """Run the party in slices of simulated time, with a progress bar on a terminal."""
+    metrics = metrics_for(scenario)
+    party = build_party(scenario, metrics)
+    total = scenario.guests or 0
+    if not console.is_terminal or (total and total < 20_000):
+        party.run()
+        return metrics.summary(scenario.to_dict())
+    horizon = scenario.duration or total / (scenario.rate or 1.0)
+    columns = (
+        TextColumn(f"[bold]{label or scenario.model}[/] simulating"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} guests"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("run", total=total or horizon)
+        step = max(horizon / 200, 1e-3)
+        env = party.env
+        while not party.finished.triggered:
+            try:
+                env.run(until=env.now + step)
+            except simpy.core.EmptySchedule:  # pragma: no cover - finished covers it
+                break
+            progress.update(task, completed=metrics.arrived if total else min(env.now, horizon))
+    return metrics.summary(scenario.to_dict())
+
+
+def _ms(value: float) -> str:
+    if math.isinf(value):
+        return "∞"
+    return f"{value:,.1f}"
+
+
+ROWS: list[tuple[str, Callable[[dict], str]]] = [
+    ("served [requests answered]", lambda d: f"{d['served']:,}"),
+    ("turned away [refused: backlog full]", lambda d: f"{d['turned_away']:,}"),
+    ("failed [5xx, worker killed]", lambda d: f"{d['failed']:,}"),
+    ("throughput [guests/s]", lambda d: f"{d['throughput']:,.2f}"),
+    ("latency mean [ms]", lambda d: _ms(d["latency_ms"]["mean"])),
+    ("latency p50 / p99 [ms]",
+     lambda d: f"{_ms(d['latency_ms']['p50'])} / {_ms(d['latency_ms']['p99'])}"),
+    ("latency p99.9 / max [ms]",
+     lambda d: f"{_ms(d['latency_ms']['p999'])} / {_ms(d['latency_ms']['max'])}"),
+    ("wait in line mean [ms, until accept]", lambda d: _ms(d["wait_ms"]["mean"])),
+    ("wait p50 / p99 [ms]", lambda d: f"{_ms(d['wait_ms']['p50'])} / {_ms(d['wait_ms']['p99'])}"),
+    ("hosts busy [utilisation]", lambda d: f"{d['utilization']:.1%}"),
+    ("line mean / max [backlog]", lambda d: f"{d['queue']['mean']:,.2f} / {d['queue']['max']:,}"),
+    ("Little's law L vs λW",
+     lambda d: f"{d['littles_law']['L']:,.2f} vs {d['littles_law']['lambda_W']:,.2f}"),
+]
+
+
+def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Table:
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column("", style="bold")
+    for label, _ in columns:
+        table.add_column(escape(label), justify="right")
+    dicts = [summary.to_dict() for _, summary in columns]
+    for name, cell in ROWS:
+        table.add_row(escape(name), *(cell(d) for d in dicts))
+    return table
+
+
+def theory_lines(scenario: Scenario, summary: Summary) -> list[str]:
+    """What theory predicts beside what was measured, where theory applies."""
+    lines = []
+    ceiling = saturation(scenario)
+    if math.isfinite(ceiling):
+        offered = scenario.rate or 0.0
+        state = ""
+        if not scenario.users:
+            state = " (overloaded: the line grows)" if offered >= ceiling else ""
+        lines.append(f"saturation: at most {ceiling:,.1f} guests/s for this server{state}")
+    pred = prediction(scenario)
+    if pred is not None and math.isfinite(pred.wait):
+        measured = summary.wait_ms["mean"]
+        diff = (measured / (pred.wait * 1000) - 1) * 100 if pred.wait > 0 else 0.0
+        lines.append(
+            f"theory {pred.formula}: mean wait {pred.wait * 1000:,.2f} ms, measured "
+            f"{measured:,.2f} ms ({diff:+.1f}%); mean latency {pred.latency * 1000:,.2f} ms"
+        )
+    return lines
+
+
+def stderr_console() -> Console:
+    return Console(file=sys.stderr)

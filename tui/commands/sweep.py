@@ -1,0 +1,159 @@
+"""``partyhost sweep``: vary one knob, simulate each point, table and chart.
+
+Points are independent parties, so they run in a process pool across the cores when
+there is enough work to repay starting the pool; each point uses the same seed, so
+the only thing that changes between points is the knob.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from sim.metrics import Summary
+from sim.run import simulate
+from sim.scenario import KEYS, Scenario, canonical
+from tui.commands import CliError
+from tui.commands.report import print_json, stderr_console
+from tui.commands.scenario_flags import DIST_HELP, add_scenario_flags, scenario_values
+
+NAME = "sweep"
+HELP = "vary one knob over a range and chart how the party changes"
+DESCRIPTION = """\
+Vary one scenario key over a list of values, simulate a party for each (the same
+guests every time), and print a table and a terminal chart of throughput and p99
+latency against the key.
+"""
+EPILOG = DIST_HELP + """
+--vary takes KEY=A..B (whole numbers A to B), KEY=A..B:STEP, or KEY=V1,V2,V3.
+
+Examples:
+  partyhost sweep --model sync --vary workers=1..16 --rate 100 --io exp:100
+  partyhost sweep --model async --vary rate=10..100:10 --cpu 5 --io 50
+  partyhost sweep --model sync --workers 4 --vary io=10,50,100 --rate 30
+"""
+POOL_MIN_GUESTS = 20_000  # below this, starting processes costs more than it saves
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vary", required=True, metavar="KEY=VALUES",
+                        help="the knob and its values: workers=1..16, rate=10..100:10, io=10,50")
+    add_scenario_flags(parser)
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="processes to use (default: the machine's cores when worth it)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead")
+
+
+def parse_vary(text: str) -> tuple[str, list[str]]:
+    key, sep, spec = text.partition("=")
+    key = canonical(key)
+    if not sep or not spec.strip():
+        raise CliError(f"--vary: {text!r} should be KEY=VALUES, like workers=1..16")
+    if key not in KEYS or key in ("model", "seed"):
+        raise CliError(f"--vary: {key!r} is not a knob you can sweep")
+    match = re.fullmatch(r"\s*(-?[\d.]+)\s*\.\.\s*(-?[\d.]+)\s*(?::\s*([\d.]+))?\s*", spec)
+    if match:
+        low, high, step = match.groups()
+        try:
+            a, b, d = float(low), float(high), float(step or 1)
+        except ValueError:
+            raise CliError(f"--vary: cannot read the range {spec!r}") from None
+        if d <= 0 or b < a:
+            raise CliError(f"--vary: the range {spec!r} must go up by a positive step")
+        count = int((b - a) / d + 1e-9) + 1
+        if count > 200:
+            raise CliError(f"--vary: {count} points is too many (at most 200)")
+        values = [a + i * d for i in range(count)]
+        return key, [f"{v:g}" for v in values]
+    values = [v.strip() for v in spec.split(",") if v.strip()]
+    if len(values) > 200:
+        raise CliError("--vary: at most 200 points")
+    return key, values
+
+
+def build_points(args: argparse.Namespace) -> tuple[str, list[Scenario]]:
+    from sim.scenario import build_scenario
+
+    key, values = parse_vary(args.vary)
+    base, origins = scenario_values(args)
+    points = []
+    for value in values:
+        data = dict(base, **{key: value})
+        if key in ("upload", "cpu", "io", "blocking"):
+            data.pop("phases", None)
+        points.append(build_scenario(data, dict(origins, **{key: f"--vary {key}={value}"})))
+    return key, points
+
+
+def run_points(points: list[Scenario], jobs: int | None, console: Console) -> list[Summary]:
+    work = sum(p.guests or 0 for p in points)
+    jobs = jobs or (os.cpu_count() or 1)
+    use_pool = jobs > 1 and len(points) > 1 and work >= POOL_MIN_GUESTS
+    results: list[Summary | None] = [None] * len(points)
+    columns = (TextColumn("[bold]sweep[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    with Progress(*columns, console=console, transient=True,
+                  disable=not console.is_terminal) as progress:
+        task = progress.add_task("points", total=len(points))
+        if use_pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(points))) as pool:
+                futures = {pool.submit(simulate, p): i for i, p in enumerate(points)}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    progress.advance(task)
+        else:
+            for i, point in enumerate(points):
+                results[i] = simulate(point)
+                progress.advance(task)
+    return [r for r in results if r is not None]
+
+
+def chart(key: str, xs: list[float], summaries: list[Summary], width: int) -> str:
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.subplots(1, 2)
+    plt.plotsize(width, 15)
+    plt.theme("clear")
+    plt.subplot(1, 1)
+    plt.plot(xs, [s.throughput for s in summaries], marker="braille")
+    plt.title("throughput [guests/s]")
+    plt.xlabel(key)
+    plt.subplot(1, 2)
+    plt.plot(xs, [s.latency_ms["p99"] for s in summaries], marker="braille")
+    plt.title("p99 latency [ms]")
+    plt.xlabel(key)
+    return plt.build()
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        raise CliError("--jobs: must be at least 1")
+    key, points = build_points(args)
+    summaries = run_points(points, args.jobs, stderr_console())
+    if args.json:
+        print_json([s.to_dict() for s in summaries])
+        return 0
+    console = Console()
+    title = escape(f"sweep {key}: {points[0].describe()}")
+    table = Table(title=title, title_justify="left")
+    for name in (key, "throughput/s", "p50 ms", "p99 ms", "wait mean ms", "busy", "away", "failed"):
+        table.add_column(name, justify="right")
+    xs = []
+    for point, s in zip(points, summaries, strict=True):
+        value = point.to_dict().get(key, getattr(args, key, ""))
+        xs.append(float(value) if isinstance(value, int | float) else float(len(xs)))
+        table.add_row(str(value), f"{s.throughput:,.2f}", f"{s.latency_ms['p50']:,.1f}",
+                      f"{s.latency_ms['p99']:,.1f}", f"{s.wait_ms['mean']:,.1f}",
+                      f"{s.utilization:.0%}", f"{s.turned_away:,}", f"{s.failed:,}")
+    console.print(table)
+    console.print(Text.from_ansi(chart(key, xs, summaries, min(console.width, 120))),
+                  no_wrap=True, crop=True)
+    return 0
