@@ -97,11 +97,22 @@ class WorkerContext:
     def parent_alive(self) -> bool:
         return os.getppid() == self.ppid
 
-    def booted(self, worker: int | None = None) -> None:
+    @property
+    def worker_ids(self) -> range:
+        """The trace's worker ids living in this process: one, or one per thread."""
+        return worker_ids(self.slot, self.config.threads)
+
+    def booted(self) -> None:
         """Ready to serve: the first heartbeat, and the trace's WorkerBooted."""
         self.beat()
         if self.report:
-            self.report(WorkerBooted(time.monotonic(), self.slot if worker is None else worker))
+            now = time.monotonic()
+            for worker in self.worker_ids:
+                self.report(WorkerBooted(now, worker))
+
+
+def worker_ids(slot: int, threads: int) -> range:
+    return range(slot * threads, (slot + 1) * threads)
 
 
 WorkerMain = Callable[[WorkerContext], None]
@@ -144,7 +155,7 @@ class Arbiter:
             for slot in range(self.config.workers):
                 self.spawn(slot)
             while not self.stopping:
-                self._sleep(self.tick)
+                self._sleep(self.tick if self.ready else 0.02)  # quick until all booted
                 self.reap()
                 self.murder_silent()
                 self._check_ready()
@@ -236,7 +247,8 @@ class Arbiter:
                 continue
             self.killed.add(pid)
             if self.report:
-                self.report(WorkerKilled(now, slot, REASON_TIMEOUT))
+                for worker in worker_ids(slot, self.config.threads):
+                    self.report(WorkerKilled(now, worker, REASON_TIMEOUT))
                 if guest >= 0:
                     self.report(Failed(now, guest, slot, REASON_TIMEOUT))
 
@@ -257,7 +269,8 @@ class Arbiter:
                 self.killed.discard(pid)
             elif not self.stopping and self.report:
                 code = os.waitstatus_to_exitcode(status)
-                self.report(WorkerKilled(time.monotonic(), slot, f"died ({code})"))
+                for worker in worker_ids(slot, self.config.threads):
+                    self.report(WorkerKilled(time.monotonic(), worker, f"died ({code})"))
             if self.stopping:
                 continue
             quick = time.monotonic() - spawned < QUICK_DEATH and self.board.read(slot)[1] != pid

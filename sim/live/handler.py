@@ -45,7 +45,7 @@ from sim.trace import (
     PhaseStarted,
     Started,
 )
-from sim.workload import MS, WorkloadError, parse_phases, script_from_flags
+from sim.workload import MS, WorkloadError, parse_dist, parse_phases, script_from_flags
 
 MAX_PHASE = 600.0  # s: a longer phase is surely a typo (ms, not s)
 Report = Callable[[Event], None] | None
@@ -97,6 +97,11 @@ def plan(query: dict[str, str], guest_id: int) -> list[tuple[str, float]]:
                 raise PlanError("give either phases= or cpu=/io=/blocking=, not both")
             script = parse_phases(query["phases"])
         else:
+            for key, spec in singles.items():  # name the culprit: cpu=lots
+                try:
+                    parse_dist(spec)
+                except WorkloadError as exc:
+                    raise PlanError(f"{key}={spec}: {exc}") from None
             script = script_from_flags(**singles)
     except WorkloadError as exc:
         raise PlanError(str(exc)) from None
@@ -148,11 +153,6 @@ async def run_async(guest: Guest, report: Report) -> None:
                 report(LoopUnblocked(time.monotonic(), guest.worker, guest.id))
         if report:
             report(PhaseEnded(time.monotonic(), guest.id, guest.worker, kind))
-
-
-def needs_loop(phases: list[tuple[str, float]]) -> bool:
-    """Does serving this guest ever give the loop back (an ``await``)?"""
-    return any(kind == IO for kind, _ in phases)
 
 
 def finish(guest: Guest, report: Report) -> None:

@@ -1,0 +1,283 @@
+"""The async model: ``uvicorn app:app``, one process, one asyncio event loop.
+
+Theory of operation. One thread runs the loop; the loop runs everything. Each
+connection is an ``HttpProtocol``: when bytes arrive the loop calls it, it feeds them
+to the connection's ``HttpSession`` and, for each complete request, either answers at
+once (the hello, a 404) or starts a task that interprets the guest's phases with
+``handler.run_async``. While a task awaits its io (``asyncio.sleep``), the loop serves
+every other connection; a cpu phase or a blocking call (``time.sleep``) holds the
+loop, and then nothing else moves, not even accepting. Requests on one connection are
+answered in order: while a guest is served, the connection stops reading.
+
+``--limit-concurrency N``: a guest who would make N+1 in flight gets a 503 at once, as
+uvicorn does (uvicorn also counts open connections; we count guests, as the
+simulation does). Kept-alive connections idle for ``KEEPALIVE`` seconds are closed
+(uvicorn's ``--timeout-keep-alive``).
+
+Why ``BufferedProtocol`` and not streams: ``asyncio`` stream readers allocate a fresh
+buffer for every read, and on this machine that cost page faults on every request and
+halved the hello-world rate; here each connection reads into its own small buffer.
+
+SIGTERM or SIGINT: stop accepting, close idle connections, let guests in flight finish
+for up to ``--graceful-timeout``, cancel the rest, and exit. ``hybrid`` runs this same
+loop in each of its forked workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+from sim.live.config import ServerConfig
+from sim.live.handler import Guest, Report, admit, finish, run_async, start
+from sim.live.http import CLOSED, NEED_DATA, HttpSession, Reject, Request, error_bytes
+from sim.trace import REASON_LIMIT, Failed, WorkerBooted
+
+RECV_SIZE = 64 * 1024
+KEEPALIVE = 5.0  # s, uvicorn's --timeout-keep-alive
+LINGER = 1.0  # s to wait for the client's end after we closed ours
+
+
+class LoopServer:
+    """The state one event loop shares between its connections."""
+
+    def __init__(self, config: ServerConfig, worker: int, report: Report,
+                 numbers: Iterator[int]):  # fmt: skip
+        self.config = config
+        self.worker = worker
+        self.report = report
+        self.numbers = numbers
+        self.pid = os.getpid()
+        self.limit = config.limit_concurrency
+        self.in_flight = 0
+        self.connections: set[HttpProtocol] = set()
+        self.tasks: set[asyncio.Task] = set()
+        self.closing = False
+        self.server: asyncio.Server | None = None
+
+    async def start(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            lambda: HttpProtocol(self), sock=listener, backlog=self.config.backlog
+        )
+
+    async def shutdown(self) -> None:
+        """Graceful, then for good: see the module docstring."""
+        self.closing = True
+        if self.server is not None:
+            self.server.close()
+        for conn in list(self.connections):
+            if not conn.busy:
+                conn.close()
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=self.config.graceful_timeout)
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=1.0)
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+
+
+class HttpProtocol(asyncio.BufferedProtocol):
+    """One client connection on the loop."""
+
+    def __init__(self, server: LoopServer):
+        self.server = server
+        self.buffer = bytearray(RECV_SIZE)
+        self.view = memoryview(self.buffer)
+        self.session = HttpSession(keep_alive=True)
+        self.transport: asyncio.Transport | None = None
+        self.accepted_at = 0.0
+        self.first = True
+        self.busy = False  # a guest of this connection is being served
+        self.closing = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    # --- asyncio's callbacks --------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.accepted_at = time.monotonic()
+        self.server.connections.add(self)
+        self._idle_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        self.closing = True
+        self._cancel_timer()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self.closing:
+            return  # lingering: the client's bytes are read and dropped
+        self._cancel_timer()
+        self.session.feed(self.buffer[:nbytes])
+        if self.busy:
+            self.transport.pause_reading()  # one guest at a time per connection
+        else:
+            self.pump()
+
+    def eof_received(self) -> bool:
+        if self.closing:
+            self.transport.close()
+            return True
+        self.session.feed(b"")
+        if not self.busy:
+            self.pump()
+        return True  # we close when we are done writing
+
+    # --- requests -------------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Take every complete request received so far, in order."""
+        server = self.server
+        while not self.closing:
+            item = self.session.next_request()
+            if item is NEED_DATA:
+                self._idle_timer()
+                return
+            if item is CLOSED:
+                self.close()
+                return
+            if isinstance(item, Reject):
+                self.transport.write(error_bytes(item.status, item.reason))
+                self.close()
+                return
+            request: Request = item  # type: ignore[assignment]
+            request.head_at = time.monotonic()
+            accepted_at = self.accepted_at if self.first else request.head_at
+            self.first = False
+            admitted = admit(request, server.worker, accepted_at, server.numbers)
+            if not isinstance(admitted, Guest):
+                status, headers, body = admitted
+                headers = [*headers, ("x-worker", str(server.worker))]
+                self.transport.write(self.session.respond(request, status, headers, body))
+            elif server.limit is not None and server.in_flight >= server.limit:
+                self._turn_away(request, admitted)
+            else:
+                start(admitted, server.report)
+                self.busy = True
+                server.in_flight += 1
+                task = asyncio.get_running_loop().create_task(self.serve(request, admitted))
+                server.tasks.add(task)
+                task.add_done_callback(server.tasks.discard)
+                return
+            if not self.session.next_cycle() or server.closing:
+                self.close()
+                return
+
+    def _turn_away(self, request: Request, guest: Guest) -> None:
+        """Over the limit: a 503 now, without running a single phase."""
+        server = self.server
+        start(guest, server.report)
+        guest.finished_at = guest.started_at
+        if server.report:
+            server.report(Failed(guest.started_at, guest.id, guest.worker, REASON_LIMIT))
+        headers = [*guest.headers(server.pid), ("retry-after", "1")]
+        body = f"503: {server.limit} guests in flight already (--limit-concurrency)\n".encode()
+        self.transport.write(self.session.respond(request, 503, headers, body))
+
+    async def serve(self, request: Request, guest: Guest) -> None:
+        server = self.server
+        try:
+            await run_async(guest, server.report)
+            finish(guest, server.report)
+            if not self.closing:
+                self.transport.write(
+                    self.session.respond(request, 200, guest.headers(server.pid), guest.body())
+                )
+        finally:
+            server.in_flight -= 1
+            self.busy = False
+        if self.closing:
+            return
+        if not self.session.next_cycle() or server.closing:
+            self.close()
+            return
+        self.transport.resume_reading()
+        self.pump()
+
+    # --- closing --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close gently: our FIN first, the client's bytes dropped, then close."""
+        if self.closing:
+            return
+        self.closing = True
+        self._cancel_timer()
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if transport.can_write_eof():
+            transport.write_eof()
+            transport.resume_reading()
+            self.timer = asyncio.get_running_loop().call_later(LINGER, transport.close)
+        else:
+            transport.close()
+
+    def _idle_timer(self) -> None:
+        self._cancel_timer()
+        self.timer = asyncio.get_running_loop().call_later(KEEPALIVE, self.close)
+
+    def _cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+# --- running it ----------------------------------------------------------------------
+
+
+async def run_loop(
+    config: ServerConfig,
+    listener: socket.socket,
+    *,
+    worker: int,
+    report: Report,
+    numbers: Iterator[int],
+    stop_signals: tuple[int, ...],
+    on_ready: Callable[[], None] | None = None,
+    heartbeat: Callable[[], bool] | None = None,
+    tick: float = 1.0,
+) -> None:
+    """Serve on ``listener`` until a stop signal (or ``heartbeat`` returns False)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in stop_signals:
+        loop.add_signal_handler(sig, stop.set)
+    server = LoopServer(config, worker, report, numbers)
+    await server.start(listener)
+    if heartbeat is not None:
+
+        def beat() -> None:  # runs on the loop: a blocked loop cannot beat
+            if heartbeat():
+                loop.call_later(tick, beat)
+            else:
+                stop.set()
+
+        beat()
+    if report:
+        report(WorkerBooted(time.monotonic(), worker))
+    if on_ready is not None:
+        on_ready()
+    await stop.wait()
+    await server.shutdown()
+
+
+def run_async_server(config: ServerConfig, listener: socket.socket, report: Report,
+                     on_ready: Callable[[], None] | None = None) -> int:  # fmt: skip
+    """The async model: this process is the server (no arbiter, as a lone uvicorn)."""
+    asyncio.run(
+        run_loop(config, listener, worker=0, report=report, numbers=itertools.count(),
+                 stop_signals=(signal.SIGTERM, signal.SIGINT), on_ready=on_ready)
+    )  # fmt: skip
+    return 0

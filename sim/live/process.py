@@ -1,0 +1,150 @@
+"""A live server in a child process: start it, learn its port, stop it by its pid.
+
+Theory of operation. ``start_server("sync", workers=4)`` runs
+``python -m sim.live sync --workers 4 --port 0 ...`` as a child in its own session (so
+a Ctrl-C meant for the caller's terminal is not also delivered to the server behind
+its back), reads the child's stdout until the banner line says which port the kernel
+picked, and returns a ``ServerProcess``. That happens only once every worker is ready.
+A daemon thread keeps reading the child's output afterwards (kept in ``output``), so a
+chatty server can never block on a full pipe.
+
+``stop()`` sends SIGTERM to the server's pid (the master, or the lone event loop),
+which stops its own workers gracefully; if the server has not exited after its grace
+period and a margin, it is killed with SIGKILL. Its workers die with it: they asked the
+kernel for that (see ``arbiter``). Use it as a context manager, or call ``stop()`` in a
+``finally``: a test or a load generator must never leave a server behind.
+
+Example::
+
+    with start_server("async", limit_concurrency=10) as server:
+        urllib.request.urlopen(server.url + "/guest?io=50")
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sim.live.config import ServerConfig, check
+from sim.live.serve import READY_PREFIX
+
+URL_RE = re.compile(r"http://(\[[^\]]+\]|[^\s/:]+):(\d+)")
+REPO = Path(__file__).resolve().parents[2]  # where ``sim`` can be imported from
+
+
+class ServerError(RuntimeError):
+    """The server did not start (its own words are in the message)."""
+
+
+class ServerProcess:
+    """A running live server: ``url``, ``port``, ``pid``; ``stop()`` ends it."""
+
+    def __init__(self, config: ServerConfig, command: list[str] | None = None):
+        self.config = config
+        self.command = command or [sys.executable, "-m", "sim.live"]
+        self.popen: subprocess.Popen[str] | None = None
+        self.port = 0
+        self.output: collections.deque[str] = collections.deque(maxlen=200)
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None, "not started"
+        return self.popen.pid
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, ready_timeout: float = 20.0) -> ServerProcess:
+        """Start the child and wait until it announces its port; returns self."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env["PYTHONUNBUFFERED"] = "1"
+        self.popen = subprocess.Popen(
+            [*self.command, *self.config.to_argv()],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        found = threading.Event()
+        threading.Thread(target=self._read_output, args=(found,), daemon=True).start()
+        if not found.wait(ready_timeout) or not self.port:
+            self.stop()
+            said = "\n".join(self.output) or "(nothing)"
+            raise ServerError(f"server did not start within {ready_timeout:g} s; it said:\n{said}")
+        return self
+
+    def _read_output(self, found: threading.Event) -> None:
+        assert self.popen is not None and self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.output.append(line.rstrip("\n"))
+            if not found.is_set() and line.startswith(READY_PREFIX):
+                match = URL_RE.search(line)
+                if match:
+                    self.port = int(match.group(2))
+                found.set()
+        found.set()  # the child exited: stop waiting
+
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` to the server's pid (the master), if it still runs."""
+        if self.running():
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """SIGTERM, wait for the grace period (plus a margin), then SIGKILL. Exit code."""
+        if self.popen is None:
+            return None
+        if timeout is None:
+            timeout = self.config.graceful_timeout + 3.0
+        self.signal(signal.SIGTERM)
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            return self.popen.wait(5.0)
+        finally:
+            if self.popen.stdout is not None:
+                deadline = time.monotonic() + 1.0
+                while self.popen.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+
+    def __enter__(self) -> ServerProcess:
+        if self.popen is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_server(model: str, *, ready_timeout: float = 20.0, command: list[str] | None = None,
+                 **knobs: object) -> ServerProcess:  # fmt: skip
+    """Start a live ``model`` server on loopback, on a free port, and wait until ready.
+
+    ``knobs`` are ``ServerConfig`` fields (``workers``, ``threads``, ``timeout``,
+    ``graceful_timeout``, ``limit_concurrency``, ``report``, ``backlog``, ``host``,
+    ``port``); ``port`` defaults to 0 (any free port). ``command`` replaces
+    ``python -m sim.live`` (for example ``[sys.executable, "-m", "tui", "serve"]``).
+    """
+    knobs.setdefault("port", 0)
+    if model == "threaded":
+        knobs.setdefault("threads", 4)
+    config = check(ServerConfig(model=model, **knobs))  # type: ignore[arg-type]
+    return ServerProcess(config, command).start(ready_timeout)

@@ -1,0 +1,104 @@
+"""Opening the party: bind the socket, say where, and hand over to the model.
+
+Theory of operation. Whatever the model, the listen socket is bound here, once, in the
+first process, with the configured backlog: the kernel's line outside the door. Then
+either this process becomes the event loop (``async``, a lone uvicorn) or it becomes
+the arbiter that forks the workers (``sync``, ``threaded``, ``hybrid``). ``announce``
+is called once every worker is ready, with the real port (``--port 0`` picks one),
+which is how ``partyhost serve`` prints its URL and how ``ServerProcess`` knows the
+server can take guests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from sim.live.arbiter import Arbiter, WorkerMain
+from sim.live.config import ConfigError, ServerConfig
+from sim.live.report import open_reporter
+from sim.trace import ServerStarted
+
+READY_PREFIX = "partyhost serve:"  # the first line once ready; ServerProcess looks for it
+
+
+def bind(config: ServerConfig) -> socket.socket:
+    """The listen socket, bound and listening; a mistake is a ``ConfigError``."""
+    try:
+        infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {config.host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(config.backlog)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+    return sock
+
+
+def worker_main(model: str) -> WorkerMain:
+    """The loop each forked worker runs, by model (imported only when needed)."""
+    if model == "sync":
+        from sim.live.sync import sync_worker
+
+        return sync_worker
+    if model == "threaded":
+        from sim.live.threaded import threaded_worker
+
+        return threaded_worker
+    from sim.live.hybrid import hybrid_worker
+
+    return hybrid_worker
+
+
+def banner(config: ServerConfig) -> list[str]:
+    """What a learner sees: where, what it stands for, how to try it, how to stop it."""
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    url = f"http://{host}:{config.port}"
+    hosts = f"{config.workers} x {config.threads} threads" if config.model == "threaded" else (
+        f"{config.workers} worker{'s' if config.workers > 1 else ''}")  # fmt: skip
+    lines = [
+        f"{READY_PREFIX} {config.model} ({hosts}) on {url}/  (pid {os.getpid()})",
+        f"  the real thing: {config.real_command()}",
+        f"  try:            curl '{url}/guest?cpu=2&io=50'",
+    ]
+    if config.loopback:
+        lines.append(f"  bound to {config.host} only: nobody else on the network can reach it")
+    else:
+        lines.append(f"  bound to {config.host} as asked: other machines may reach it")
+    if config.report:
+        lines.append(f"  reporting trace events to {config.report}")
+    lines.append("  Ctrl-C (or SIGTERM) stops it, finishing guests in flight first")
+    return lines
+
+
+def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None = None) -> int:
+    """Run the server in this process until SIGTERM/SIGINT; the exit code."""
+    listener = bind(config)
+    config = replace(config, port=listener.getsockname()[1])
+    report = open_reporter(config.report)
+    if report:
+        report(ServerStarted(time.monotonic(), config.model, config.workers, config.threads,
+                             os.cpu_count() or 1, config.hosts, config.backlog))  # fmt: skip
+
+    def ready() -> None:
+        if announce is not None:
+            announce(config)
+
+    try:
+        if config.model == "async":
+            from sim.live.async_server import run_async_server
+
+            return run_async_server(config, listener, report, on_ready=ready)
+        return Arbiter(config, listener, worker_main(config.model), report, ready).run()
+    finally:
+        listener.close()
+        if report:
+            report.close()
