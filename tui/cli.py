@@ -21,6 +21,7 @@ COMMANDS = [
     "tui.commands.simulate",
     "tui.commands.compare",
     "tui.commands.sweep",
+    "tui.commands.serve",
 ]
 
 EPILOG = """\
