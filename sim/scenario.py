@@ -123,6 +123,10 @@ class Scenario:
                 data.pop(key, None)
         if model == "threaded" and self.model != "threaded" and "threads" not in changes:
             data.pop("threads", None)
+        if data.get("users") is None:
+            data.pop("think", None)
+        elif "rate" not in changes:
+            data.pop("rate", None)
         origins = dict(self.origins)
         for key in changes:
             origins[key] = origins.get(key, key)
