@@ -1,0 +1,208 @@
+"""The narrator: one trace event told as a sentence in party words, the real term beside it.
+
+Theory of operation. ``narrate`` is a pure function of an event and a little context
+(which model is running, when the guest arrived), so it can be tested without Textual
+and used by anyone: the app's narrated log, a lesson, a notebook. It returns a
+``Narration``, the party sentence and the server term apart, so a widget can dim the
+term; ``str()`` joins them as "party words (server words)". Sentences keep DESIGN.md's
+analogy table: guest = request, host = worker, the line = the listen backlog, waiting
+for the kitchen = awaiting I/O, dozing at the kitchen door = a blocking call in async
+code, the manager = Gunicorn's arbiter, rooms = cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.trace import (
+    BLOCKING,
+    CPU,
+    IO,
+    REASON_BACKLOG,
+    REASON_ERROR,
+    REASON_LIMIT,
+    REASON_TIMEOUT,
+    UPLOAD,
+    Arrived,
+    Event,
+    Failed,
+    Finished,
+    LoopBlocked,
+    LoopUnblocked,
+    PhaseEnded,
+    PhaseStarted,
+    Queued,
+    ServerStarted,
+    Started,
+    TurnedAway,
+    WorkerBooted,
+    WorkerKilled,
+)
+
+LOOP_MODELS = ("async", "hybrid")
+
+# The real term for each reason a guest leaves unanswered.
+REASON_TERMS = {
+    REASON_BACKLOG: "connection refused: listen backlog full",
+    REASON_TIMEOUT: "worker killed by the arbiter: --timeout",
+    REASON_LIMIT: "503: --limit-concurrency reached",
+    REASON_ERROR: "5xx or connection reset",
+}
+
+# What a host looks like doing each phase: the party word and the real term.
+PHASE_WORDS = {
+    CPU: ("chatting", "CPU work"),
+    IO: ("waiting for the kitchen", "awaiting I/O"),
+    BLOCKING: ("dozing at the kitchen door", "blocking call"),
+    UPLOAD: ("taking a slow coat", "slow client upload"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Narration:
+    """One sentence: ``party`` for the learner, ``real`` for the server term."""
+
+    party: str
+    real: str
+
+    def __str__(self) -> str:
+        return f"{self.party} ({self.real})"
+
+
+def host_name(worker: int, model: str, threads: int = 1) -> str:
+    """How a learner reads a worker id: host 3, or host 1.2 (process 1, thread 2)."""
+    if model == "threaded" and threads > 1:
+        return f"host {worker // threads}.{worker % threads}"
+    return f"host {worker}"
+
+
+def narrate(
+    event: Event, model: str, arrived_at: float | None = None, threads: int = 1
+) -> Narration | None:
+    """The sentence for ``event``; None for events nobody needs told (none so far).
+
+    ``arrived_at`` is the guest's arrival time, for "leaves after 120 ms".
+    """
+    loop = model in LOOP_MODELS
+    match event:
+        case ServerStarted():
+            hosts = (
+                f"{event.workers} event loop{'s' if event.workers > 1 else ''}"
+                if loop
+                else f"{event.hosts} host{'s' if event.hosts > 1 else ''}"
+            )
+            return Narration(
+                f"the party opens: {hosts}, {event.cores} rooms, a line of {event.backlog}",
+                f"{model} server started: {event.workers} workers x {event.threads} threads, "
+                f"{event.cores} cores, backlog {event.backlog}",
+            )
+        case Arrived():
+            return Narration(f"guest {event.guest} knocks at the door", "connection arrives")
+        case Queued():
+            return Narration(
+                f"guest {event.guest} joins the line ({event.depth} waiting)",
+                "queued in the listen backlog",
+            )
+        case TurnedAway():
+            return Narration(
+                f"guest {event.guest} finds the line full and is turned away",
+                REASON_TERMS.get(event.reason, event.reason),
+            )
+        case Started():
+            host = host_name(event.worker, model, threads)
+            if loop:
+                return Narration(
+                    f"{host} lets guest {event.guest} in and starts juggling them",
+                    "event loop accepts the connection",
+                )
+            return Narration(f"{host} greets guest {event.guest}", "worker accepts the connection")
+        case PhaseStarted():
+            return _phase_started(event, model, threads)
+        case PhaseEnded():
+            word, term = PHASE_WORDS.get(event.phase, (event.phase, event.phase))
+            return Narration(f"guest {event.guest} is done {word}", f"{term} finished")
+        case LoopBlocked():
+            return Narration(
+                f"{host_name(event.worker, model)} falls asleep at the kitchen door for "
+                f"guest {event.guest}; the whole room freezes",
+                "event loop blocked",
+            )
+        case LoopUnblocked():
+            return Narration(
+                f"{host_name(event.worker, model)} wakes up and juggles again",
+                "event loop unblocked",
+            )
+        case Finished():
+            took = "" if arrived_at is None else f" after {_ms(event.t - arrived_at)}"
+            return Narration(f"guest {event.guest} leaves happy{took}", "response sent")
+        case Failed():
+            return Narration(
+                f"guest {event.guest} leaves without an answer",
+                REASON_TERMS.get(event.reason, event.reason),
+            )
+        case WorkerKilled():
+            return Narration(
+                f"the manager throws {host_name(event.worker, model, threads)} out for "
+                "staying silent too long",
+                "arbiter kills the worker: timeout",
+            )
+        case WorkerBooted():
+            return Narration(
+                f"{host_name(event.worker, model, threads)} is ready to serve",
+                "worker booted",
+            )
+    return None
+
+
+def _phase_started(event: PhaseStarted, model: str, threads: int) -> Narration:
+    host = host_name(event.worker, model, threads)
+    guest = f"guest {event.guest}"
+    loop = model in LOOP_MODELS
+    if event.phase == CPU:
+        if loop:
+            return Narration(
+                f"{host} chats with {guest}; everyone else waits their turn",
+                "CPU work on the event loop",
+            )
+        gil = ", holding the GIL token" if model == "threaded" else ""
+        return Narration(f"{guest} chats with {host} in a room{gil}", "CPU work in the handler")
+    if event.phase == IO:
+        if loop:
+            return Narration(
+                f"{guest} waits for the kitchen; {host} turns to other guests",
+                "awaiting I/O: the event loop is free",
+            )
+        return Narration(
+            f"{guest} waits for the kitchen; {host} stands idle beside them",
+            "awaiting I/O: sync worker blocked",
+        )
+    if event.phase == BLOCKING:
+        if loop:
+            return Narration(
+                f"{host} dozes at the kitchen door with {guest}; nobody else is served",
+                "blocking call stalls the event loop",
+            )
+        return Narration(
+            f"{guest} waits for the kitchen; {host} dozes beside them",
+            "blocking call: sync worker blocked, as with I/O",
+        )
+    if event.phase == UPLOAD:
+        if loop:
+            return Narration(
+                f"{guest} hands over the coat slowly; {host} juggles others meanwhile",
+                "slow client upload: the event loop is free",
+            )
+        return Narration(
+            f"{guest} hands over the coat slowly; {host} waits holding it",
+            "slow client upload: sync worker tied up",
+        )
+    return Narration(f"{guest} starts {event.phase}", event.phase)
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1000
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    if ms < 10_000:
+        return f"{ms:.0f} ms"
+    return f"{seconds:.1f} s"

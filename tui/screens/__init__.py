@@ -1,0 +1,19 @@
+"""The app's screens: welcome, the party, controls, compare, help.
+
+The lesson player (``lesson_player.LessonScreen``) and the classroom demo
+(``demo.DemoScreen``) are other people's screens; ``optional_screen`` imports them
+when they exist, so the welcome screen can offer them without depending on them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+def optional_screen(module: str, name: str) -> Any | None:
+    """The class ``name`` from ``tui.screens.<module>``, or None if it is not there yet."""
+    try:
+        return getattr(importlib.import_module(f"tui.screens.{module}"), name)
+    except (ImportError, AttributeError):
+        return None

@@ -1,0 +1,204 @@
+"""Compare: two parties side by side, fed the very same guests.
+
+Both sessions are built from scenarios with the same seed and workload, so guest 17
+arrives at the same instant and asks the same of both servers; only the hosts differ.
+One clock advances both by the same party time each tick, and a table under them puts
+their numbers next to each other.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from sim.scenario import Scenario, ScenarioError
+from tui.screens.party import DEFAULT_SPEED, MAX_FRAME, SPEEDS
+from tui.session import PartySession, rebuild
+from tui.widgets.door import DoorLine
+from tui.widgets.hosts import HostsView
+from tui.widgets.status import speed_label
+
+TABLE_RATE = 4.0  # numbers table refreshes per wall second, at most
+
+
+def partner_for(scenario: Scenario) -> Scenario:
+    """The party to set beside this one: async beside a worker pool, sync W=4 beside a loop."""
+    if scenario.model in ("async", "hybrid"):
+        return rebuild(scenario, model="sync", workers=4)
+    return rebuild(scenario, model="async", workers=1)
+
+
+PARTNERS = [
+    {"model": "async", "workers": 1},
+    {"model": "sync", "workers": 4},
+    {"model": "threaded", "workers": 2, "threads": 4},
+    {"model": "hybrid", "workers": 2},
+]
+
+
+class SideView(Vertical):
+    """One party of the pair: its title, door and hosts."""
+
+    DEFAULT_CSS = """
+    SideView { width: 1fr; border: round $primary; }
+    SideView > .side-title { height: 1; text-style: bold; }
+    SideView DoorLine { height: 2; }
+    """
+
+    def __init__(self, session: PartySession, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="side-title")
+        yield DoorLine(self.session.state, self.session.service)
+        yield HostsView(self.session.state)
+
+    def draw(self) -> None:
+        s = self.session
+        self.query_one(".side-title", Static).update(
+            f"{s.scenario.model}  [dim]{s.scenario.real_command}[/dim]")
+        self.query_one(DoorLine).show(s.state, s.service)
+        self.query_one(HostsView).show(s.state)
+
+
+def comparison(left: PartySession, right: PartySession) -> Table:
+    """The two parties' numbers in one table, theory beside each."""
+    table = Table(expand=True, box=None, pad_edge=False)
+    table.add_column("", style="bold", no_wrap=True)
+    for session in (left, right):
+        table.add_column(session.scenario.model, justify="right", no_wrap=True)
+    a, b = left.state.summary(), right.state.summary()
+
+    def cap(session: PartySession) -> str:
+        sat = session.theory.saturation
+        return "∞" if sat == float("inf") else f"{sat:.1f}"
+
+    rows = [
+        ("served/s (throughput)", f"{a.throughput:.1f}", f"{b.throughput:.1f}"),
+        ("  theory's max", cap(left), cap(right)),
+        ("latency p50", f"{a.latency_ms['p50']:.0f} ms", f"{b.latency_ms['p50']:.0f} ms"),
+        ("latency p99", f"{a.latency_ms['p99']:.0f} ms", f"{b.latency_ms['p99']:.0f} ms"),
+        ("line now (backlog)", f"{len(left.state.line)}", f"{len(right.state.line)}"),
+        ("hosts busy (utilisation)", f"{a.utilization:.0%}", f"{b.utilization:.0%}"),
+        ("turned away / no answer", f"{a.turned_away} / {a.failed}",
+         f"{b.turned_away} / {b.failed}"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+class CompareScreen(Screen):
+    """Two parties, one clock, the same guests."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("space", "toggle_pause", "Pause/run"),
+        Binding("plus,equals_sign", "faster", "Faster"),
+        Binding("minus,underscore", "slower", "Slower"),
+        Binding("greater_than_sign", "skip", "+1s", show=False),
+        Binding("m", "next_partner", "Other model"),
+        Binding("r", "restart", "Restart"),
+    ]
+
+    def __init__(self, left: Scenario, right: Scenario, *, paused: bool = False,
+                 fps: float = 20.0) -> None:
+        super().__init__()
+        self.left = PartySession(left)
+        self.right = PartySession(right)
+        self.paused = paused
+        self.fps = fps
+        self.speed_index = DEFAULT_SPEED
+        self.partner = 0
+        self._wall = time.monotonic()
+        self._table_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="compare-status")
+        with Horizontal(id="compare-sides"):
+            yield SideView(self.left, id="left")
+            yield SideView(self.right, id="right")
+        yield Static(id="compare-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / self.fps, self.tick)
+        self.draw(force=True)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        wall, self._wall = min(now - self._wall, MAX_FRAME), now
+        if not self.paused and self.app.screen is self:
+            self.advance(wall * SPEEDS[self.speed_index])
+
+    def advance(self, seconds: float) -> None:
+        self.left.advance(seconds)
+        self.right.advance(seconds)
+        self.draw()
+
+    def draw(self, force: bool = False) -> None:
+        state = self.left.state
+        self.query_one("#compare-status", Static).update(
+            f"[b black on green] SIMULATED [/] [b]compare[/b]: the same guests (seed "
+            f"{self.left.scenario.seed}), two servers   t={state.now:.3f}s  "
+            f"{speed_label(SPEEDS[self.speed_index])}"
+            + ("  [b black on yellow] PAUSED [/]" if self.paused else ""))
+        self.query_one("#left", SideView).draw()
+        self.query_one("#right", SideView).draw()
+        now = time.monotonic()
+        if force or now - self._table_at >= 1 / TABLE_RATE:
+            self._table_at = now
+            self.query_one("#compare-table", Static).update(comparison(self.left, self.right))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.draw(force=True)
+
+    def action_faster(self) -> None:
+        self.speed_index = min(self.speed_index + 1, len(SPEEDS) - 1)
+        self.draw(force=True)
+
+    def action_slower(self) -> None:
+        self.speed_index = max(self.speed_index - 1, 0)
+        self.draw(force=True)
+
+    def action_skip(self) -> None:
+        self.advance(1.0)
+        self.draw(force=True)
+
+    def action_restart(self) -> None:
+        self.left.restart()
+        self.right.restart()
+        self.draw(force=True)
+
+    def action_next_partner(self) -> None:
+        """Set a different model beside the left party (same guests again)."""
+        for _ in PARTNERS:
+            self.partner = (self.partner + 1) % len(PARTNERS)
+            changes = PARTNERS[self.partner]
+            if changes["model"] == self.right.scenario.model:
+                continue
+            try:
+                scenario = rebuild(self.left.scenario, **changes)
+            except ScenarioError:
+                continue
+            self.right.restart(scenario)
+            self.left.restart()
+            self.query_one("#right", SideView).session = self.right
+            self.draw(force=True)
+            return
+
+    def on_unmount(self) -> None:
+        self.left.close()
+        self.right.close()

@@ -1,0 +1,114 @@
+"""The controls: every knob of the party, editable while it is paused.
+
+Each field is a scenario key; Apply hands them all to ``build_scenario`` (through
+``tui.session.rebuild``), so the app checks values exactly as the CLI does. A mistake
+does not close the form or crash: the ScenarioError's message is shown under the
+form and the guilty field is marked. A good scenario is handed back to the party
+screen, which restarts with it (same seed unless the seed field changed).
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from sim.scenario import MODELS, Scenario, ScenarioError, canonical
+from tui.session import rebuild
+
+# key, party words, real term
+FIELDS = [
+    ("workers", "hosts (processes)", "gunicorn -w"),
+    ("threads", "hosts per process", "--threads (threaded)"),
+    ("cores", "rooms", "CPU cores"),
+    ("rate", "guests per second", "arrival rate, Poisson"),
+    ("phases", "what a guest asks", "handler phases, ms"),
+    ("backlog", "room in the line", "listen backlog"),
+    ("timeout", "manager's patience (s)", "--timeout"),
+    ("limit_concurrency", "max guests juggled", "--limit-concurrency"),
+    ("seed", "which guests come", "random seed"),
+]
+
+
+class ControlsScreen(ModalScreen[Scenario | None]):
+    """Edit the scenario; Apply restarts the party, Escape leaves it as it was."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__()
+        self.scenario = scenario
+
+    def compose(self) -> ComposeResult:
+        s = self.scenario
+        with Vertical(id="controls"):
+            yield Static("[b]Controls[/b]  the party restarts with the same seed "
+                         "(Enter or Ctrl+S applies, Escape cancels)", id="controls-title")
+            with VerticalScroll(id="controls-scroll"), Grid(id="controls-grid"):
+                yield Label("model [dim](server)[/dim]")
+                yield Select([(m, m) for m in MODELS], value=s.model, allow_blank=False,
+                             id="model")
+                for key, party, real in FIELDS:
+                    yield Label(f"{party} [dim]({real})[/dim]")
+                    yield Input(self._value(key), id=key, placeholder=self._hint(key))
+            yield Static("", id="controls-error")
+            with Horizontal(id="controls-buttons"):
+                yield Button("Apply", id="apply", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def _value(self, key: str) -> str:
+        value = getattr(self.scenario, key)
+        if key == "threads" and self.scenario.model != "threaded":
+            return ""
+        if value is None:
+            return ""
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    @staticmethod
+    def _hint(key: str) -> str:
+        return {
+            "threads": "threaded only",
+            "limit_concurrency": "async/hybrid only; empty = none",
+            "phases": "e.g. cpu:5,io:exp:100 or blocking:20",
+        }.get(key, "")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "apply":
+            self.action_apply()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_apply()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def values(self) -> dict[str, str | None]:
+        """The form's fields; an empty field means "the default" (None)."""
+        out: dict[str, str | None] = {"model": str(self.query_one("#model", Select).value)}
+        for key, _, _ in FIELDS:
+            text = self.query_one(f"#{key}", Input).value.strip()
+            out[key] = text or None
+        if out["model"] != "threaded":
+            out["threads"] = None
+        if out["model"] not in ("async", "hybrid"):
+            out["limit_concurrency"] = None
+        return out
+
+    def action_apply(self) -> None:
+        for field in self.query(Input):
+            field.remove_class("-bad")
+        try:
+            scenario = rebuild(self.scenario, **self.values())
+        except ScenarioError as exc:
+            self.query_one("#controls-error", Static).update(f"[b red]✗[/] {exc}")
+            key = canonical(exc.where.removeprefix("--")) if exc.where else ""
+            for field in self.query(Input):
+                if field.id == key:
+                    field.add_class("-bad")
+                    field.focus()
+            return
+        self.dismiss(scenario)

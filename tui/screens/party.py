@@ -1,0 +1,192 @@
+"""Free play: one party on screen, its clock in the learner's hands.
+
+Theory of operation. The screen owns the clock. A timer fires ``fps`` times a second;
+each tick, unless paused, asks the session for ``speed`` x (wall time since the last
+tick) seconds of party time, and hands the batch's result to the widgets, each of which
+redraws only if its part of the state moved. Stepping runs the model to exactly one
+more event; stepping back replays the same seed to one event fewer. Changing a control
+rebuilds the scenario and restarts the party with the same seed. Nothing here knows
+SimPy: the session's driver does, or, live, a server's reports.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from sim.scenario import Scenario
+from tui.session import PartySession
+from tui.widgets.door import DoorLine
+from tui.widgets.hosts import HostsView
+from tui.widgets.log import PER_FRAME, NarratedLog
+from tui.widgets.numbers import NumbersPanel
+from tui.widgets.status import StatusBar
+
+SPEEDS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # party s per wall s
+DEFAULT_SPEED = 3  # x0.3: a few guests a second, easy to follow
+MAX_FRAME = 0.25  # wall seconds one tick may cover (after a stall, do not leap)
+
+
+class PartyScreen(Screen):
+    """The door, the hosts, the numbers and the story of one party."""
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause/run"),
+        Binding("full_stop,right", "step", "Step"),
+        Binding("comma,left", "step_back", "Back"),
+        Binding("plus,equals_sign", "faster", "Faster"),
+        Binding("minus,underscore", "slower", "Slower"),
+        Binding("greater_than_sign", "skip", "+1s", show=False),
+        Binding("r", "restart", "Restart"),
+        Binding("c", "controls", "Controls"),
+        Binding("v", "compare", "Compare"),
+        Binding("l", "live", "Live"),
+        Binding("n", "toggle_log", "Story"),
+    ]
+
+    def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = 20.0) -> None:
+        super().__init__()
+        self.session = PartySession(scenario)
+        self.paused = paused
+        self.fps = fps
+        self.speed_index = DEFAULT_SPEED
+        self._wall = time.monotonic()
+        self.note = ""
+
+    # --- layout --------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        state = self.session.state
+        yield Header()
+        yield StatusBar(id="status")
+        yield DoorLine(state, self.session.service, id="door")
+        with Horizontal(id="middle"):
+            yield HostsView(state, id="hosts")
+            yield NumbersPanel(state, self.session.theory, id="numbers")
+        yield NarratedLog(id="story")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / self.fps, self.tick)
+        self.draw()
+
+    @property
+    def speed(self) -> float:
+        return SPEEDS[self.speed_index]
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.session.scenario
+
+    # --- the clock -----------------------------------------------------------------
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        wall, self._wall = min(now - self._wall, MAX_FRAME), now
+        if self.paused or self.app.screen is not self:
+            return
+        self.advance(wall * self.speed)
+
+    def advance(self, seconds: float) -> None:
+        """Move the party on by ``seconds`` of party time and draw it once."""
+        story = self.query_one(NarratedLog)
+        told, untold = self.session.advance(seconds, PER_FRAME if story.display else 0)
+        if story.display and (told or untold):
+            story.tell(told, untold)
+        self.draw()
+
+    def draw(self) -> None:
+        s = self.session
+        state = s.state
+        self.query_one(StatusBar).show(
+            live=s.live, title=f"{s.scenario.model} · {s.scenario.real_command}",
+            now=state.now, speed=self.speed, paused=self.paused, events=state.events,
+            note=self.note)
+        self.query_one(DoorLine).show(state, s.service)
+        self.query_one(HostsView).show(state)
+        self.query_one(NumbersPanel).show(state, s.theory, live=s.live, force=self.paused)
+
+    # --- actions -------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self._wall = time.monotonic()
+        self.draw()
+
+    def action_step(self) -> None:
+        if not self.session.driver.can_step:
+            self.notify("A live party cannot be stepped: real time does not wait.")
+            return
+        self.paused = True
+        told, untold = self.session.step()
+        self.query_one(NarratedLog).tell(told, untold)
+        self.draw()
+
+    def action_step_back(self) -> None:
+        if not self.session.driver.can_step:
+            self.notify("A live party cannot go back in time.")
+            return
+        self.paused = True
+        if self.session.step_back():
+            self.query_one(NarratedLog).write(
+                f"           ↶ back to event {self.session.state.events} (same seed, replayed)")
+        self.draw()
+
+    def action_skip(self) -> None:
+        """One second of party time at once: handy for teachers, and for tests."""
+        self.advance(1.0)
+
+    def action_faster(self) -> None:
+        self.speed_index = min(self.speed_index + 1, len(SPEEDS) - 1)
+        self.draw()
+
+    def action_slower(self) -> None:
+        self.speed_index = max(self.speed_index - 1, 0)
+        self.draw()
+
+    def action_restart(self, scenario: Scenario | None = None) -> None:
+        self.session.restart(scenario)
+        self.query_one(NarratedLog).clear()
+        self.draw()
+
+    def action_toggle_log(self) -> None:
+        story = self.query_one(NarratedLog)
+        story.display = not story.display
+
+    def action_controls(self) -> None:
+        if self.session.live:
+            self.notify("Switch back from live (l) to change the controls.")
+            return
+        from tui.screens.controls import ControlsScreen
+
+        was_paused, self.paused = self.paused, True
+        self.draw()
+
+        def done(scenario: Scenario | None) -> None:
+            if scenario is not None:
+                self.action_restart(scenario)
+                self.notify(f"restarted: {scenario.describe()}", title="Controls")
+            else:
+                self.paused = was_paused
+            self.draw()
+
+        self.app.push_screen(ControlsScreen(self.scenario), done)
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import CompareScreen, partner_for
+
+        self.paused = True
+        self.draw()
+        self.app.push_screen(CompareScreen(self.scenario, partner_for(self.scenario),
+                                           paused=False, fps=self.fps))
+
+    def action_live(self) -> None:
+        self.app.toggle_live(self)  # type: ignore[attr-defined]
+
+    def on_unmount(self) -> None:
+        self.session.close()

@@ -1,0 +1,167 @@
+"""A party on screen, minus the screen: a source of events, the state they fold into, theory.
+
+Theory of operation. ``PartySession`` is what a screen holds for each party it shows.
+It asks its driver (``SimDriver``, or a live one) for a frame's events, narrates the
+last few of them (before folding, so a leaving guest's arrival time is still known),
+folds them all into a ``PartyState``, and hands the screen the sentences. Stepping
+back rebuilds the state from the replayed events. No Textual here, so the whole loop
+of a frame can be tested, and benchmarked, without a terminal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sim.scenario import Scenario, build_scenario
+from sim.theory import Prediction, prediction, saturation
+from sim.trace import Event
+from tui.driver import FREE_PLAY_GUESTS, SimDriver
+from tui.narrate import Narration, narrate
+from tui.state import PartyState
+
+Told = list[tuple[float, Narration]]
+
+
+@dataclass(frozen=True)
+class Theory:
+    """What theory says for the scenario on screen (None: no closed form applies)."""
+
+    prediction: Prediction | None
+    saturation: float
+
+
+class Driver(Protocol):
+    live: bool
+    can_step: bool
+    scenario: Scenario
+
+    @property
+    def now(self) -> float: ...
+
+    @property
+    def finished(self) -> bool: ...
+
+    def advance(self, dt: float) -> list[Event]: ...
+
+    def step(self) -> list[Event]: ...
+
+    def rewind(self, count: int) -> list[Event]: ...
+
+    def close(self) -> None: ...
+
+
+# What the app opens with: a small gunicorn with a typical web request, busy but coping.
+FREE_PLAY = {"model": "sync", "workers": 4, "cores": 2, "rate": 25, "cpu": "5",
+             "io": "exp:100", "guests": FREE_PLAY_GUESTS, "seed": 1}
+
+
+def scenario_values(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's knobs as build_scenario input, leaving out what its model refuses.
+
+    ``Scenario.to_dict`` lists every field, threads and think included, and
+    ``build_scenario`` refuses ``threads`` for sync and ``think`` without users; so a
+    changed knob is rebuilt from these values instead.
+    """
+    data = scenario.to_dict()
+    if data["model"] != "threaded":
+        data.pop("threads", None)
+    if not data.get("users"):
+        data.pop("think", None)
+        data.pop("users", None)
+    else:
+        data.pop("rate", None)
+    if data["model"] not in ("async", "hybrid"):
+        data.pop("limit_concurrency", None)
+    return data
+
+
+def rebuild(scenario: Scenario, **changes: Any) -> Scenario:
+    """``scenario`` with ``changes``; a ScenarioError names the knob that is wrong."""
+    data = scenario_values(scenario)
+    model = changes.get("model", data["model"])
+    if model != "threaded" and "threads" not in changes:
+        data.pop("threads", None)
+    if model not in ("async", "hybrid") and "limit_concurrency" not in changes:
+        data.pop("limit_concurrency", None)
+    data.update(changes)
+    return build_scenario({k: v for k, v in data.items() if v is not None})
+
+
+def theory_for(scenario: Scenario) -> Theory:
+    try:
+        return Theory(prediction(scenario), saturation(scenario))
+    except (ZeroDivisionError, ValueError):
+        return Theory(None, math.inf)
+
+
+class PartySession:
+    """One party's source, state and theory, advanced by whoever owns the clock."""
+
+    def __init__(self, scenario: Scenario,
+                 driver_factory: Callable[[Scenario], Driver] = SimDriver):
+        self.driver_factory = driver_factory
+        self.scenario = scenario
+        self.driver: Driver = driver_factory(scenario)
+        self.state = PartyState()
+        self.theory = theory_for(scenario)
+
+    @property
+    def live(self) -> bool:
+        return self.driver.live
+
+    @property
+    def service(self) -> float:
+        """A typical guest's service time (s), for colouring waits."""
+        return self.scenario.workload.mean_service() or 0.05
+
+    def restart(self, scenario: Scenario | None = None,
+                driver_factory: Callable[[Scenario], Driver] | None = None) -> None:
+        """A fresh party: same scenario and seed unless given new ones."""
+        self.driver.close()
+        if scenario is not None:
+            self.scenario = scenario
+            self.theory = theory_for(scenario)
+        if driver_factory is not None:
+            self.driver_factory = driver_factory
+        self.driver = self.driver_factory(self.scenario)
+        self.state = PartyState()
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def fold(self, events: list[Event], tell: int = 0) -> tuple[Told, int]:
+        """Fold ``events`` into the state; narrate the last ``tell``; (sentences, untold)."""
+        state = self.state
+        cut = max(0, len(events) - tell)
+        if cut:
+            state.feed(events[:cut])
+        told: Told = []
+        for event in events[cut:]:
+            guest = getattr(event, "guest", None)
+            arrived = state.arrival.get(guest) if guest is not None else None
+            narration = narrate(event, state.model or self.scenario.model, arrived,
+                                state.threads)
+            if narration is not None:
+                told.append((event.t, narration))
+            state(event)
+        return told, cut
+
+    def advance(self, dt: float, tell: int = 0) -> tuple[Told, int]:
+        told = self.fold(self.driver.advance(dt), tell)
+        self.state.tick(self.driver.now)
+        return told
+
+    def step(self, tell: int = 1) -> tuple[Told, int]:
+        return self.fold(self.driver.step(), tell)
+
+    def step_back(self) -> bool:
+        """Undo one event by replaying the same seed to one event fewer."""
+        if not self.driver.can_step or self.state.events == 0:
+            return False
+        events = self.driver.rewind(self.state.events - 1)
+        self.state = PartyState()
+        self.state.feed(events)
+        return True

@@ -1,0 +1,335 @@
+"""What the party looks like right now: trace events folded into the picture the widgets draw.
+
+Theory of operation. ``PartyState`` is a sink (call it with each event in order). It
+keeps only what a picture needs: the line outside (who, since when), each host and the
+guest it serves, each event loop and the guests it juggles, which rooms (cores) are
+taken, who holds each process's GIL, the running counts, and a short history for the
+charts. It also feeds a ``sim.metrics.Metrics`` for the numbers, so the app and
+``partyhost simulate`` measure the same way. No Textual, no SimPy: the same state is
+fed by a simulation or by a live server's reports, and rebuilt from scratch by
+replaying events (that is how stepping back works).
+
+Each area has a version number that moves when the area changes; a widget redraws
+only when the version it last drew is stale. That is the "never redraw what did not
+change" rule, kept in one place.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from sim.metrics import Metrics, Summary
+from sim.trace import (
+    BLOCKING,
+    CPU,
+    Arrived,
+    Event,
+    Failed,
+    Finished,
+    LoopBlocked,
+    LoopUnblocked,
+    PhaseEnded,
+    PhaseStarted,
+    Queued,
+    ServerStarted,
+    Started,
+    TurnedAway,
+    WorkerBooted,
+    WorkerKilled,
+)
+
+LOOP_MODELS = ("async", "hybrid")
+BUCKET = 0.5  # seconds of party time per chart point
+HISTORY = 240  # chart points kept
+RECENT = 40  # turned-away / failed guests remembered for the door picture
+FLASH = 1.0  # seconds of party time a killed or rebooted host stays marked
+
+
+@dataclass
+class Host:
+    """One sync or threaded worker: the guest beside it and what they are doing."""
+
+    worker: int
+    guest: int | None = None
+    phase: str | None = None  # None while greeting or waiting for a core/GIL
+    since: float = 0.0
+    served: int = 0
+    killed_at: float | None = None  # set while dead, until booted
+    booted_at: float | None = None  # a replacement's boot time (for a flash)
+
+
+@dataclass
+class Loop:
+    """One event loop: the guests it juggles and whether it is frozen."""
+
+    worker: int
+    guests: dict[int, str | None] = field(default_factory=dict)  # guest -> phase
+    busy_with: int | None = None  # guest whose cpu or blocking phase holds the loop
+    busy_phase: str | None = None
+    blocked: bool = False
+    served: int = 0
+    killed_at: float | None = None
+    booted_at: float | None = None
+
+
+@dataclass
+class Point:
+    """One chart bucket."""
+
+    t: float
+    finished: int = 0
+    queue: int = 0
+    inside: int = 0
+    busy: int = 0
+
+
+class PartyState:
+    """A sink that folds the trace into what the screen shows."""
+
+    def __init__(self) -> None:
+        self.model = ""
+        self.workers = self.threads = self.hosts = 1
+        self.cores = 1
+        self.backlog = 0
+        self.now = 0.0
+        self.events = 0
+        self.started = False
+        self.line: dict[int, float] = {}  # guest -> arrival, in order of joining
+        self.arrival: dict[int, float] = {}  # every guest inside -> arrival
+        self.host_list: list[Host] = []
+        self.loops: list[Loop] = []
+        self.rooms_taken = 0  # cpu phases running: each holds a core
+        self.gil: dict[int, int] = {}  # process -> worker (thread) holding its GIL
+        self.served = self.turned_away = self.failed = 0
+        self.away: deque[tuple[float, int, str]] = deque(maxlen=RECENT)  # t, guest, reason
+        self.gone_failed: deque[tuple[float, int, str]] = deque(maxlen=RECENT)
+        self.history: deque[Point] = deque(maxlen=HISTORY)
+        self.metrics = Metrics(warmup=0.0)
+        self.last: Event | None = None
+        # versions: a widget redraws an area only when its version moved
+        self.v_door = self.v_hosts = self.v_numbers = 0
+        self._on = {
+            ServerStarted: self._server_started,
+            Arrived: self._arrived,
+            Queued: self._queued,
+            TurnedAway: self._turned_away,
+            Started: self._started,
+            PhaseStarted: self._phase_started,
+            PhaseEnded: self._phase_ended,
+            LoopBlocked: self._loop_blocked,
+            LoopUnblocked: self._loop_unblocked,
+            Finished: self._finished,
+            Failed: self._failed,
+            WorkerKilled: self._worker_killed,
+            WorkerBooted: self._worker_booted,
+        }
+
+    @property
+    def is_loop(self) -> bool:
+        return self.model in LOOP_MODELS
+
+    def __call__(self, event: Event) -> None:
+        self.events += 1
+        self.last = event
+        self.metrics(event)
+        self._clock(event.t)
+        handler = self._on.get(type(event))
+        if handler is not None:
+            handler(event)
+        self.v_numbers += 1
+
+    def feed(self, events: list[Event]) -> None:
+        for event in events:
+            self(event)
+
+    def tick(self, now: float) -> None:
+        """The clock moved without events (a quiet moment): keep charts and ages honest."""
+        if now > self.now:
+            self._clock(now)
+            if self.line:
+                self.v_door += 1  # waiting guests' colours age
+
+    # --- the clock and the chart -------------------------------------------------
+
+    def _clock(self, t: float) -> None:
+        if t > self.now:
+            self.now = t
+        if not self.history:
+            self.history.append(Point(0.0))
+        while self.now >= self.history[-1].t + BUCKET:
+            last = self.history[-1]
+            self.history.append(Point(last.t + BUCKET, 0, *self._sample()))
+        point = self.history[-1]
+        if len(self.line) > point.queue:  # the chart shows each bucket's longest line
+            point.queue = len(self.line)
+
+    def _sample(self) -> tuple[int, int, int]:
+        if self.is_loop:
+            busy = sum(1 for loop in self.loops if loop.busy_with is not None)
+        else:
+            busy = sum(1 for host in self.host_list if host.guest is not None)
+        return len(self.line), len(self.arrival), busy
+
+    def busy_hosts(self) -> int:
+        return self._sample()[2]
+
+    def summary(self) -> Summary:
+        """The running numbers, measured as ``partyhost simulate`` measures them."""
+        return self.metrics.summary(final=False)
+
+    # --- handlers ------------------------------------------------------------------
+
+    def _server_started(self, e: ServerStarted) -> None:
+        self.model, self.workers, self.threads = e.model, e.workers, e.threads
+        self.cores, self.hosts, self.backlog = e.cores, e.hosts, e.backlog
+        self.started = True
+        if self.is_loop:
+            self.loops = [Loop(w) for w in range(e.hosts)]
+        else:
+            self.host_list = [Host(w) for w in range(e.hosts)]
+        self.v_hosts += 1
+        self.v_door += 1
+
+    def _arrived(self, e: Arrived) -> None:
+        self.arrival[e.guest] = e.t
+
+    def _queued(self, e: Queued) -> None:
+        self.line[e.guest] = self.arrival.get(e.guest, e.t)
+        self.v_door += 1
+
+    def _turned_away(self, e: TurnedAway) -> None:
+        self.arrival.pop(e.guest, None)
+        self.turned_away += 1
+        self.away.append((e.t, e.guest, e.reason))
+        self.v_door += 1
+
+    def _started(self, e: Started) -> None:
+        if self.line.pop(e.guest, None) is not None:
+            self.v_door += 1
+        if self.is_loop:
+            loop = self._loop(e.worker)
+            loop.guests[e.guest] = None
+        else:
+            host = self._host(e.worker)
+            host.guest, host.phase, host.since = e.guest, None, e.t
+        self.v_hosts += 1
+
+    def _phase_started(self, e: PhaseStarted) -> None:
+        if e.phase == CPU:
+            self.rooms_taken += 1
+            if self.model == "threaded":
+                self.gil[e.worker // max(self.threads, 1)] = e.worker
+        if self.is_loop:
+            loop = self._loop(e.worker)
+            loop.guests[e.guest] = e.phase
+            if e.phase in (CPU, BLOCKING):
+                loop.busy_with, loop.busy_phase = e.guest, e.phase
+        else:
+            host = self._host(e.worker)
+            host.phase, host.since = e.phase, e.t
+        self.v_hosts += 1
+
+    def _phase_ended(self, e: PhaseEnded) -> None:
+        if e.phase == CPU:
+            self.rooms_taken = max(0, self.rooms_taken - 1)
+            if self.model == "threaded":
+                self.gil.pop(e.worker // max(self.threads, 1), None)
+        if self.is_loop:
+            loop = self._loop(e.worker)
+            if e.guest in loop.guests:
+                loop.guests[e.guest] = None
+            if loop.busy_with == e.guest:
+                loop.busy_with = loop.busy_phase = None
+        else:
+            host = self._host(e.worker)
+            if host.guest == e.guest:
+                host.phase = None
+        self.v_hosts += 1
+
+    def _loop_blocked(self, e: LoopBlocked) -> None:
+        loop = self._loop(e.worker)
+        loop.blocked = True
+        loop.busy_with, loop.busy_phase = e.guest, e.phase
+        self.v_hosts += 1
+
+    def _loop_unblocked(self, e: LoopUnblocked) -> None:
+        loop = self._loop(e.worker)
+        loop.blocked = False
+        self.v_hosts += 1
+
+    def _leave(self, guest: int, worker: int) -> None:
+        self.arrival.pop(guest, None)
+        if self.line.pop(guest, None) is not None:
+            self.v_door += 1
+        if worker < 0:
+            return
+        if self.is_loop:
+            loop = self._loop(worker)
+            phase = loop.guests.pop(guest, None)
+            if phase == CPU:  # only a killed loop loses a guest mid-chat
+                self.rooms_taken = max(0, self.rooms_taken - 1)
+            if loop.busy_with == guest:
+                loop.busy_with = loop.busy_phase = None
+                loop.blocked = False
+        else:
+            host = self._host(worker)
+            if host.guest == guest:
+                if host.phase == CPU:
+                    self.rooms_taken = max(0, self.rooms_taken - 1)
+                    self.gil.pop(worker // max(self.threads, 1), None)
+                host.guest = host.phase = None
+        self.v_hosts += 1
+
+    def _finished(self, e: Finished) -> None:
+        self._leave(e.guest, e.worker)
+        self.served += 1
+        if self.is_loop:
+            self._loop(e.worker).served += 1
+        else:
+            self._host(e.worker).served += 1
+        if self.history:
+            self.history[-1].finished += 1
+
+    def _failed(self, e: Failed) -> None:
+        self._leave(e.guest, e.worker)
+        self.failed += 1
+        self.gone_failed.append((e.t, e.guest, e.reason))
+        self.v_door += 1
+
+    def _worker_killed(self, e: WorkerKilled) -> None:
+        if self.is_loop:
+            loop = self._loop(e.worker)
+            loop.killed_at, loop.booted_at = e.t, None
+            loop.blocked = False
+        else:
+            host = self._host(e.worker)
+            host.killed_at, host.booted_at = e.t, None
+        self.v_hosts += 1
+
+    def _worker_booted(self, e: WorkerBooted) -> None:
+        if self.is_loop:
+            loop = self._loop(e.worker)
+            if loop.killed_at is not None:
+                self.loops[e.worker] = Loop(e.worker, served=loop.served, booted_at=e.t)
+        else:
+            host = self._host(e.worker)
+            if host.killed_at is not None:
+                host.killed_at, host.booted_at = None, e.t
+                host.guest = host.phase = None
+        self.v_hosts += 1
+
+    # --- lookups that tolerate a live server's surprises ------------------------------
+
+    def _host(self, worker: int) -> Host:
+        while worker >= len(self.host_list):
+            self.host_list.append(Host(len(self.host_list)))
+        return self.host_list[worker]
+
+    def _loop(self, worker: int) -> Loop:
+        while worker >= len(self.loops):
+            self.loops.append(Loop(len(self.loops)))
+        return self.loops[worker]
+
+    def rebooted_recently(self, booted_at: float | None) -> bool:
+        return booted_at is not None and self.now - booted_at < FLASH

@@ -1,0 +1,87 @@
+"""The door and the line outside: who waits (coloured by how long), who was turned away.
+
+The line is the listen socket's backlog. Each waiting guest is a dot whose colour
+ages from green to red against the guest's typical service time, so "a long wait"
+means the same thing for a 5 ms and a 500 ms guest. Guests turned away (full
+backlog: connection refused) and guests who left unanswered (503, killed worker)
+stay visible for a moment, walking off to the right, and are counted.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from tui.state import PartyState
+
+LEAVING = 1.5  # seconds of party time a turned-away guest stays on screen
+
+
+def wait_style(waited: float, service: float) -> str:
+    """Green while the wait is short next to a typical service, red when it is long."""
+    scale = service if service > 0 else 0.05
+    if waited < scale:
+        return "green"
+    if waited < 4 * scale:
+        return "yellow"
+    return "bold red"
+
+
+class DoorLine(Widget):
+    """The line outside the door (listen backlog) and the guests turned away."""
+
+    DEFAULT_CSS = """
+    DoorLine { height: 3; }
+    """
+
+    def __init__(self, state: PartyState, service: float = 0.05, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+        self.service = service
+        self._drawn = -1
+
+    def show(self, state: PartyState, service: float | None = None) -> None:
+        """Draw ``state`` (a new one after a restart), only if the door changed."""
+        if service is not None:
+            self.service = service
+        if state is not self.state:
+            self.state, self._drawn = state, -1
+        if self._drawn != state.v_door:
+            self._drawn = state.v_door
+            self.refresh()
+
+    def render(self) -> Text:
+        s = self.state
+        width = max(self.size.width, 20)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        waiting = len(s.line)
+        text.append("the line ", style="bold")
+        text.append("(listen backlog) ", style="dim")
+        text.append(f"{waiting}", style="bold")
+        text.append(f"/{s.backlog} waiting  ", style="dim")
+        room = width - text.cell_len - 10
+        shown = 0
+        for arrival in s.line.values():
+            if shown >= room:
+                break
+            text.append("●", style=wait_style(s.now - arrival, self.service))
+            shown += 1
+        if waiting > shown:
+            text.append(f" +{waiting - shown}", style="bold")
+        text.append("\n")
+        text.append("turned away ", style="bold red" if s.turned_away else "bold")
+        text.append("(connection refused) ", style="dim")
+        text.append(f"{s.turned_away}  ", style="bold")
+        leaving = [g for t, g, _ in s.away if s.now - t < LEAVING]
+        for guest in leaving[-8:]:
+            text.append(f"✗{guest} ", style="red")
+        if leaving:
+            text.append("→ leaving", style="red dim")
+        text.append("\n")
+        text.append("left unanswered ", style="bold magenta" if s.failed else "bold")
+        text.append("(503 / worker killed) ", style="dim")
+        text.append(f"{s.failed}  ", style="bold")
+        gone = [(g, r) for t, g, r in s.gone_failed if s.now - t < LEAVING]
+        for guest, reason in gone[-6:]:
+            text.append(f"✗{guest}:{reason} ", style="magenta")
+        return text

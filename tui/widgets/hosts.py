@@ -1,0 +1,226 @@
+"""The hosts: a card per worker process, with the guest each host serves and what they do.
+
+A sync process is one host; a threaded process is T hosts sharing one GIL token (the
+card says which thread holds it); an event loop is one host juggling many guests,
+drawn frozen (red) while a blocking call holds it. The top line shows the rooms
+(cores) taken. When the cards do not fit the widget, each host becomes one line, and
+when even that does not fit, the rest are counted: the picture degrades, it never
+breaks, from a 40x12 terminal to a projector.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+from sim.trace import BLOCKING, CPU, IO, UPLOAD
+from tui.state import Host, Loop, PartyState
+
+# phase -> (party words, real term, style)
+DOING = {
+    CPU: ("chatting", "CPU, in a room", "bold green"),
+    IO: ("waiting for the kitchen", "I/O: host idle", "yellow"),
+    BLOCKING: ("dozing at the kitchen door", "blocking call", "bold red"),
+    UPLOAD: ("taking a slow coat", "slow upload", "cyan"),
+    None: ("greeting / waiting a turn", "no core or GIL yet", "white"),
+}
+IDLE = ("idle at the door", "waiting in accept()", "dim")
+
+
+def host_doing(host: Host, state: PartyState) -> tuple[str, str, str]:
+    """What a sync or threaded host is doing: (party words, real term, style)."""
+    if host.killed_at is not None:
+        return ("thrown out by the manager", "killed: timeout; rebooting", "bold magenta")
+    if host.guest is None:
+        if state.rebooted_recently(host.booted_at):
+            return ("a new host, just arrived", "replacement worker booted", "bold cyan")
+        return IDLE
+    return DOING.get(host.phase, DOING[None])
+
+
+def rooms_line(state: PartyState) -> Text:
+    taken = min(state.rooms_taken, state.cores)
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("rooms ", style="bold")
+    text.append("(CPU cores) ", style="dim")
+    text.append("■" * taken, style="bold green")
+    text.append("□" * (state.cores - taken), style="dim")
+    text.append(f" {taken}/{state.cores} taken", style="")
+    if state.rooms_taken > state.cores:
+        text.append(" (over-subscribed)", style="red")
+    busy = state.busy_hosts()
+    text.append(f"   busy hosts {busy}/{max(state.hosts, 1)}", style="dim")
+    return text
+
+
+class HostsView(Widget):
+    """Every worker, as cards when they fit and as lines when they do not."""
+
+    DEFAULT_CSS = """
+    HostsView { height: 1fr; min-height: 4; }
+    """
+
+    def __init__(self, state: PartyState, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+        self._drawn = -1
+
+    def show(self, state: PartyState) -> None:
+        if state is not self.state:
+            self.state, self._drawn = state, -1
+        if self._drawn != state.v_hosts:
+            self._drawn = state.v_hosts
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self.refresh()
+
+    # --- the cards -----------------------------------------------------------------
+
+    def render(self) -> RenderableType:
+        s = self.state
+        width, height = max(self.size.width, 10), max(self.size.height, 2)
+        if not s.started:
+            return Text("the doors are not open yet", style="dim")
+        cards = self._loop_cards(width) if s.is_loop else self._host_cards()
+        body_h = height - 1
+        card_w = 44 if s.is_loop else (36 if s.model == "threaded" else 30)
+        cols = max(1, min(len(cards), width // card_w))
+        card_h = max(len(lines) for _, lines, _ in cards) + 2
+        rows = math.ceil(len(cards) / cols)
+        if rows * card_h <= body_h:
+            return Group(rooms_line(s), self._grid(cards, cols, card_h))
+        return Group(rooms_line(s), self._compact(cards, width, body_h))
+
+    def _grid(self, cards: list, cols: int, card_h: int) -> Table:
+        grid = Table.grid(expand=True)
+        for _ in range(cols):
+            grid.add_column(ratio=1)
+        row: list[RenderableType] = []
+        for title, lines, border in cards:
+            body = Text("\n").join(lines)
+            body.no_wrap, body.overflow = True, "ellipsis"
+            row.append(Panel(body, title=title, title_align="left", border_style=border,
+                             height=card_h, padding=(0, 1)))
+            if len(row) == cols:
+                grid.add_row(*row)
+                row = []
+        if row:
+            grid.add_row(*row, *[""] * (cols - len(row)))
+        return grid
+
+    def _compact(self, cards: list, width: int, height: int) -> Table:
+        """One line per host (a card's first lines), in columns, the rest counted."""
+        lines: list[Text] = []
+        for title, body, _ in cards:
+            if self.state.is_loop:
+                lines.extend([Text(title, style="bold"), *body])
+            elif self.state.model == "threaded":
+                lines.extend(Text.assemble((f"p{title.split()[1]:<2} ", "bold"), line)
+                             for line in body)
+            else:  # a sync card: its guest, and what they do
+                compact = Text.assemble((f"{title:<7} ", "bold"), body[0], " ", body[1])
+                lines.append(compact)
+        cols = max(1, min(len(lines), width // 40))
+        capacity = max(1, height * cols)
+        extra = 0
+        if len(lines) > capacity:
+            extra = len(lines) - capacity + 1
+            lines = lines[: capacity - 1]
+        grid = Table.grid(expand=True)
+        for _ in range(cols):
+            grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        per_col = math.ceil(len(lines) / cols) if lines else 0
+        columns = [lines[i * per_col:(i + 1) * per_col] for i in range(cols)]
+        for r in range(per_col):
+            grid.add_row(*[c[r] if r < len(c) else "" for c in columns])
+        if extra:
+            grid.add_row(Text(f"... and {extra} more", style="dim"))
+        return grid
+
+    def _host_cards(self) -> list[tuple[str, list[Text], str]]:
+        """Sync: a card per process (one host). Threaded: a card per process, T lines."""
+        s = self.state
+        cards = []
+        threads = max(s.threads, 1) if s.model == "threaded" else 1
+        for process in range(math.ceil(len(s.host_list) / threads)):
+            hosts = s.host_list[process * threads:(process + 1) * threads]
+            if threads == 1:
+                host = hosts[0]
+                party, real, style = host_doing(host, s)
+                guest = f"guest {host.guest}" if host.guest is not None else "·"
+                lines = [Text(guest, style="bold"), Text(party, style=style),
+                         Text(real, style="dim")]
+                border = "red" if host.killed_at is not None else (
+                    "green" if host.phase == CPU else "blue")
+                cards.append((f"host {process}", lines, border))
+                continue
+            holder = s.gil.get(process)
+            lines = []
+            for host in hosts:
+                party, real, style = host_doing(host, s)
+                line = Text(no_wrap=True, overflow="ellipsis")
+                line.append(f"t{host.worker % threads} ", style="dim")
+                if host.guest is not None:
+                    line.append(f"g{host.guest} ", style="bold")
+                line.append(party, style=style)
+                if holder == host.worker:
+                    line.append(" [GIL]", style="bold black on yellow")
+                lines.append(line)
+            gil = f"GIL → thread {holder % threads}" if holder is not None else "GIL free"
+            cards.append((f"process {process} · {gil}", lines, "blue"))
+        return cards
+
+    def _loop_cards(self, width: int) -> list[tuple[str, list[Text], str]]:
+        return [loop_card(loop, self.state, width) for loop in self.state.loops]
+
+
+def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text], str]:
+    """An event loop: one host juggling many guests, frozen while a blocking call holds it."""
+    if loop.killed_at is not None:
+        return (f"event loop {loop.worker}", [
+            Text("thrown out by the manager", style="bold magenta"),
+            Text("process killed: timeout; every guest inside got no answer", style="dim"),
+            Text(""), Text("")], "red")
+    kitchen = sum(1 for p in loop.guests.values() if p == IO)
+    coats = sum(1 for p in loop.guests.values() if p == UPLOAD)
+    ready = sum(1 for g, p in loop.guests.items() if p is None and g != loop.busy_with)
+    glyphs = max(4, min(width, 120) - 34)
+    head = Text(no_wrap=True, overflow="ellipsis")
+    head.append(f"juggling {len(loop.guests)} guests ", style="bold")
+    if loop.blocked:
+        head.append(" FROZEN ", style="bold white on red")
+        head.append(" (event loop blocked)", style="red")
+    elif loop.busy_with is not None:
+        head.append(" busy ", style="bold black on green")
+    else:
+        head.append(" turning ", style="bold green")
+    if state.rebooted_recently(loop.booted_at):
+        head.append(" new loop, just booted", style="bold cyan")
+    hands = Text(no_wrap=True, overflow="ellipsis")
+    if loop.busy_with is None:
+        hands.append("hands free: ", style="bold")
+        hands.append("nobody holds the loop", style="dim")
+    elif loop.blocked or loop.busy_phase == BLOCKING:
+        hands.append(f"dozing at the kitchen door with guest {loop.busy_with}", style="bold red")
+        hands.append("  (blocking call)", style="dim")
+    else:
+        hands.append(f"chatting with guest {loop.busy_with}", style="bold green")
+        hands.append("  (CPU on the loop, has a core)", style="dim")
+    wait = Text(no_wrap=True, overflow="ellipsis")
+    wait.append(f"kitchen {kitchen:>4} ", style="yellow")
+    wait.append("(await I/O) ", style="dim")
+    wait.append("○" * min(kitchen, glyphs), style="dim yellow" if loop.blocked else "yellow")
+    if coats:
+        wait.append(f"  coats {coats}", style="cyan")
+    turn = Text(no_wrap=True, overflow="ellipsis")
+    turn.append(f"ready   {ready:>4} ", style="white")
+    turn.append("(ready queue) ", style="dim")
+    turn.append("●" * min(ready, glyphs), style="red" if loop.blocked else "white")
+    border = "red" if loop.blocked else ("green" if loop.busy_with is not None else "blue")
+    return (f"event loop {loop.worker} · one host", [head, hands, wait, turn], border)

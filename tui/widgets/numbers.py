@@ -1,0 +1,134 @@
+"""The numbers: what was measured, beside what theory predicts, and a chart over time.
+
+The figures come from ``sim.metrics`` (the same fold ``partyhost simulate`` uses, read
+with ``final=False`` because the party is still going); the prediction from
+``sim.theory``, computed once per scenario. Reading the HDR percentiles costs a little,
+so the text is rebuilt at most ``RATE`` times a second of wall time, and the chart
+(plotext is slower still) less often, each only when something changed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from tui.session import Theory
+from tui.state import BUCKET, PartyState
+
+RATE = 8.0  # text refreshes per wall second, at most
+CHART_RATE = 3.0  # chart refreshes per wall second, at most
+
+
+def _ms(seconds: float) -> str:
+    if math.isinf(seconds):
+        return "∞ (overloaded)"
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def numbers_text(state: PartyState, theory: Theory | None, *, live: bool = False) -> Table:
+    """The measured numbers (party words, value, real term), with theory's beside them."""
+    m = state.summary()
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(style="bold", no_wrap=True, min_width=12)
+    table.add_column(style="bold cyan", justify="right", no_wrap=True, min_width=7)
+    table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+    pred = theory.prediction if theory is not None and not live else None
+    lat = m.latency_ms
+
+    def beside(real: str, theory_says: str = "") -> Text:
+        out = Text(real, style="dim")
+        if theory_says:
+            out.append(" · ", style="dim")
+            out.append(theory_says, style="magenta")
+        return out
+
+    sat = ""
+    if theory is not None and not live:
+        sat = "max ∞" if math.isinf(theory.saturation) else f"max {theory.saturation:.1f}"
+    table.add_row("served/s", f"{m.throughput:.1f}", beside("throughput", sat))
+    table.add_row("time inside", f"{lat['p50']:.0f} ms", beside("latency p50"))
+    table.add_row("", f"{lat['p99']:.0f} ms", beside("latency p99"))
+    table.add_row("", f"{lat['mean']:.0f} ms",
+                  beside("latency mean", f"theory {_ms(pred.latency)}" if pred else ""))
+    table.add_row("wait in line", f"{m.wait_ms['mean']:.0f} ms",
+                  beside("wait mean", f"theory {_ms(pred.wait)}" if pred else ""))
+    table.add_row("line now", f"{len(state.line)}",
+                  beside(f"backlog (mean {m.queue_mean:.1f}, max {m.queue_max})"))
+    table.add_row("hosts busy", f"{m.utilization * 100:.0f}%", beside("utilisation"))
+    table.add_row("served", f"{m.served}", beside("responses"))
+    table.add_row("turned away", f"{m.turned_away}", beside("connection refused"))
+    table.add_row("no answer", f"{m.failed}", beside("failed: 503, killed"))
+    if not live:
+        formula = pred.formula if pred is not None else "no closed form for this party"
+        table.add_row(Text("theory", style="magenta"), "", Text(formula, style="magenta"))
+    return table
+
+
+class NumbersPanel(Vertical):
+    """The measured figures beside theory's, and a throughput / line chart."""
+
+    DEFAULT_CSS = """
+    NumbersPanel { width: 1fr; }
+    NumbersPanel > Static { height: auto; }
+    NumbersPanel > PlotextPlot { height: 1fr; min-height: 6; }
+    """
+
+    def __init__(self, state: PartyState, theory: Theory | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state = state
+        self.theory = theory
+        self.live = False
+        self._drawn = -1
+        self._chart_drawn: tuple = ()
+        self._last_text = 0.0
+        self._last_chart = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="figures")
+        yield PlotextPlot(id="chart")
+
+    def on_mount(self) -> None:
+        self.show(self.state, force=True)
+
+    def show(self, state: PartyState, theory: Theory | None = None, *, live: bool | None = None,
+             force: bool = False) -> None:
+        if theory is not None:
+            self.theory = theory
+        if live is not None:
+            self.live = live
+        if state is not self.state:
+            self.state, self._drawn, force = state, -1, True
+        now = time.monotonic()
+        if force or (self._drawn != state.v_numbers and now - self._last_text >= 1 / RATE):
+            self._drawn, self._last_text = state.v_numbers, now
+            self.query_one("#figures", Static).update(numbers_text(state, self.theory,
+                                                                   live=self.live))
+        if force or now - self._last_chart >= 1 / CHART_RATE:
+            self._draw_chart(force)
+            self._last_chart = now
+
+    def _draw_chart(self, force: bool) -> None:
+        chart = self.query_one("#chart", PlotextPlot)
+        if not chart.display or chart.size.height < 3:
+            return
+        points = list(self.state.history)[:-1]  # the last bucket is still filling
+        key = (len(points), points[-1].t if points else -1.0, id(self.state))
+        if key == self._chart_drawn and not force:
+            return
+        self._chart_drawn = key
+        plt = chart.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("served/s (throughput) and line (backlog) over party time")
+        if points:
+            xs = [p.t for p in points]
+            plt.plot(xs, [p.finished / BUCKET for p in points], label="served/s", marker="braille")
+            plt.plot(xs, [p.queue for p in points], label="line", marker="braille")
+        chart.refresh()
