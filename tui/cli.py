@@ -22,6 +22,7 @@ COMMANDS = [
     "tui.commands.compare",
     "tui.commands.sweep",
     "tui.commands.serve",
+    "tui.commands.lessons",
 ]
 
 EPILOG = """\

@@ -1,0 +1,144 @@
+"""Running a lesson's scenarios and reading their numbers: shared by the checker and player.
+
+Theory of operation. A ``LessonRunner`` owns one lesson. Runs are named in
+``scenario`` blocks, and a name stays visible from its step to the end of the lesson
+(a later block with the same name replaces it), so step 4 may compare with a run of
+step 2. ``lookup(step)`` gives the claim language a ``(run, metric) -> float`` for
+what is visible at that step; it runs a scenario the first time one of its numbers is
+asked for. Results are cached by the (frozen, hashable) ``Scenario``, so the same
+party named in two lessons runs once per process.
+
+A ``live`` run goes to ``tui.lessonbook.live`` only when the runner was made with
+``live=True``; otherwise asking for its numbers raises ``LiveSkipped``, which the
+checker counts as skipped, never as passed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sim.run import simulate
+from sim.scenario import Scenario, build_scenario
+from tui.lessonbook import values as catalogue
+from tui.lessonbook.claims import ClaimError, Lookup, evaluate, fmt
+from tui.lessonbook.format import Lesson, Predict, RunSpec
+
+_CACHE: dict[Scenario, dict[str, float]] = {}
+_CACHE_LIMIT = 256
+
+
+class LiveSkipped(Exception):
+    """A number from a live run, asked for when live runs are off."""
+
+    def __init__(self, run: str):
+        super().__init__(run)
+        self.run = run
+
+
+def scenario_of(spec: RunSpec) -> Scenario:
+    """Build (and so check) a run's scenario; a ScenarioError names the lesson's line."""
+    return build_scenario(spec.values, spec.origins)
+
+
+def run_scenario(scenario: Scenario) -> dict[str, float]:
+    """Simulate headless and read every catalogued number (cached)."""
+    cached = _CACHE.get(scenario)
+    if cached is not None:
+        return cached
+    counts = catalogue.EventCounts()
+    summary = simulate(scenario, counts)
+    result = catalogue.run_values(scenario, summary, counts)
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[scenario] = result
+    return result
+
+
+class LessonRunner:
+    """The runs of one lesson, run on demand, and their numbers by name."""
+
+    def __init__(self, lesson: Lesson, *, live: bool = False,
+                 live_runner: Callable[[Scenario], dict[str, float]] | None = None):
+        self.lesson = lesson
+        self.live = live
+        self.live_runner = live_runner
+        self.results: dict[tuple[int, str], dict[str, float]] = {}
+
+    def visible(self, step: int) -> dict[str, tuple[int, RunSpec]]:
+        """Run name -> (step index, spec) for the runs in sight at ``step``."""
+        seen: dict[str, tuple[int, RunSpec]] = {}
+        for index, page in enumerate(self.lesson.steps[: step + 1]):
+            for spec in page.runs:
+                seen[spec.name] = (index, spec)
+        return seen
+
+    def result(self, step: int, spec: RunSpec) -> dict[str, float]:
+        key = (step, spec.name)
+        if key not in self.results:
+            scenario = scenario_of(spec)
+            if spec.live:
+                if not self.live:
+                    raise LiveSkipped(spec.name)
+                runner = self.live_runner or _live_runner()
+                self.results[key] = runner(scenario)
+            else:
+                self.results[key] = run_scenario(scenario)
+        return self.results[key]
+
+    def run_step(self, step: int) -> dict[str, dict[str, float]]:
+        """Run every run this step defines (not live ones, unless live); name -> numbers."""
+        out = {}
+        for spec in self.lesson.steps[step].runs:
+            if spec.live and not self.live:
+                continue
+            out[spec.name] = self.result(step, spec)
+        return out
+
+    def lookup(self, step: int) -> Lookup:
+        seen = self.visible(step)
+
+        def lookup(run: str, metric: str) -> float:
+            if run not in seen:
+                names = ", ".join(seen) or "none"
+                raise ClaimError(f"no run named {run!r} in this step or before it (runs: {names})")
+            index, spec = seen[run]
+            return self.result(index, spec)[metric]
+
+        return lookup
+
+    def judge(self, step: int, predict: Predict, guess: str | int | None) -> Verdict:
+        """The learner's guess against the run: which choice was right, or how far off."""
+        lookup = self.lookup(step)
+        if predict.choices:
+            right = [i for i, c in enumerate(predict.choices) if c.claim.evaluate(lookup)[0]]
+            correct = right[0] if len(right) == 1 else None
+            truth = predict.choices[correct].text if correct is not None else "(unclear)"
+            chosen = guess if isinstance(guess, int) else None
+            return Verdict(chosen is not None and chosen == correct, truth, correct, math.nan)
+        assert predict.answer is not None
+        answer = evaluate(predict.answer, lookup)
+        try:
+            number = float(str(guess).strip().rstrip("%")) if guess is not None else math.nan
+        except ValueError:
+            number = math.nan
+        allowed = predict.tolerance / 100 * abs(answer) if predict.relative else predict.tolerance
+        ok = not math.isnan(number) and abs(number - answer) <= allowed
+        unit = f" {predict.unit}" if predict.unit else ""
+        return Verdict(ok, f"{fmt(answer)}{unit} (within {fmt(allowed)}{unit} counts)", None,
+                       answer)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    right: bool
+    truth: str  # what the run says, in words
+    correct_choice: int | None
+    answer: float
+
+
+def _live_runner() -> Callable[[Scenario], dict[str, float]]:
+    from tui.lessonbook.live import run_live
+
+    return run_live
