@@ -144,7 +144,8 @@ class Scenario:
             if self.users
             else f"{self.rate:g} guests/s (Poisson)"
         )
-        return f"{self.model} [{self.real_command}], {arrivals}, phases {format_script(self.script)}"
+        phases = format_script(self.script)
+        return f"{self.model} [{self.real_command}], {arrivals}, phases {phases}"
 
 
 # --- reading ------------------------------------------------------------------------
@@ -272,7 +273,9 @@ def _read_script(data: dict[str, Any], where) -> str:
     singles = {k: str(data[k]) for k in PHASE_KEYS if k in data}
     if "phases" in data and singles:
         first = next(iter(singles))
-        raise ScenarioError(where(first), "give either --phases or the single phase flags, not both")
+        raise ScenarioError(
+            where(first), "give either --phases or the single phase flags, not both"
+        )
     try:
         if "phases" in data:
             script = parse_phases(str(data["phases"]))

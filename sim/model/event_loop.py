@@ -132,7 +132,6 @@ class EventLoopParty(Party):
 
     def hold(self, loop: Loop, guest: Guest, kind: str, seconds: float) -> Process:
         """A phase that holds the loop: cpu (with a room) or a blocking call (without)."""
-        env, sink, worker = self.env, self.sink, loop.worker
         with loop.attention.request() as turn:
             yield turn
             if kind == CPU and self.contended:

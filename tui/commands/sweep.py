@@ -98,7 +98,8 @@ def run_points(points: list[Scenario], jobs: int | None, console: Console) -> li
     jobs = jobs or (os.cpu_count() or 1)
     use_pool = jobs > 1 and len(points) > 1 and work >= POOL_MIN_GUESTS
     results: list[Summary | None] = [None] * len(points)
-    columns = (TextColumn("[bold]sweep[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    columns = (TextColumn("[bold]sweep[/]"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"))
     with Progress(*columns, console=console, transient=True,
                   disable=not console.is_terminal) as progress:
         task = progress.add_task("points", total=len(points))
