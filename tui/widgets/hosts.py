@@ -215,12 +215,24 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
     wait = Text(no_wrap=True, overflow="ellipsis")
     wait.append(f"kitchen {kitchen:>4} ", style="yellow")
     wait.append("(await I/O) ", style="dim")
-    wait.append("○" * min(kitchen, glyphs), style="dim yellow" if loop.blocked else "yellow")
+    wait.append(_crowd([g for g, p in loop.guests.items() if p == IO], "○", glyphs),
+                style="dim yellow" if loop.blocked else "yellow")
     if coats:
         wait.append(f"  coats {coats}", style="cyan")
     turn = Text(no_wrap=True, overflow="ellipsis")
     turn.append(f"ready   {ready:>4} ", style="white")
     turn.append("(ready queue) ", style="dim")
-    turn.append("●" * min(ready, glyphs), style="red" if loop.blocked else "white")
+    turn.append(_crowd([g for g, p in loop.guests.items() if p is None and g != loop.busy_with],
+                       "●", glyphs), style="red" if loop.blocked else "white")
     border = "red" if loop.blocked else ("green" if loop.busy_with is not None else "blue")
     return (f"event loop {loop.worker} · one host", [head, hands, wait, turn], border)
+
+
+def _crowd(guests: list[int], glyph: str, room: int) -> str:
+    """Guest numbers when they fit (the story names them), else a glyph each, else a count."""
+    names = " ".join(f"g{g}" for g in guests)
+    if len(names) <= room:
+        return names
+    if len(guests) <= room:
+        return glyph * len(guests)
+    return glyph * (room - 6) + f" +{len(guests) - room + 6}"

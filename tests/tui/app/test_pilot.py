@@ -1,0 +1,214 @@
+"""Each screen and interaction, driven as a learner would: keys in, party time out.
+
+Parties start paused (``create_app(paused=True)``), so party time only moves when a
+key moves it (step, step back, ``>`` for one second): no test depends on the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+
+import pytest
+from textual.widgets import Input, Select, Static
+
+from sim.scenario import build_scenario
+from tui.app import create_app
+from tui.screens.compare import CompareScreen
+from tui.screens.controls import ControlsScreen
+from tui.screens.help import HelpScreen
+from tui.screens.party import PartyScreen
+from tui.screens.welcome import WelcomeScreen
+from tui.widgets.log import NarratedLog
+
+SIZE = (100, 32)
+
+
+def pilot(test: Callable[[], Coroutine]) -> Callable[[], None]:
+    """Run an async Pilot test on its own event loop (no async pytest plugin needed)."""
+
+    def run() -> None:
+        asyncio.run(test())
+
+    run.__name__, run.__doc__ = test.__name__, test.__doc__
+    return run
+
+
+@pilot
+async def test_welcome_offers_three_ways_in_and_free_play_opens_the_party():
+    app = create_app(paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, WelcomeScreen)
+        labels = [str(b.label) for b in app.screen.query("Button")]
+        assert [label.split("  ")[1] for label in labels] == [
+            "Start lesson 1", "Free play", "Classroom demo"]
+        await pilot.press("2")
+        assert isinstance(app.screen, PartyScreen)
+        assert app.screen.session.state.events == 0  # paused: nothing happened yet
+
+
+@pilot
+async def test_lesson_and_demo_open_their_screen_or_say_why_not():
+    app = create_app(paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("1", "3"):
+            await pilot.press(key)
+            await pilot.pause()
+            if isinstance(app.screen, WelcomeScreen):  # not installed: a clear notice
+                assert app._notifications, f"key {key}: no screen and no notice"
+                app.clear_notifications()
+            else:
+                app.pop_screen()
+                await pilot.pause()
+
+
+@pilot
+async def test_pause_step_and_step_back_move_one_event_at_a_time():
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PartyScreen) and screen.paused
+        await pilot.press("space")
+        assert not screen.paused
+        await pilot.press("space")
+        assert screen.paused
+        await pilot.press("r")  # the moment it ran moved the wall clock; start afresh
+        for _ in range(12):
+            await pilot.press("full_stop")
+        assert screen.session.state.events == 12
+        last = screen.session.state.last
+        await pilot.press("comma")
+        assert screen.session.state.events == 11
+        await pilot.press("right")  # the same event comes back: same seed
+        assert screen.session.state.events == 12
+        assert screen.session.state.last == last
+        story = screen.query_one(NarratedLog)
+        assert story.lines, "stepping tells the story"
+
+
+@pilot
+async def test_skip_moves_party_time_and_speed_keys_change_speed():
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await pilot.press("greater_than_sign", "greater_than_sign")
+        state = screen.session.state
+        assert state.now == pytest.approx(2.0)
+        assert state.served > 20  # about 25 guests/s arrive, each stays ~0.1 s
+        speed = screen.speed
+        await pilot.press("plus")
+        assert screen.speed > speed
+        await pilot.press("minus", "minus")
+        assert screen.speed < speed
+        await pilot.press("r")
+        assert screen.session.state.events == 0
+
+
+@pilot
+async def test_controls_change_a_knob_and_restart_with_the_same_seed():
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        party = app.screen
+        await pilot.press("greater_than_sign")
+        await pilot.press("c")
+        assert isinstance(app.screen, ControlsScreen)
+        workers = app.screen.query_one("#workers", Input)
+        workers.value = "8"
+        workers.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is party
+        assert party.scenario.workers == 8
+        assert party.scenario.seed == 1
+        assert party.session.state.events == 0  # restarted
+        await pilot.press("greater_than_sign")
+        assert len(party.session.state.host_list) == 8
+
+
+@pilot
+async def test_a_bad_control_is_explained_inline_and_nothing_crashes():
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        party = app.screen
+        await pilot.press("c")
+        controls = app.screen
+        controls.query_one("#model", Select).value = "async"  # with 4 workers: refused
+        await pilot.click("#apply")
+        await pilot.pause()
+        assert app.screen is controls
+        error = str(controls.query_one("#controls-error", Static).render())
+        assert "--workers" in error and "hybrid" in error
+        assert controls.query_one("#workers", Input).has_class("-bad")
+        controls.query_one("#workers", Input).value = "1"
+        await pilot.click("#apply")
+        await pilot.pause()
+        assert app.screen is party and party.scenario.model == "async"
+
+
+@pilot
+async def test_compare_runs_two_models_on_the_same_guests():
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("v")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await pilot.press("space")  # compare runs on its own clock; pause it
+        screen.paused = True
+        await pilot.press("greater_than_sign")
+        left, right = screen.left, screen.right
+        assert (left.scenario.model, right.scenario.model) == ("sync", "async")
+        assert left.state.now == right.state.now
+        assert left.state.metrics.arrived == right.state.metrics.arrived > 0
+        await pilot.press("m")  # another model beside, same guests again
+        assert screen.right.scenario.model not in ("async",)
+        assert screen.left.scenario.seed == screen.right.scenario.seed
+        await pilot.press("escape")
+        assert isinstance(app.screen, PartyScreen)
+
+
+@pilot
+async def test_help_shows_keys_and_glossary_and_closes():
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        from tui.screens.help import HELP
+        assert "dozing at the kitchen door" in HELP and "Where the analogy breaks" in HELP
+        await pilot.press("escape")
+        assert isinstance(app.screen, PartyScreen)
+
+
+@pilot
+async def test_story_toggles_and_quit_ends_the_app():
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        story = app.screen.query_one(NarratedLog)
+        await pilot.press("n")
+        assert not story.display
+        await pilot.press("n")
+        assert story.display
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+@pilot
+async def test_every_party_key_is_in_the_command_palette():
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=SIZE):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        for wanted in ("Pause/run", "Step", "Back", "Faster", "Slower", "Restart",
+                       "Controls", "Compare", "Live", "Story", "Help", "Theme"):
+            assert wanted in titles
+
+
+@pilot
+async def test_a_running_party_advances_on_its_own_timer():
+    """The one test that lets the wall clock run: the timer really drives the party."""
+    app = create_app(build_scenario({"model": "sync", "workers": 2, "rate": 50,
+                                     "io": "10", "guests": 10**9}), start="party")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.speed_index = 6  # x10
+        await pilot.pause(0.5)
+        assert screen.session.state.events > 0
