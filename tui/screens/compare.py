@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -70,10 +71,11 @@ class SideView(Vertical):
 
 def comparison(left: PartySession, right: PartySession) -> Table:
     """The two parties' numbers in one table, theory beside each."""
-    table = Table(expand=True, box=None, pad_edge=False)
-    table.add_column("", style="bold", no_wrap=True)
-    for session in (left, right):
-        table.add_column(session.scenario.model, justify="right", no_wrap=True)
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True, min_width=26)
+    for _ in (left, right):
+        table.add_column(justify="right", no_wrap=True, min_width=12)
+    table.add_row("", *[Text(s.scenario.model, style="bold underline") for s in (left, right)])
     a, b = left.state.summary(), right.state.summary()
 
     def cap(session: PartySession) -> str:
@@ -90,8 +92,8 @@ def comparison(left: PartySession, right: PartySession) -> Table:
         ("turned away / no answer", f"{a.turned_away} / {a.failed}",
          f"{b.turned_away} / {b.failed}"),
     ]
-    for row in rows:
-        table.add_row(*row)
+    for label, *values in rows:
+        table.add_row(label, *[Text(v, justify="right") for v in values])
     return table
 
 

@@ -44,7 +44,7 @@ class ControlsScreen(ModalScreen[Scenario | None]):
     def compose(self) -> ComposeResult:
         s = self.scenario
         with Vertical(id="controls"):
-            yield Static("[b]Controls[/b]  the party restarts with the same seed "
+            yield Static("[b]Controls[/b] · the party restarts with the same seed "
                          "(Enter or Ctrl+S applies, Escape cancels)", id="controls-title")
             with VerticalScroll(id="controls-scroll"), Grid(id="controls-grid"):
                 yield Label("model [dim](server)[/dim]")

@@ -182,8 +182,9 @@ class PartyScreen(Screen):
 
         self.paused = True
         self.draw()
+        start_paused = getattr(self.app, "start_paused", False)  # tests drive time by keys
         self.app.push_screen(CompareScreen(self.scenario, partner_for(self.scenario),
-                                           paused=False, fps=self.fps))
+                                           paused=start_paused, fps=self.fps))
 
     def action_live(self) -> None:
         self.app.toggle_live(self)  # type: ignore[attr-defined]

@@ -89,7 +89,7 @@ class HostsView(Widget):
             return Text("the doors are not open yet", style="dim")
         cards = self._loop_cards(width) if s.is_loop else self._host_cards()
         body_h = height - 1
-        card_w = 44 if s.is_loop else (36 if s.model == "threaded" else 30)
+        card_w = 44 if s.is_loop else (36 if s.model == "threaded" else 28)
         cols = max(1, min(len(cards), width // card_w))
         card_h = max(len(lines) for _, lines, _ in cards) + 2
         rows = math.ceil(len(cards) / cols)

@@ -1,0 +1,205 @@
+"""The classroom demo: a lesson-format script played by itself, for a projector.
+
+Theory of operation. ``DemoScreen`` reads ``lessons/demo.md`` (any lesson file will
+do) and shows one step at a time for the script's ``seconds``: a large caption (the
+step's title and its first paragraph), the step's party moving on the right, and,
+once the step's runs are done (a thread worker runs them headless, cached, so the
+second time round is instant), the explanation with its numbers and a table. A
+question is shown first and answered by the run halfway through the step. At the
+end it starts again, until stopped.
+
+Keys: space pauses (the step's clock stops, the party keeps moving), right skips,
+left goes back, escape closes. ``steps=N`` ends the app after N steps: that is how
+a test, or ``partyhost demo --headless --steps 3``, plays a few steps and stops.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Markdown, Static
+
+from sim.scenario import ScenarioError
+from tui.lessonbook.claims import ClaimError, fill_text, fmt
+from tui.lessonbook.format import Lesson, parse_file
+from tui.lessonbook.library import demo_file
+from tui.lessonbook.runner import LessonRunner, LiveSkipped, scenario_of
+from tui.screens.lesson_player import ROWS, PartyPane
+
+TICK = 0.1  # s between checks of the step's clock
+
+
+class DemoScreen(Screen):
+    """Scenes of a lesson file, one after another, looping."""
+
+    DEFAULT_CSS = """
+    DemoScreen #demo-caption { height: auto; padding: 1 2; margin: 0 1;
+                               background: $primary-background; border: heavy $accent;
+                               text-style: bold; content-align: center middle; }
+    DemoScreen #demo-lead { height: auto; padding: 0 2; text-style: bold; }
+    DemoScreen #demo-body { height: 1fr; }
+    DemoScreen #demo-left { width: 3fr; padding: 0 1; }
+    DemoScreen #demo-right { width: 2fr; min-width: 40; border-left: solid $primary; }
+    DemoScreen #demo-answer { height: auto; padding: 0 2; color: $success; text-style: bold; }
+    DemoScreen #demo-clock { height: 1; color: $text-muted; padding: 0 2; }
+    DemoScreen #demo-results { height: auto; max-height: 14; }
+    """
+
+    BINDINGS = [
+        Binding("space", "pause", "Pause"),
+        Binding("right,n", "skip", "Skip"),
+        Binding("left,b", "back", "Back"),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(self, path: Path | None = None, *, seconds: float | None = None,
+                 steps: int | None = None, animate: bool = True) -> None:
+        super().__init__()
+        self.lesson: Lesson = parse_file(path or demo_file())
+        self.runner = LessonRunner(self.lesson)
+        self.seconds = seconds or self.lesson.seconds
+        self.limit = steps
+        self.animate = animate
+        self.index = 0
+        self.shown = 0  # steps shown so far, loops included
+        self.loops = 0
+        self.elapsed = 0.0
+        self.paused = False
+        self.ready: set[int] = set()
+        self._text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="demo-caption")
+        with Horizontal(id="demo-body"):
+            with Vertical(id="demo-left"):
+                yield Static("", id="demo-lead")
+                yield Static("", id="demo-answer")
+                yield Markdown("", id="demo-text")
+            with Vertical(id="demo-right"):
+                yield PartyPane(animate=self.animate, id="demo-party")
+                yield DataTable(id="demo-results", zebra_stripes=True, cursor_type="none")
+        yield Static("", id="demo-clock")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = self.lesson.title
+        self.set_interval(TICK, self.tick)
+        self.show(0)
+
+    # --- the clock -----------------------------------------------------------------------
+
+    def tick(self) -> None:
+        if self.paused or self.app.screen is not self:
+            return
+        self.elapsed += TICK
+        if self.elapsed >= self.seconds:
+            self.advance(+1)
+            return
+        self.draw()
+
+    def advance(self, by: int) -> None:
+        steps = len(self.lesson.steps)
+        if self.limit is not None and self.shown >= self.limit:
+            self.app.exit(0)
+            return
+        target = self.index + by
+        if target >= steps:
+            self.loops += 1
+        self.show(target % steps)
+
+    # --- a step ----------------------------------------------------------------------------
+
+    def show(self, index: int) -> None:
+        self.index = index
+        self.elapsed = 0.0
+        self.shown += 1
+        step = self.lesson.steps[index]
+        self.query_one("#demo-caption", Static).update(escape(step.title))
+        first = next((spec for spec in step.runs if not spec.live), None)
+        if first is not None:
+            try:
+                self.query_one(PartyPane).play(scenario_of(first), first.name)
+            except ScenarioError:
+                pass
+        if index not in self.ready:
+            self.run_step(index)
+        self.draw(new=True)
+
+    def draw(self, new: bool = False) -> None:
+        step = self.lesson.steps[self.index]
+        ready = self.index in self.ready
+        lookup = self.runner.lookup(self.index) if ready else None
+        lead, _, rest = step.before.partition("\n\n")
+        question = step.predict.question if step.predict else ""
+        self.query_one("#demo-lead", Static).update(
+            escape(fill_text(lead, lookup)) + (f"\n\n❓ {escape(question)}" if question else ""))
+        answer = ""
+        halfway = self.elapsed >= self.seconds / 2
+        if step.predict is not None and ready and halfway:
+            try:
+                answer = f"The run says: {self.runner.judge(self.index, step.predict, None).truth}"
+            except (ClaimError, LiveSkipped):
+                answer = ""
+        self.query_one("#demo-answer", Static).update(escape(answer))
+        after = step.after if step.predict is None or (ready and halfway) else ""
+        text = fill_text("\n\n".join(p for p in (rest, after) if p), lookup)
+        if new or text != self._text:
+            self._text = text
+            self.query_one("#demo-text", Markdown).update(text)
+            self._table(step, ready)
+        left = max(0.0, self.seconds - self.elapsed)
+        state = "paused" if self.paused else f"next in {left:.0f} s"
+        self.query_one("#demo-clock", Static).update(
+            f"scene {self.index + 1}/{len(self.lesson.steps)} · {state} · "
+            "space pause · → skip · ← back · esc close")
+
+    def _table(self, step, ready: bool) -> None:
+        table = self.query_one("#demo-results", DataTable)
+        table.clear(columns=True)
+        if not ready:
+            return
+        results = {s.name: self.runner.results.get((self.index, s.name)) for s in step.runs}
+        results = {k: v for k, v in results.items() if v is not None}
+        if not results:
+            return
+        table.add_column("result")
+        for name in results:
+            table.add_column(name)
+        for key, label, spec in ROWS[:6]:
+            table.add_row(label, *(format(r[key], spec) if spec else fmt(r[key])
+                                   for r in results.values()))
+
+    @work(thread=True, group="demo-run")
+    def run_step(self, index: int) -> None:
+        for step, spec in self.runner.visible(index).values():
+            try:
+                self.runner.result(step, spec)
+            except (LiveSkipped, ScenarioError):
+                continue
+        self.app.call_from_thread(self._ready, index)
+
+    def _ready(self, index: int) -> None:
+        self.ready.add(index)
+        if index == self.index:
+            self.draw(new=True)
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self.draw()
+
+    def action_skip(self) -> None:
+        self.advance(+1)
+
+    def action_back(self) -> None:
+        self.show((self.index - 1) % len(self.lesson.steps))
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
