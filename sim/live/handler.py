@@ -45,7 +45,7 @@ from sim.trace import (
     PhaseStarted,
     Started,
 )
-from sim.workload import MS, WorkloadError, parse_dist, parse_phases, script_from_flags
+from sim.workload import MS, Constant, WorkloadError, parse_dist, parse_phases, script_from_flags
 
 MAX_PHASE = 600.0  # s: a longer phase is surely a typo (ms, not s)
 Report = Callable[[Event], None] | None
@@ -105,10 +105,14 @@ def plan(query: dict[str, str], guest_id: int) -> list[tuple[str, float]]:
             script = script_from_flags(**singles)
     except WorkloadError as exc:
         raise PlanError(str(exc)) from None
-    rng = random.Random(f"live:{guest_id}")  # only drawn from for distributions
+    rng = None  # seeded by the guest's number, only if a distribution needs drawing
     phases = []
     for step in script:
-        seconds = step.dist.sample(rng) * MS
+        if isinstance(step.dist, Constant):
+            seconds = step.dist.value * MS
+        else:
+            rng = rng or random.Random(f"live:{guest_id}")
+            seconds = step.dist.sample(rng) * MS
         if seconds > MAX_PHASE:
             raise PlanError(f"{step}: longer than {MAX_PHASE:g} s (phases are in ms)")
         if step.kind != UPLOAD:

@@ -4,8 +4,12 @@ Theory of operation. Inside each forked worker, as in Gunicorn's gthread worker,
 main thread is a doorman and T threads are the hosts:
 
 - The main thread waits (``selectors``) on the listen socket, on connections kept
-  alive between requests, and on a wake-up pipe. It accepts new connections and puts
-  every connection that has a request coming onto the process's queue.
+  alive between requests, and on a wake-up pipe. It puts every connection that has a
+  request coming onto the process's queue, and accepts a new connection only while
+  a host is free to take it: a guest no host here could serve is better left in the
+  kernel's backlog, where another process may be free. (Gunicorn's gthread accepts up
+  to ``--worker-connections``; with keep-alive clients one process can then hoard
+  the connections while another process's threads sit idle.)
 - A host thread takes a connection from the queue, reads and serves one request
   (``time.sleep`` for io: this thread waits, the others go on), and writes the answer.
   If the client wants to keep the connection, the thread hands it back to the main
@@ -61,6 +65,7 @@ class ThreadedWorker:
         self.returned: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         self.idle: dict[int, Connection] = {}  # fd -> kept-alive connection
         self.open = 0  # connections this process holds (queued, served or idle)
+        self.pending = 0  # connections queued for or held by a host thread
         self.lock = threading.Lock()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -89,7 +94,7 @@ class ThreadedWorker:
             ctx.beat()
             self._take_back()
             self._close_idle(time.monotonic() - KEEPALIVE)
-            room = self.open < WORKER_CONNECTIONS
+            room = self.open < WORKER_CONNECTIONS and self.pending < self.threads
             if room != accepting:  # full: leave new guests in the backlog
                 accepting = room
                 if room:
@@ -104,7 +109,7 @@ class ThreadedWorker:
                 else:  # a kept-alive connection has a new request coming
                     conn = self.idle.pop(key.fd)
                     self.selector.unregister(key.fd)
-                    self.ready.put(conn)
+                    self._enqueue(conn)
         # Graceful stop: no new guests, drop idle connections, let the hosts finish.
         self._close_idle(float("inf"))
         for _ in hosts:
@@ -124,7 +129,12 @@ class ThreadedWorker:
         sock.setblocking(True)
         with self.lock:
             self.open += 1
-        self.ready.put(Connection(sock, HttpSession(keep_alive=True)))
+        self._enqueue(Connection(sock, HttpSession(keep_alive=True)))
+
+    def _enqueue(self, conn: Connection) -> None:
+        with self.lock:
+            self.pending += 1
+        self.ready.put(conn)
 
     def _take_back(self) -> None:
         """Connections the hosts returned: watch them until their next request."""
@@ -161,11 +171,17 @@ class ThreadedWorker:
             conn = self.ready.get()
             if conn is None:
                 return
-            if self.serve(conn, worker):
+            keep = self.serve(conn, worker)
+            with self.lock:
+                self.pending -= 1
+            if keep:
                 self.returned.put(conn)
-                os.write(self.wake_w, b"!")
             else:
                 self._close(conn)
+            try:
+                os.write(self.wake_w, b"!")  # a host is free: the doorman may let one in
+            except BlockingIOError:
+                pass  # the pipe is full of wake-ups already
 
     def serve(self, conn: Connection, worker: int) -> bool:
         """Serve the requests already sent on ``conn``; True to keep the connection."""
