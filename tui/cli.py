@@ -23,6 +23,9 @@ COMMANDS = [
     "tui.commands.sweep",
     "tui.commands.serve",
     "tui.commands.lessons",
+    "tui.commands.lesson",
+    "tui.commands.demo",
+    "tui.commands.web",
 ]
 
 EPILOG = """\

@@ -6,7 +6,8 @@ step's title and its first paragraph), the step's party moving on the right, and
 once the step's runs are done (a thread worker runs them headless, cached, so the
 second time round is instant), the explanation with its numbers and a table. A
 question is shown first and answered by the run halfway through the step. At the
-end it starts again, until stopped.
+end it starts again, until stopped. A scene's clock starts once its numbers are in,
+so a slow machine shows every scene complete rather than cutting it short.
 
 Keys: space pauses (the step's clock stops, the party keeps moving), right skips,
 left goes back, escape closes. ``steps=N`` ends the app after N steps: that is how
@@ -96,6 +97,8 @@ class DemoScreen(Screen):
 
     def tick(self) -> None:
         if self.paused or self.app.screen is not self:
+            return
+        if self.index not in self.ready:  # hold the scene until its numbers are in
             return
         self.elapsed += TICK
         if self.elapsed >= self.seconds:

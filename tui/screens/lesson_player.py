@@ -162,8 +162,8 @@ class LessonScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("right,pagedown", "next", "Next"),
-        Binding("left,pageup", "back", "Back"),
+        Binding("ctrl+n,right", "next", "Next"),
+        Binding("ctrl+b,left", "back", "Back"),
         Binding("ctrl+r", "reveal", "Reveal"),
         Binding("l", "live", "Run live steps", show=False),
         Binding("escape", "close", "Close"),

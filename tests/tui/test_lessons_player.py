@@ -1,0 +1,140 @@
+"""The lesson player, driven with Pilot: open, predict, reveal, next, back, progress saved.
+
+Lesson 1 is used as it ships: its runs are small (3,000 guests, well under a second),
+and what the player shows is checked against the numbers the runner computes, never
+against numbers typed in here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from textual.widgets import Button, Input, Markdown, RadioButton, Static
+
+from tui.app import create_app
+from tui.lessonbook.progress import ENV, Progress
+from tui.screens.lesson_player import LessonScreen
+
+SIZE = (150, 48)
+KEY = "01-meet-the-hosts"
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    """Progress goes to a temporary directory, never the user's."""
+    monkeypatch.setenv(ENV, str(tmp_path))
+    return tmp_path
+
+
+async def until(pilot, condition, timeout: float = 30.0) -> None:
+    """Let the app run until ``condition()`` (the runs happen in a thread worker)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the lesson player"
+        await pilot.pause(0.05)
+
+
+def text_of(screen, selector: str) -> str:
+    widget = screen.query_one(selector)
+    if isinstance(widget, Markdown):
+        return widget.source
+    return str(widget.render())
+
+
+def test_open_predict_reveal_next_back_and_progress(state_dir) -> None:
+    asyncio.run(_open_predict_reveal_next_back())
+    saved = json.loads((state_dir / "progress.json").read_text())["lessons"][KEY]
+    assert saved["step"] == 0 and saved["steps"] == 4
+    assert saved["predictions"]["0"]["right"] is True
+    assert saved["predictions"]["1"] == {"guess": "5 %", "right": False}
+    assert Progress().status(KEY) == "step 1/4 (1/2 predicted right)"
+
+
+async def _open_predict_reveal_next_back() -> None:
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = LessonScreen(1, animate=False)
+        await app.push_screen(screen)
+        await until(pilot, lambda: 0 in screen.ready)
+
+        # open: step 1's text and question, the explanation hidden until the reveal
+        assert "Step 1 of 4" in text_of(screen, "#lesson-step")
+        assert "sync worker" in text_of(screen, "#lesson-text")
+        assert text_of(screen, "#lesson-after") == ""
+        choices = screen.query("#choices RadioButton").results(RadioButton)
+        assert len(list(choices)) == 2
+
+        # reveal with no answer: refused, nothing revealed
+        await pilot.press("ctrl+r")
+        assert 0 not in screen.revealed
+
+        # predict the choice the run makes right, then reveal
+        verdict = screen.runner.judge(0, screen.step.predict, None)
+        right = verdict.correct_choice
+        screen.query("#choices RadioButton")[right].value = True
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: screen.revealed.get(0) is not None)
+        assert "Right" in text_of(screen, "#lesson-verdict")
+        after = text_of(screen, "#lesson-after")
+        mean = screen.runner.results[(0, "sync")]["mean"]
+        assert f"Guests spent {mean:,.0f} ms" in after  # the placeholder, filled from the run
+        assert "{{" not in after
+        assert "✓" in text_of(screen, "#lesson-claims")
+
+        # next: a number to guess; a wrong guess is judged wrong
+        await pilot.press("ctrl+n")
+        assert screen.index == 1
+        await until(pilot, lambda: 1 in screen.ready)
+        guess = screen.query_one("#guess", Input)
+        guess.focus()
+        await pilot.press("5", "enter")  # utilisation is about 50%: 5 is far outside 10%
+        await until(pilot, lambda: screen.revealed.get(1) is not None)
+        assert "Not this time" in text_of(screen, "#lesson-verdict")
+        assert "%" in text_of(screen, "#lesson-after")
+
+        # back: step 1 again, its verdict still there, Back disabled on the first step
+        await pilot.press("ctrl+b")
+        assert screen.index == 0
+        assert "Right" in text_of(screen, "#lesson-verdict")
+        assert screen.query_one("#back", Button).disabled
+
+
+def test_reopening_resumes_where_the_learner_left() -> None:
+    Progress().at_step(KEY, 2, 4)
+    asyncio.run(_reopen())
+
+
+async def _reopen() -> None:
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = LessonScreen(1, animate=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert screen.index == 2
+        assert "One event loop" in text_of(screen, "#lesson-step")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, LessonScreen)
+
+
+def test_a_step_without_a_question_shows_everything_once_run() -> None:
+    asyncio.run(_no_question())
+    assert Progress().status(KEY) == "done"  # the last step was reached
+
+
+async def _no_question() -> None:
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = LessonScreen(1, animate=False)
+        await app.push_screen(screen)
+        await pilot.press("ctrl+n", "ctrl+n", "ctrl+n")  # "Where the analogy bends"
+        assert screen.index == 3
+        await until(pilot, lambda: 3 in screen.ready)
+        assert screen.query_one("#lesson-question").has_class("-hidden")
+        assert not screen.query_one("#reveal", Button).display
+        assert "one pair of hands" in text_of(screen, "#lesson-text")
+        assert screen.query_one("#next", Button).disabled  # the last step
+        assert isinstance(screen.query_one("#lesson-status"), Static)
