@@ -12,6 +12,9 @@ Times are ``time.monotonic()``, not seconds since the party opened: that one clo
 shared by every process on the machine, so the observer can subtract the
 ``ServerStarted`` time itself and compare with what a client saw.
 
+An observer that reads slowly slows the server down (the socket's buffer fills and
+``sendall`` waits): losing events silently would be worse for a teaching tool.
+
 An unwatched server builds no events at all: call sites write
 ``if report: report(Event(...))`` and ``open_reporter(None)`` is ``None``. If the
 observer goes away, the reporter falls silent; the party goes on.

@@ -84,9 +84,12 @@ def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None 
     listener = bind(config)
     config = replace(config, port=listener.getsockname()[1])
     report = open_reporter(config.report)
-    if report:
+    if report is not None:
         report(ServerStarted(time.monotonic(), config.model, config.workers, config.threads,
                              os.cpu_count() or 1, config.hosts, config.backlog))  # fmt: skip
+        if report.broken:  # said once, at the start, rather than silently never
+            listener.close()
+            raise ConfigError(f"--report {config.report}: cannot write there")
 
     def ready() -> None:
         if announce is not None:

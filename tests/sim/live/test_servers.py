@@ -6,7 +6,12 @@ overlaps whom), which short phases show as well as long ones.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
+import signal
+import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +29,7 @@ from sim.trace import (
     ServerStarted,
     WorkerBooted,
     WorkerKilled,
+    from_json,
 )
 from tests.sim.live.conftest import Reply, get, overlap, read_trace, serving
 
@@ -152,3 +158,65 @@ def test_bad_guest_query_is_a_400_and_the_server_goes_on(model: str):
     assert bad.status == 400 and b"cpu" in bad.body
     assert missing.status == 404
     assert good.status == 200
+
+
+def test_a_worker_that_dies_is_replaced_in_its_slot(trace_path: Path):
+    with serving("sync", workers=1, report=str(trace_path)) as server:
+        first = get(server.port, "/health")
+        os.kill(int(get(server.port, "/guest?cpu=1").headers["x-worker-pid"]), signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while True:  # the arbiter notices (SIGCHLD) and forks a new worker into slot 0
+            try:
+                after = get(server.port, "/guest?cpu=1", timeout=2.0)
+                break
+            except (OSError, http.client.HTTPException):
+                assert time.monotonic() < deadline
+    assert first.status == after.status == 200
+    assert after.headers["x-worker"] == "0"
+    killed = [e for e in read_trace(trace_path) if isinstance(e, WorkerKilled)]
+    assert len(killed) == 1 and killed[0].reason.startswith("died")
+
+
+def test_reports_reach_an_observer_on_a_unix_socket(tmp_path: Path):
+    path = tmp_path / "observer.sock"
+    received: list[bytes] = []
+    stopped = threading.Event()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as observer:
+        observer.bind(str(path))
+        observer.listen(8)
+        observer.setblocking(False)
+
+        def listen() -> None:  # one connection per server process, read to its end
+            streams: dict[socket.socket, list[bytes]] = {}
+            while not stopped.is_set() or streams:
+                with contextlib.suppress(BlockingIOError):
+                    conn, _ = observer.accept()
+                    conn.setblocking(False)
+                    streams[conn] = []
+                for conn, chunks in list(streams.items()):
+                    try:
+                        data = conn.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    if data:
+                        chunks.append(data)
+                    else:
+                        received.append(b"".join(chunks))
+                        del streams[conn]
+                        conn.close()
+                time.sleep(0.005)
+
+        thread = threading.Thread(target=listen)
+        thread.start()
+        try:
+            with serving("hybrid", workers=2, report=str(path)) as server:
+                get(server.port, "/guest?io=10")
+        finally:
+            stopped.set()
+            thread.join(10)
+    lines = [line for stream in received for line in stream.decode().splitlines()]
+    events = sorted((from_json(line) for line in lines), key=lambda e: e.t)  # one clock
+    kinds = [e.kind for e in events]
+    assert len(received) == 3  # the master and each worker spoke on their own connection
+    assert kinds[0] == "server_started"
+    assert {"worker_booted", "arrived", "started", "phase_started", "finished"} <= set(kinds)
