@@ -140,8 +140,9 @@ class DemoScreen(Screen):
         lookup = self.runner.lookup(self.index) if ready else None
         lead, _, rest = step.before.partition("\n\n")
         question = step.predict.question if step.predict else ""
-        self.query_one("#demo-lead", Static).update(
-            escape(fill_text(lead, lookup)) + (f"\n\n❓ {escape(question)}" if question else ""))
+        lead = " ".join(fill_text(lead, lookup).split()).replace("`", "")
+        asked = f"\n\n[reverse] Question [/reverse] {escape(question)}" if question else ""
+        self.query_one("#demo-lead", Static).update(escape(lead) + asked)
         answer = ""
         halfway = self.elapsed >= self.seconds / 2
         if step.predict is not None and ready and halfway:
