@@ -22,6 +22,7 @@ COMMANDS = [
     "tui.commands.compare",
     "tui.commands.sweep",
     "tui.commands.serve",
+    "tui.commands.hit",
     "tui.commands.lessons",
     "tui.commands.lesson",
     "tui.commands.demo",

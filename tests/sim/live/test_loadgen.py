@@ -1,0 +1,147 @@
+"""The load generator against a tiny in-process server: schedule, bounds, honesty.
+
+The tiny server (``loadgen_tiny_server``) runs its own event loop in a thread, so the
+generator and the server share one process and one GIL: timing tolerances here are
+wide on purpose (tens of ms), because CI machines are shared and slow. Precision is
+measured in ``benchmarks/bench_loadgen.py``, not asserted here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+
+import pytest
+
+from sim.live.loadgen import (
+    MAX_DURATION,
+    MAX_GUESTS,
+    Generator,
+    LoadgenError,
+    hit,
+    parse_target,
+    schedule,
+)
+from sim.run import simulate
+from sim.scenario import build_scenario
+from sim.trace import Arrived
+from tests.sim.live.loadgen_tiny_server import TinyServer
+
+
+@pytest.fixture
+def server():
+    with TinyServer() as tiny:
+        yield tiny
+
+
+def scenario(**values):
+    return build_scenario({"model": "async", **values})
+
+
+def test_schedule_is_the_simulations_guests():
+    s = scenario(rate=200, io="exp:20", cpu="uniform:1,3", guests=300, seed=7)
+    arrivals: list[float] = []
+    simulate(s, lambda e: arrivals.append(e.t) if isinstance(e, Arrived) else None)
+    guests = list(schedule(s))
+    assert [g.arrival for g in guests] == pytest.approx(arrivals, abs=1e-9)
+    assert guests == list(itertools.islice(s.workload.guests(), 300))
+
+
+def test_overhead_is_not_sent_to_a_real_server():
+    plain = list(schedule(scenario(rate=50, io="exp:20", guests=20)))
+    padded = list(schedule(scenario(rate=50, io="exp:20", guests=20, overhead=3)))
+    assert padded == plain  # the real server has its own overhead
+
+
+def test_guests_leave_at_their_scheduled_instants(server):
+    s = scenario(rate=100, io=5, guests=60, seed=3)
+    gen = Generator(parse_target(server.url), s)
+    result = gen.run()
+    planned = [g.arrival for g in schedule(s)]
+    assert [shot.intended - gen.t0 for shot in result.shots] == pytest.approx(planned, abs=1e-9)
+    assert result.summary.served == 60
+    # Each guest sets out near its instant: 50 ms is far beyond a healthy lag (< 2 ms)
+    # and far below the 10 ms mean gap, so a generator that waited on the server fails.
+    assert result.send_lag.summary_ms()["p50"] < 50
+    assert server.requests == 60
+
+
+def test_open_loop_shows_the_freeze_a_closed_loop_hides(server):
+    """A server frozen for 1 s of a 2.5 s run (time.sleep on its event loop).
+
+    Open loop at 100/s: every guest due during the freeze waits for its end, so about
+    a third of all guests see hundreds of ms. Closed loop, one user: it sends nothing
+    while it waits, so the freeze is one slow request among ~150 fast ones.
+    """
+    server.freeze_at(0.6, 1.0)
+    open_loop = hit(server.url, scenario(rate=100, io=5, duration=2.5, seed=1))
+    server.freeze_at(0.6, 1.0)
+    closed = hit(server.url, scenario(users=1, think=10, io=5, duration=2.5, seed=1))
+    o, c = open_loop.summary.latency_ms, closed.summary.latency_ms
+    assert o["max"] > 700 and c["max"] > 700  # both saw the freeze once at least
+    assert o["p90"] > 300  # open loop: the freeze lands on many guests
+    assert c["p90"] < 100  # closed loop: it hides behind one request
+    assert o["mean"] > 4 * c["mean"]
+
+
+def test_non_loopback_refused_unless_allowed():
+    with pytest.raises(LoadgenError, match="--allow-remote"):
+        Generator(parse_target("http://192.0.2.1:8000"), scenario(rate=10, guests=1))
+    with pytest.raises(LoadgenError, match="http://"):
+        parse_target("https://127.0.0.1:8000")
+
+
+def test_hard_caps():
+    with pytest.raises(LoadgenError, match="--guests"):
+        Generator(parse_target("127.0.0.1:1"), scenario(rate=10, guests=MAX_GUESTS + 1))
+    with pytest.raises(LoadgenError, match="--duration"):
+        Generator(parse_target("127.0.0.1:1"), scenario(rate=10, duration=MAX_DURATION + 1))
+
+
+def test_run_ends_on_time_even_when_the_server_never_answers(server):
+    s = scenario(rate=50, io=60_000, duration=1.0)
+    began = time.monotonic()
+    result = hit(server.url, s, timeout=0.5)
+    took = time.monotonic() - began
+    assert 1.0 < took < 2.5  # 1 s of sending + 0.5 s timeout + slack
+    assert result.summary.served == 0
+    assert result.summary.failed == len(result.shots) > 30
+
+
+def test_refused_connections_are_turned_away():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = hit(f"127.0.0.1:{port}", scenario(rate=200, guests=20))
+    assert result.summary.turned_away == 20
+    assert result.summary.served == 0
+
+
+def test_keep_alive_reuses_connections(server):
+    result = hit(server.url, scenario(users=2, io=2, guests=100), keep_alive=True)
+    assert result.summary.served == 100
+    assert len({shot.guest for shot in result.shots}) == 100
+    assert server.connections <= 4  # two users, a connection each (and slack)
+
+
+def test_wait_comes_from_the_servers_clock(server):
+    result = hit(server.url, scenario(rate=50, io=20, guests=40))
+    summary = result.summary
+    assert summary.wait_ms["p50"] < summary.latency_ms["p50"]
+    assert 15 < summary.latency_ms["p50"] < 120  # 20 ms of io, plus the shared GIL
+
+
+def test_slow_upload_delays_the_handler(server):
+    result = hit(server.url, scenario(rate=20, upload=200, io=1, guests=6))
+    assert result.summary.served == 6
+    assert result.summary.latency_ms["p50"] >= 195  # sent over 200 ms, then answered
+
+
+def test_json_shape_matches_simulate(server):
+    result = hit(server.url, scenario(rate=50, io=1, guests=10))
+    data = result.to_dict()
+    simulated = simulate(scenario(rate=50, io=1, guests=10)).to_dict()
+    assert set(simulated) <= set(data)
+    assert data["generator"]["loop"] == "open"
+    assert set(data["send_lag_ms"]) == set(simulated["latency_ms"])
