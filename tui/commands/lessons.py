@@ -27,6 +27,7 @@ Examples:
   partyhost lessons check
   partyhost lessons check lessons/05-waiting-for-the-kitchen.md
   partyhost lessons check --live      # also run the steps that need real servers
+  partyhost lessons check --reseed 10 # other seeds: are the tolerances honest?
   partyhost lesson 1                  # open a lesson in the player
 """
 
@@ -38,12 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument("files", nargs="*", metavar="FILE", help="lesson files (default: all)")
     check.add_argument("--live", action="store_true",
                        help="also run live steps: real servers on 127.0.0.1 (slower)")
+    check.add_argument("--reseed", metavar="K", type=int, default=0,
+                       help="add K to every run's seed: do the claims hold for other luck?")
     check.add_argument("-q", "--quiet", action="store_true", help="print only problems")
 
 
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "lessons_action", None) == "check":
-        return check(args.files, live=args.live, quiet=args.quiet)
+        return check(args.files, live=args.live, quiet=args.quiet, reseed=args.reseed)
     return list_lessons()
 
 
@@ -76,7 +79,7 @@ def list_lessons() -> int:
     return 0
 
 
-def check(files: list[str], *, live: bool = False, quiet: bool = False) -> int:
+def check(files: list[str], *, live: bool = False, quiet: bool = False, reseed: int = 0) -> int:
     from tui.lessonbook.checker import check_lesson
     from tui.lessonbook.library import lesson_files, lessons_dir
 
@@ -90,7 +93,7 @@ def check(files: list[str], *, live: bool = False, quiet: bool = False) -> int:
     skipped = 0
     started = time.monotonic()
     for path in paths:
-        result = check_lesson(path, live=live)
+        result = check_lesson(path, live=live, reseed=reseed)
         skipped += result.skipped
         for error in result.errors:
             print(error, file=sys.stderr)

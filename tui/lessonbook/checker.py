@@ -18,7 +18,7 @@ unless asked for; what depends on them is counted as skipped.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sim.scenario import ScenarioError
@@ -41,11 +41,19 @@ class CheckResult:
         return not self.errors
 
 
-def check_lesson(path: str | Path, *, live: bool = False) -> CheckResult:
+def check_lesson(path: str | Path, *, live: bool = False, reseed: int = 0) -> CheckResult:
+    """Check one lesson; ``reseed`` adds to every run's seed (are the tolerances honest?)."""
     try:
         lesson = parse_file(path)
     except LessonError as exc:
         return CheckResult(exc.where.rsplit(":", 1)[0], [str(exc)])
+    if reseed:
+        for step in lesson.steps:
+            step.runs[:] = [
+                replace(spec, values={**spec.values, "seed": int(spec.values.get("seed", 1))
+                                      + reseed})
+                for spec in step.runs
+            ]
     result = CheckResult(lesson.where, lesson=lesson)
     runner = LessonRunner(lesson, live=live)
     broken: set[str] = set()  # runs whose scenario failed: do not pile errors on them
@@ -122,5 +130,5 @@ def _check_predict(predict: Predict, lookup: Lookup) -> None:
         raise ClaimError(f"the answer {predict.answer_text} is not a finite number")
 
 
-def check_all(paths: list[Path], *, live: bool = False) -> list[CheckResult]:
-    return [check_lesson(path, live=live) for path in paths]
+def check_all(paths: list[Path], *, live: bool = False, reseed: int = 0) -> list[CheckResult]:
+    return [check_lesson(path, live=live, reseed=reseed) for path in paths]
