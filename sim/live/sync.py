@@ -9,7 +9,9 @@ only then accepts the next. So at most W guests are ever being served; everyone 
 waits in the kernel's backlog, which no process here can see.
 
 The heartbeat is stamped between requests only, so a guest that takes longer than
-``--timeout`` makes this worker silent and the arbiter kills it, guest and all. The
+``--timeout`` makes this worker silent and the arbiter kills it, guest and all. So does
+a client that connects and then sends its request very slowly, or not at all: the
+worker waits for it, as Gunicorn's sync worker does (hence a buffering proxy in front). The
 guest in hand is written on the heartbeat board so the arbiter can say whose request
 died with the worker.
 
