@@ -23,6 +23,8 @@ COMMANDS = [
     "tui.commands.sweep",
     "tui.commands.serve",
     "tui.commands.hit",
+    "tui.commands.live",
+    "tui.commands.calibrate",
     "tui.commands.lessons",
     "tui.commands.lesson",
     "tui.commands.demo",

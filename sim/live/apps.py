@@ -1,0 +1,136 @@
+"""The guest handler as a WSGI app and as an ASGI app, for real Gunicorn and Uvicorn.
+
+Theory of operation. The minimal servers (``sim.live``) interpret a guest's phases
+inside their own code. To check them, and the simulation, against the real servers,
+the same interpretation runs here as plain applications: ``wsgi_app`` for Gunicorn's
+sync and gthread workers (every wait holds the worker: ``time.sleep``), ``asgi_app``
+for Uvicorn, Gunicorn with ``uvicorn_worker.UvicornWorker`` and Gunicorn's own asyncio
+worker (``io`` awaits, so the loop serves others; ``blocking`` sleeps on the loop, the
+classic mistake). The request is the load generator's ``GET /guest?phases=...`` with
+``X-Guest-Id``; the phases are read by ``sim.live.handler.plan`` and cpu is spun by
+``sim.live.handler.spin``, the very code the minimal servers run.
+
+The answer carries ``X-Worker`` (pid, plus the thread under WSGI: each thread is a
+host), ``X-Started-At`` and ``X-Finished-At`` in ``time.monotonic()`` seconds, so the
+load generator can tell the wait from the service. A real server has no hook for the
+accept instant, so there is no ``X-Accepted-At``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from itertools import count
+from typing import Any
+from urllib.parse import parse_qsl
+
+from sim.live.handler import PlanError, plan, spin
+from sim.trace import CPU, IO
+
+_numbers = count()
+TEXT = ("content-type", "text/plain; charset=utf-8")
+
+
+def _route(path: str) -> tuple[int, bytes] | None:
+    """The answer for anything but /guest (the doorbell and the porch light), or None."""
+    if path in ("/", "/health"):
+        return 200, b"ok\n"
+    if path != "/guest":
+        return 404, b"nothing here; try /guest?io=50\n"
+    return None
+
+
+def _guest(query: str, guest_header: str | None) -> tuple[int, list[tuple[str, float]]]:
+    gid = int(guest_header) if guest_header and guest_header.isdigit() else next(_numbers)
+    return gid, plan(dict(parse_qsl(query)), gid)
+
+
+def _headers(worker: str, started: float, finished: float, length: int) -> list[tuple[str, str]]:
+    return [
+        TEXT,
+        ("content-length", str(length)),
+        ("x-worker", worker),
+        ("x-started-at", f"{started:.6f}"),
+        ("x-finished-at", f"{finished:.6f}"),
+    ]
+
+
+# --- WSGI: gunicorn sync and gthread -----------------------------------------------------
+
+
+def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    started = time.monotonic()
+    path, query = environ.get("PATH_INFO", "/"), environ.get("QUERY_STRING", "")
+    simple = _route(path)
+    if simple is not None:
+        status, body = simple
+        start_response(f"{status} {'OK' if status == 200 else 'Not Found'}",
+                       [TEXT, ("content-length", str(len(body)))])
+        return [body]
+    try:
+        gid, phases = _guest(query, environ.get("HTTP_X_GUEST_ID"))
+    except PlanError as exc:
+        body = f"bad guest: {exc}\n".encode()
+        start_response("400 Bad Request", [TEXT, ("content-length", str(len(body)))])
+        return [body]
+    for kind, seconds in phases:
+        if kind == CPU:
+            spin(seconds)
+        else:  # io and blocking alike: the worker (process or thread) waits
+            time.sleep(seconds)
+    finished = time.monotonic()
+    worker = f"{os.getpid()}.{threading.get_ident()}"
+    body = f"guest {gid} served by {worker}\n".encode()
+    start_response("200 OK", _headers(worker, started, finished, len(body)))
+    return [body]
+
+
+# --- ASGI: uvicorn, gunicorn -k uvicorn_worker.UvicornWorker, gunicorn -k asgi ------------
+
+
+async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any],
+                   send: Callable[..., Any]) -> None:  # fmt: skip
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    started = time.monotonic()
+    query = scope.get("query_string", b"").decode("latin-1")
+    guest_header = None
+    for name, value in scope.get("headers", []):
+        if name == b"x-guest-id":
+            guest_header = value.decode("latin-1")
+    simple = _route(scope["path"])
+    status, body, headers = 200, b"", []
+    if simple is not None:
+        status, body = simple
+        headers = [TEXT, ("content-length", str(len(body)))]
+    else:
+        try:
+            gid, phases = _guest(query, guest_header)
+        except PlanError as exc:
+            status, body = 400, f"bad guest: {exc}\n".encode()
+            headers = [TEXT, ("content-length", str(len(body)))]
+        else:
+            for kind, seconds in phases:
+                if kind == IO:
+                    await asyncio.sleep(seconds)
+                elif kind == CPU:
+                    spin(seconds)
+                else:
+                    time.sleep(seconds)  # blocking: the whole loop stops, on purpose
+            worker = str(os.getpid())
+            body = f"guest {gid} served by {worker}\n".encode()
+            headers = _headers(worker, started, time.monotonic(), len(body))
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(k.encode(), v.encode()) for k, v in headers]})
+    await send({"type": "http.response.body", "body": body})

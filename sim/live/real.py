@@ -1,0 +1,241 @@
+"""Real Gunicorn and Uvicorn on loopback, serving the guest apps (``sim.live.apps``).
+
+Theory of operation. Each name in ``REAL_SERVERS`` is a real deployment of one of the
+models: ``gunicorn`` (sync workers), ``gunicorn-gthread`` (``-k gthread --threads``),
+``uvicorn`` (one event loop), ``gunicorn-uvicorn`` (``-k uvicorn_worker.UvicornWorker``;
+the old ``uvicorn.workers`` path is deprecated) and ``gunicorn-asgi`` (Gunicorn's own
+asyncio worker, ``-k asgi``, in Gunicorn releases that have it). ``command(name, ...)``
+builds the exact command line from a scenario's knobs; ``start_real`` runs it as a
+child in its own session on a free loopback port, waits until ``/health`` answers,
+and returns a ``RealServer`` whose ``stop()`` sends SIGTERM to that pid (Gunicorn's
+arbiter then stops its workers) and, after a grace period, SIGKILL to the process
+group the child leads, so no worker outlives a run.
+
+These servers are an optional extra: without them, ``RealServerMissing`` says to
+``pip install -e '.[real]'`` and the CLI exits 2.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib.util
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.scenario import Scenario
+
+REPO = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+READY_TIMEOUT = 20.0  # s for the server to answer /health
+STOP_GRACE = 5.0  # s between SIGTERM and SIGKILL
+INSTALL_HINT = "pip install -e '.[real]'"
+
+
+@dataclass(frozen=True)
+class RealKind:
+    """One real server: the model it deploys and the modules it needs."""
+
+    model: str  # the partyhost model it is the real thing for
+    needs: tuple[str, ...]
+    blurb: str
+
+
+REAL_SERVERS: dict[str, RealKind] = {
+    "gunicorn": RealKind("sync", ("gunicorn",), "Gunicorn, sync workers (WSGI)"),
+    "gunicorn-gthread": RealKind("threaded", ("gunicorn",), "Gunicorn, gthread workers (WSGI)"),
+    "uvicorn": RealKind("async", ("uvicorn",), "Uvicorn, one event loop (ASGI)"),
+    "gunicorn-uvicorn": RealKind("hybrid", ("gunicorn", "uvicorn", "uvicorn_worker"),
+                                 "Gunicorn with uvicorn_worker.UvicornWorker (ASGI)"),
+    "gunicorn-asgi": RealKind("hybrid", ("gunicorn",), "Gunicorn's own asyncio worker (ASGI)"),
+}
+
+
+class RealServerMissing(RuntimeError):
+    """The ``real`` extra is not installed (or this Gunicorn lacks the worker)."""
+
+
+class RealServerError(RuntimeError):
+    """The real server did not come up; its own words are in the message."""
+
+
+def missing(name: str) -> str | None:
+    """Why ``name`` cannot run here, or None if it can."""
+    kind = REAL_SERVERS[name]
+    absent = [mod for mod in kind.needs if importlib.util.find_spec(mod) is None]
+    if absent:
+        return f"{name} needs {', '.join(absent)}: {INSTALL_HINT}"
+    if name == "gunicorn-asgi":
+        from gunicorn.workers import SUPPORTED_WORKERS
+
+        if "asgi" not in SUPPORTED_WORKERS:
+            return "gunicorn-asgi needs a Gunicorn with its asyncio worker (-k asgi): " \
+                   "pip install -U gunicorn"
+    return None
+
+
+def model_of(name: str) -> str:
+    return REAL_SERVERS[name].model
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def command(name: str, scenario: Scenario, port: int) -> list[str]:
+    """The exact command line for ``name`` with the scenario's knobs."""
+    s = scenario
+    py = [sys.executable, "-m"]
+    if name == "uvicorn":
+        argv = [*py, "uvicorn", "sim.live.apps:asgi_app", "--host", HOST, "--port", str(port),
+                "--backlog", str(s.backlog), "--no-access-log", "--log-level", "warning",
+                "--lifespan", "off"]
+        if s.limit_concurrency:
+            argv += ["--limit-concurrency", str(s.limit_concurrency)]
+        return argv
+    argv = [*py, "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(s.workers),
+            "--backlog", str(s.backlog), "--timeout", f"{s.timeout:g}",
+            "--graceful-timeout", "2", "--log-level", "warning"]
+    if name == "gunicorn-gthread":
+        argv += ["--worker-class", "gthread", "--threads", str(s.threads)]
+    elif name == "gunicorn-uvicorn":
+        argv += ["--worker-class", "uvicorn_worker.UvicornWorker"]
+    elif name == "gunicorn-asgi":
+        argv += ["--worker-class", "asgi"]
+    app = "sim.live.apps:wsgi_app" if name in ("gunicorn", "gunicorn-gthread") else \
+        "sim.live.apps:asgi_app"
+    return [*argv, app]
+
+
+def shell_line(argv: list[str]) -> str:
+    """The command as a person would type it (``python -m`` spelled as the interpreter)."""
+    return shlex.join(argv)
+
+
+class RealServer:
+    """A running real server: ``port``, ``pid``, ``command_line``; ``stop()`` ends it."""
+
+    def __init__(self, name: str, argv: list[str], port: int, settle: float = 0.0) -> None:
+        self.name = name
+        self.settle = settle
+        self.argv = argv
+        self.port = port
+        self.command_line = shell_line(argv)
+        self.output: collections.deque[str] = collections.deque(maxlen=200)
+        self.popen: subprocess.Popen[str] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self, ready_timeout: float = READY_TIMEOUT) -> RealServer:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        self.popen = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True, cwd=REPO,
+        )
+        threading.Thread(target=self._read_output, daemon=True).start()
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                break
+            if _healthy(self.port):
+                time.sleep(self.settle)  # the other workers boot beside the first
+                return self
+            time.sleep(0.05)
+        self.stop()
+        said = "\n".join(self.output) or "(nothing)"
+        raise RealServerError(f"{self.name} did not answer /health on port {self.port}; "
+                              f"it said:\n{said}")
+
+    def _read_output(self) -> None:
+        assert self.popen is not None and self.popen.stdout is not None
+        for line in self.popen.stdout:
+            self.output.append(line.rstrip("\n"))
+
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, grace: float = STOP_GRACE) -> int | None:
+        """SIGTERM to the pid; if it lingers, SIGKILL to the group it leads."""
+        if self.popen is None:
+            return None
+        if self.running():
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        try:
+            code = self.popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            code = None
+        try:  # any worker left behind is in the session (and group) the child leads
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if code is None:
+            code = self.popen.wait(5.0)
+        return code
+
+    def __enter__(self) -> RealServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return sock.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def start_real(name: str, scenario: Scenario, *, port: int = 0,
+               ready_timeout: float = READY_TIMEOUT) -> RealServer:  # fmt: skip
+    """Start real ``name`` for ``scenario`` on loopback; raises RealServerMissing."""
+    if name not in REAL_SERVERS:
+        raise RealServerError(f"unknown real server {name!r}: choose {', '.join(REAL_SERVERS)}")
+    why = missing(name)
+    if why:
+        raise RealServerMissing(why)
+    port = port or free_port()
+    settle = min(0.2 * scenario.workers, 1.0) if name.startswith("gunicorn") else 0.0
+    return RealServer(name, command(name, scenario, port), port, settle).start(ready_timeout)
+
+
+def serve_real(name: str, scenario: Scenario, port: int = 8000,
+               announce=print) -> int:  # fmt: skip
+    """``partyhost serve gunicorn ...``: run in the foreground until Ctrl-C or SIGTERM."""
+    server = start_real(name, scenario, port=port)
+    announce(f"partyhost serve: {REAL_SERVERS[name].blurb} on {server.url}/  (pid {server.pid})")
+    announce(f"  command: {server.command_line}")
+    announce(f"  try:     curl '{server.url}/guest?phases=cpu:2,io:50'")
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while server.running() and not stop.is_set():
+            stop.wait(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        code = server.stop()
+    return 0 if code in (0, -signal.SIGTERM, None) else code

@@ -1,0 +1,137 @@
+"""``partyhost live MODEL``: a real server beside its simulation, in one table.
+
+Thin on purpose: ``sim.live.compare.live_party`` starts the server, hits it, stops it
+and simulates; this module reads the flags and draws the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sim.scenario import MODELS
+from tui.commands import CliError
+from tui.commands.hit import LiveDisplay, add_hit_flags, generator_lines, hdr_table, hit_scenario
+from tui.commands.hit import request_timeout as read_timeout
+from tui.commands.scenario_flags import DIST_HELP, add_scenario_flags
+
+NAME = "live"
+HELP = "run a real server with the scenario's guests, beside its simulation"
+DESCRIPTION = """\
+Start the minimal server of MODEL (or a real Gunicorn/Uvicorn) on a free loopback
+port, send it the scenario's guests (open loop, as `hit`), stop it, simulate the very
+same scenario, and print theory (where a closed form exists), simulation and
+measurement side by side with the difference in percent.
+
+Real servers (optional extra, pip install -e '.[real]'): gunicorn, gunicorn-gthread,
+uvicorn, gunicorn-uvicorn, gunicorn-asgi."""
+EPILOG = DIST_HELP + """
+Without --guests or --duration a live run lasts 10 s. --cores defaults to this
+machine's core count here, since the server really runs on it. Feed the simulation
+the server's own per-request cost with --overhead MS (see `partyhost calibrate`).
+
+Examples:
+  partyhost live sync --workers 4 --rate 60 --io 50 --duration 10
+  partyhost live async --rate 30 --blocking 20 --duration 10
+  partyhost live threaded --workers 1 --threads 4 --rate 60 --io 50 --json
+  partyhost live gunicorn --workers 4 --rate 60 --io 50
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from sim.live.real import REAL_SERVERS
+
+    parser.add_argument("server", metavar="MODEL",
+                        help=" | ".join([*MODELS, *REAL_SERVERS]))
+    add_hit_flags(parser)
+    add_scenario_flags(parser, model=False)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+
+
+def model_for(name: str) -> tuple[str, str | None]:
+    """The scenario model and the real server's name (None: the minimal server)."""
+    from sim.live.real import REAL_SERVERS, model_of
+
+    name = name.strip().lower()
+    if name in MODELS:
+        return name, None
+    if name in REAL_SERVERS:
+        return model_of(name), name
+    raise CliError(f"MODEL: unknown {name!r}: choose {', '.join([*MODELS, *REAL_SERVERS])}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from sim.live import ServerError
+    from sim.live.compare import live_party
+    from sim.live.loadgen import LoadgenError
+    from sim.live.real import RealServerError, RealServerMissing, missing
+
+    model, real = model_for(args.server)
+    if real is not None and (why := missing(real)):
+        raise CliError(why)
+    cores = None if args.cores is not None else os.cpu_count()
+    scenario = hit_scenario(args, model=model, cores=cores)
+    timeout = read_timeout(args)
+    err = Console(stderr=True)
+    display = LiveDisplay(err) if err.is_terminal and not args.json else None
+
+    def started(command: str) -> None:
+        if display is not None:
+            err.print(f"server: {command}", markup=False, highlight=False)
+
+    try:
+        if display:
+            with display:
+                result = live_party(scenario, real=real, keep_alive=args.keep_alive,
+                                    timeout=timeout, on_progress=display.update,
+                                    on_start=started)
+        else:
+            result = live_party(scenario, real=real, keep_alive=args.keep_alive,
+                                timeout=timeout, on_start=started)
+    except (LoadgenError, RealServerMissing) as exc:
+        raise CliError(str(exc)) from None
+    except (ServerError, RealServerError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    if args.json:
+        from tui.commands.report import print_json
+
+        print_json(result.to_dict())
+        return 0
+    console = Console()
+    console.print(scenario.describe(), style="bold", markup=False)
+    console.print(f"server: {result.command}", markup=False, highlight=False)
+    console.print(live_table(result))
+    console.print(hdr_table(result.measured.latency))
+    for line in generator_lines(result.measured):
+        console.print(line, markup=False, highlight=False)
+    return 0
+
+
+def _cell(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "guests":
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if unit != "guests/s" else f"{value:,.2f}"
+
+
+def live_table(result) -> Table:
+    title = f"{result.server}: theory, simulation, measurement"
+    table = Table(title=escape(title), title_justify="left")
+    for name, justify in (("", "left"), ("theory", "right"), ("simulated", "right"),
+                          ("measured", "right"), ("measured vs simulated", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in result.rows():
+        diff = row.difference
+        shown = "-" if diff is None else f"{diff:+.1f}%"
+        style = "" if diff is None or abs(diff) <= 25 else "yellow"
+        table.add_row(f"{row.name} [{row.unit}]", _cell(row.theory, row.unit),
+                      _cell(row.simulated, row.unit), _cell(row.measured, row.unit),
+                      f"[{style}]{shown}[/]" if style else shown)
+    if result.theory is not None:
+        table.caption = f"theory: {result.theory.formula}"
+    return table
