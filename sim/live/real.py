@@ -239,3 +239,34 @@ def serve_real(name: str, scenario: Scenario, port: int = 8000,
         signal.signal(signal.SIGTERM, previous)
         code = server.stop()
     return 0 if code in (0, -signal.SIGTERM, None) else code
+
+
+def serve_real_from_args(args: object) -> int:
+    """``partyhost serve gunicorn|uvicorn|...`` with ``partyhost serve``'s own flags.
+
+    Raises ``RealServerMissing`` (no extra), ``ValueError`` (a bad flag) or
+    ``RealServerError``; the CLI turns each into one line and exit 2.
+    """
+    from sim.scenario import ScenarioError, build_scenario
+
+    name = str(getattr(args, "model", "")).strip().lower()
+    host = getattr(args, "host", None)
+    if host and host not in (HOST, "localhost"):
+        raise ValueError(f"--host: real servers here bind {HOST} only")
+    model = model_of(name)
+    values = {"model": model}
+    for key in ("workers", "threads", "backlog", "timeout", "limit_concurrency"):
+        value = getattr(args, key, None)
+        if value is not None:
+            values[key] = value
+    if model == "async":
+        values.pop("workers", None)
+    try:
+        scenario = build_scenario(values)
+        port = int(getattr(args, "port", None) or 8000)
+    except (ScenarioError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    why = missing(name)
+    if why:
+        raise RealServerMissing(why)
+    return serve_real(name, scenario, port=port)

@@ -42,8 +42,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sim.live import real
     from sim.live.config import ConfigError, config_from_args
     from sim.live.serve import banner, serve
+
+    # real Gunicorn / Uvicorn (sim.live.real, the `real` extra): gunicorn, uvicorn, ...
+    if str(args.model).strip().lower() in real.REAL_SERVERS:
+        try:
+            return real.serve_real_from_args(args)
+        except (ValueError, real.RealServerMissing, real.RealServerError) as exc:
+            raise CliError(str(exc).splitlines()[0]) from None
 
     try:
         config = config_from_args(args)
