@@ -1,0 +1,175 @@
+"""How fast the load generator is, printed; run ``python benchmarks/bench_loadgen.py``.
+
+Theory of operation. Two questions, answered in one run on this machine:
+
+1. Open loop, one connection per guest, against the minimal async server: the highest
+   rate the generator holds, meaning it sent within 2% of the schedule's rate *and*
+   its send lag p99 stayed under 2 ms. Rates climb in steps; each step runs
+   ``--seconds``; the guests do nothing (``io:0``) so the server stays out of the way
+   as far as it can. Target: 2,000 guests/s.
+2. Closed loop with keep-alive against the fastest local server (each candidate is
+   measured with ``wrk`` first, the fastest is kept), next to ``wrk`` itself with the
+   same connections, URL and duration: ours / wrk's requests/s. Target >= 0.8x.
+
+On two or more cores the server is pinned to core 0 and the client (ours, and wrk) to
+core 1, so client and server do not fight for one core, and both clients get the same
+one. A busy machine (other jobs) shows up as lag: the numbers are this run's, not a
+promise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sim.live import start_server  # noqa: E402
+from sim.live.loadgen import Generator, Target  # noqa: E402
+from sim.scenario import build_scenario  # noqa: E402
+
+RATE_RE = re.compile(r"Requests/sec:\s+([\d.]+)")
+HELD_RATE = 0.98  # sent at least this share of the schedule's rate
+HELD_LAG_MS = 2.0  # send-lag p99 under this
+GUEST_PATH = "/guest?phases=io:0.000"
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+CORES = _cores()  # before this process pins itself to core 1
+
+
+def cores() -> int:
+    return CORES
+
+
+def server_command() -> list[str]:
+    prefix = ["taskset", "-c", "0"] if cores() >= 2 and shutil.which("taskset") else []
+    return [*prefix, sys.executable, "-m", "sim.live"]
+
+
+def client_on_core_1() -> list[str]:
+    if cores() >= 2:
+        os.sched_setaffinity(0, {1})
+        return ["taskset", "-c", "1"] if shutil.which("taskset") else []
+    return []
+
+
+def open_loop_step(port: int, rate: float, seconds: float) -> tuple[float, float, float]:
+    """(sent rate / planned rate, send-lag p99 ms, served/s) at one rate."""
+    scenario = build_scenario({"model": "async", "rate": rate, "phases": "io:0",
+                               "duration": seconds, "seed": 5})
+    result = Generator(Target("127.0.0.1", port), scenario).run()
+    planned = result.planned_rate or rate
+    return result.sent_rate / planned, result.send_lag.summary_ms()["p99"], \
+        result.summary.throughput
+
+
+def open_loop(seconds: float, rates: list[float]) -> float:
+    print("1. open loop, one connection per guest, minimal async server")
+    print(f"   {'rate':>7}  {'sent/plan':>9}  {'lag p99':>8}  {'served/s':>9}  held")
+    best = 0.0
+    with start_server("async", command=server_command()) as server:
+        for rate in rates:
+            share, lag, served = open_loop_step(server.port, rate, seconds)
+            held = share >= HELD_RATE and lag < HELD_LAG_MS
+            print(f"   {rate:7,.0f}  {share:9.3f}  {lag:6.2f}ms  {served:9,.0f}  "
+                  f"{'yes' if held else 'no'}")
+            if held:
+                best = max(best, rate)
+    print(f"   highest rate held: {best:,.0f} guests/s (target 2,000: {best / 2000:.2f}x)")
+    return best
+
+
+def wrk(wrk_prefix: list[str], url: str, connections: int, seconds: float) -> float:
+    out = subprocess.run(
+        [*wrk_prefix, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    match = RATE_RE.search(out)
+    return float(match.group(1)) if match else 0.0
+
+
+def ours(port: int, connections: int, seconds: float) -> float:
+    scenario = build_scenario({"model": "async", "users": connections, "phases": "io:0",
+                               "duration": seconds, "warmup": 0.0})
+    result = Generator(Target("127.0.0.1", port), scenario, keep_alive=True).run()
+    return result.summary.served / seconds
+
+
+def candidates() -> list[tuple[str, object]]:
+    """The local servers to try: the minimal async one, and uvicorn if installed."""
+    found: list[tuple[str, object]] = [("minimal async (partyhost serve async)", None)]
+    try:
+        from sim.live.real import missing
+
+        if missing("uvicorn") is None:
+            found.append(("uvicorn", "uvicorn"))
+    except ImportError:
+        pass
+    return found
+
+
+def closed_loop(seconds: float, connections: int, rounds: int, wrk_prefix: list[str]) -> float:
+    from sim.live.real import start_real
+
+    print(f"2. closed loop, keep-alive, {connections} connections, vs wrk -t1 "
+          f"(best of {rounds})")
+    best_server, best_rate = None, 0.0
+    for label, real in candidates():
+        server = (start_real(real, build_scenario({"model": "async"})) if real
+                  else start_server("async", command=server_command()))
+        try:
+            rate = wrk(wrk_prefix, server.url + GUEST_PATH, connections, 2)
+        finally:
+            server.stop()
+        print(f"   wrk against {label}: {rate:,.0f} requests/s")
+        if rate > best_rate:
+            best_server, best_rate = (label, real), rate
+    assert best_server is not None
+    label, real = best_server
+    server = (start_real(real, build_scenario({"model": "async"})) if real
+              else start_server("async", command=server_command()))
+    theirs, mine = [], []
+    try:
+        for _ in range(rounds):  # taking turns: a change in the machine hits both
+            theirs.append(wrk(wrk_prefix, server.url + GUEST_PATH, connections, seconds))
+            mine.append(ours(server.port, connections, seconds))
+    finally:
+        server.stop()
+    ratio = max(mine) / max(theirs)
+    print(f"   fastest server: {label}")
+    print(f"   wrk:  {max(theirs):9,.0f} requests/s   rounds {[round(x) for x in theirs]}")
+    print(f"   ours: {max(mine):9,.0f} requests/s   rounds {[round(x) for x in mine]}")
+    print(f"   ours / wrk = {ratio:.2f}x (target >= 0.8x)")
+    return ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rates", default="500,1000,1500,2000,2500,3000,4000")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    wrk_prefix = client_on_core_1()
+    print(f"cores: {cores()} (server on core 0, clients on core 1)" if cores() >= 2
+          else "one core: client and server share it")
+    open_loop(args.seconds, [float(r) for r in args.rates.split(",")])
+    closed_loop(args.seconds, args.connections, args.rounds, wrk_prefix)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
