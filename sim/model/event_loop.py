@@ -87,16 +87,19 @@ class EventLoopParty(Party):
         """Let guests in from the line, one at a time, whenever the loop turns."""
         env = self.env
         try:
+            burst = False  # inside one accept callback: take everyone already in line
             while True:
                 guest = self.line.pop()
                 if guest is None:
+                    burst = False
                     loop.door = self.line.wait()
                     guest = yield loop.door
                     loop.door = None
                 loop.greeting = guest
-                if loop.attention.count:  # the loop is busy: accept waits its turn
+                if not burst and self.busy(loop):  # accept waits for the loop's turn
                     with loop.attention.request() as turn:
                         yield turn
+                burst = True
                 loop.greeting = None
                 if self.limit is not None and len(loop.guests) >= self.limit:
                     self.sink(Started(env.now, guest.id, loop.worker))
@@ -110,6 +113,11 @@ class EventLoopParty(Party):
             if loop.greeting is not None:
                 self.leave(Failed(env.now, loop.greeting.id, loop.worker, REASON_TIMEOUT))
 
+    @staticmethod
+    def busy(loop: Loop) -> bool:
+        """Is anything running or ready on the loop? Then a newcomer queues behind it."""
+        return bool(loop.attention.count or loop.attention.queue)
+
     def handle(self, guest: Guest, loop: Loop) -> Process:
         """One guest's request as a coroutine on the loop."""
         env, sink, worker = self.env, self.sink, loop.worker
@@ -121,7 +129,7 @@ class EventLoopParty(Party):
                 sink(PhaseStarted(env.now, guest.id, worker, kind))
                 yield env.timeout(seconds)  # the loop serves others meanwhile
                 sink(PhaseEnded(env.now, guest.id, worker, kind))
-                if loop.attention.count:  # the continuation waits for the loop to turn
+                if self.busy(loop):  # the continuation waits for the loop to turn
                     with loop.attention.request() as turn:
                         yield turn
         except simpy.Interrupt:
