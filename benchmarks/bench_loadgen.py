@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sim.live import start_server  # noqa: E402
-from sim.live.loadgen import Generator, Target  # noqa: E402
+from sim.live.loadgen import BEHIND_LAG_P99, Generator, Target  # noqa: E402
 from sim.scenario import build_scenario  # noqa: E402
 
 RATE_RE = re.compile(r"Requests/sec:\s+([\d.]+)")
@@ -73,10 +73,33 @@ def open_loop_step(port: int, rate: float, seconds: float) -> tuple[float, float
         result.summary.throughput
 
 
+def idle_jitter(samples: int = 2000) -> float:
+    """p99 lateness (ms) of a 1 ms timer on an idle asyncio loop: the floor for any lag."""
+    import asyncio
+
+    lates: list[float] = []
+
+    async def ticks() -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        for _ in range(samples):
+            due += 0.001
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            lates.append(loop.time() - due)
+
+    asyncio.run(ticks())
+    lates.sort()
+    return lates[int(len(lates) * 0.99)] * 1000
+
+
 def open_loop(seconds: float, rates: list[float]) -> float:
     print("1. open loop, one connection per guest, minimal async server")
+    floor = idle_jitter()
+    print(f"   reference: an idle asyncio loop's 1 ms timer is {floor:.2f} ms late at p99 "
+          "(this machine, now)")
     print(f"   {'rate':>7}  {'sent/plan':>9}  {'lag p99':>8}  {'served/s':>9}  held")
-    best = 0.0
+    best = relaxed = 0.0
     with start_server("async", command=server_command()) as server:
         for rate in rates:
             share, lag, served = open_loop_step(server.port, rate, seconds)
@@ -85,7 +108,12 @@ def open_loop(seconds: float, rates: list[float]) -> float:
                   f"{'yes' if held else 'no'}")
             if held:
                 best = max(best, rate)
-    print(f"   highest rate held: {best:,.0f} guests/s (target 2,000: {best / 2000:.2f}x)")
+            if share >= HELD_RATE and lag < BEHIND_LAG_P99 * 1000:
+                relaxed = max(relaxed, rate)
+    print(f"   highest rate held (within 2%, lag p99 < 2 ms): {best:,.0f} guests/s "
+          f"(target 2,000: {best / 2000:.2f}x)")
+    print(f"   highest rate held (within 2%, lag p99 < {BEHIND_LAG_P99 * 1000:g} ms, where "
+          f"`hit` warns): {relaxed:,.0f} guests/s")
     return best
 
 
