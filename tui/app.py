@@ -65,8 +65,12 @@ class PartyHostApp(App[int]):
     # --- actions everywhere --------------------------------------------------------
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        """The help, built once: its Markdown tables are hundreds of widgets."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), "help")
+        self.push_screen("help")
 
     def toggle_live(self, screen: PartyScreen) -> None:
         """Switch ``screen``'s party between simulated and live (see ``tui.live``)."""

@@ -23,6 +23,11 @@ from tui.narrate import Narration, narrate
 from tui.state import PartyState
 
 Told = list[tuple[float, Narration]]
+MAX_REPLAY = 300_000  # events: beyond this, stepping back would take seconds
+
+
+class TooFarToReplay(Exception):
+    """Stepping back replays the party from the start; this one is too long for that."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class Driver(Protocol):
     @property
     def finished(self) -> bool: ...
 
-    def advance(self, dt: float) -> list[Event]: ...
+    def advance(self, dt: float, budget: float | None = None) -> list[Event]: ...
 
     def step(self) -> list[Event]: ...
 
@@ -149,8 +154,12 @@ class PartySession:
             state(event)
         return told, cut
 
-    def advance(self, dt: float, tell: int = 0) -> tuple[Told, int]:
-        told = self.fold(self.driver.advance(dt), tell)
+    def advance(self, dt: float, tell: int = 0, budget: float | None = None
+                ) -> tuple[Told, int]:
+        """``dt`` seconds of party time (less if ``budget`` wall seconds run out)."""
+        events = self.driver.advance(dt, budget) if budget is not None else \
+            self.driver.advance(dt)
+        told = self.fold(events, tell)
         self.state.tick(self.driver.now)
         return told
 
@@ -161,6 +170,8 @@ class PartySession:
         """Undo one event by replaying the same seed to one event fewer."""
         if not self.driver.can_step or self.state.events == 0:
             return False
+        if self.state.events > MAX_REPLAY:
+            raise TooFarToReplay(self.state.events)
         events = self.driver.rewind(self.state.events - 1)
         self.state = PartyState()
         self.state.feed(events)

@@ -4,8 +4,12 @@ Theory of operation. ``PartyState`` is a sink (call it with each event in order)
 keeps only what a picture needs: the line outside (who, since when), each host and the
 guest it serves, each event loop and the guests it juggles, which rooms (cores) are
 taken, who holds each process's GIL, the running counts, and a short history for the
-charts. It also feeds a ``sim.metrics.Metrics`` for the numbers, so the app and
-``partyhost simulate`` measure the same way. No Textual, no SimPy: the same state is
+charts, and the running numbers (``numbers()``), measured with ``sim.metrics``'s
+definitions (throughput, latency from arrival to answer, wait until accept,
+utilisation, time-averaged line) over the whole party so far. It does not call
+``Metrics.summary`` each frame: reading HDR percentiles costs tens of milliseconds on
+a long party, so latencies go into 1%-wide buckets here instead, read in well under a
+millisecond (a test holds them to the Metrics' values). No Textual, no SimPy: the same state is
 fed by a simulation or by a live server's reports, and rebuilt from scratch by
 replaying events (that is how stepping back works).
 
@@ -16,10 +20,10 @@ change" rule, kept in one place.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from sim.metrics import Metrics, Summary
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -73,6 +77,55 @@ class Loop:
     booted_at: float | None = None
 
 
+@dataclass(frozen=True)
+class Numbers:
+    """The running figures a learner reads; times in ms, rates per second."""
+
+    served: int = 0
+    turned_away: int = 0
+    failed: int = 0
+    throughput: float = 0.0
+    latency_p50: float = 0.0
+    latency_p99: float = 0.0
+    latency_mean: float = 0.0
+    wait_mean: float = 0.0
+    queue_mean: float = 0.0
+    queue_max: int = 0
+    utilization: float = 0.0
+
+
+class Sketch:
+    """Counts of values in 1%-wide logarithmic buckets: percentiles cheap to read."""
+
+    STEP = math.log(1.01)
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, int] = {}
+        self.count = 0
+        self.total = 0.0
+
+    def record(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        key = round(math.log(value) / self.STEP) if value > 1e-9 else -10**6
+        self.buckets[key] = self.buckets.get(key, 0) + 1
+
+    def percentile(self, pct: float) -> float:
+        if not self.count:
+            return 0.0
+        rank = max(1, int(pct / 100 * self.count + 0.5))  # HdrHistogram's rank rule
+        seen = 0
+        for key in sorted(self.buckets):
+            seen += self.buckets[key]
+            if seen >= rank:
+                return 0.0 if key == -10**6 else math.exp(key * self.STEP)
+        return 0.0
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
 @dataclass
 class Point:
     """One chart bucket."""
@@ -105,7 +158,12 @@ class PartyState:
         self.away: deque[tuple[float, int, str]] = deque(maxlen=RECENT)  # t, guest, reason
         self.gone_failed: deque[tuple[float, int, str]] = deque(maxlen=RECENT)
         self.history: deque[Point] = deque(maxlen=HISTORY)
-        self.metrics = Metrics(warmup=0.0)
+        self.latency = Sketch()
+        self.wait = Sketch()
+        self.area_line = self.area_busy = 0.0  # integrals over party time
+        self.queue_max = 0
+        self.arrived = 0
+        self._numbers: tuple[int, Numbers] = (-1, Numbers())
         self.last: Event | None = None
         # versions: a widget redraws an area only when its version moved
         self.v_door = self.v_hosts = self.v_numbers = 0
@@ -132,7 +190,6 @@ class PartyState:
     def __call__(self, event: Event) -> None:
         self.events += 1
         self.last = event
-        self.metrics(event)
         self._clock(event.t)
         handler = self._on.get(type(event))
         if handler is not None:
@@ -154,6 +211,10 @@ class PartyState:
 
     def _clock(self, t: float) -> None:
         if t > self.now:
+            dt = t - self.now
+            if self.line:
+                self.area_line += len(self.line) * dt
+            self.area_busy += self.busy_hosts() * dt
             self.now = t
         if not self.history:
             self.history.append(Point(0.0))
@@ -172,11 +233,30 @@ class PartyState:
         return len(self.line), len(self.arrival), busy
 
     def busy_hosts(self) -> int:
-        return self._sample()[2]
+        if self.is_loop:
+            return sum(1 for loop in self.loops if loop.busy_with is not None)
+        return sum(1 for host in self.host_list if host.guest is not None)
 
-    def summary(self) -> Summary:
-        """The running numbers, measured as ``partyhost simulate`` measures them."""
-        return self.metrics.summary(final=False)
+    def numbers(self) -> Numbers:
+        """The running figures (cached until the next event)."""
+        if self._numbers[0] == self.events:
+            return self._numbers[1]
+        span = self.now
+        numbers = Numbers(
+            served=self.served,
+            turned_away=self.turned_away,
+            failed=self.failed,
+            throughput=self.served / span if span > 0 else 0.0,
+            latency_p50=self.latency.percentile(50) * 1000,
+            latency_p99=self.latency.percentile(99) * 1000,
+            latency_mean=self.latency.mean * 1000,
+            wait_mean=self.wait.mean * 1000,
+            queue_mean=self.area_line / span if span > 0 else 0.0,
+            queue_max=self.queue_max,
+            utilization=self.area_busy / span / max(self.hosts, 1) if span > 0 else 0.0,
+        )
+        self._numbers = (self.events, numbers)
+        return numbers
 
     # --- handlers ------------------------------------------------------------------
 
@@ -193,9 +273,12 @@ class PartyState:
 
     def _arrived(self, e: Arrived) -> None:
         self.arrival[e.guest] = e.t
+        self.arrived += 1
 
     def _queued(self, e: Queued) -> None:
         self.line[e.guest] = self.arrival.get(e.guest, e.t)
+        if len(self.line) > self.queue_max:
+            self.queue_max = len(self.line)
         self.v_door += 1
 
     def _turned_away(self, e: TurnedAway) -> None:
@@ -207,6 +290,9 @@ class PartyState:
     def _started(self, e: Started) -> None:
         if self.line.pop(e.guest, None) is not None:
             self.v_door += 1
+        arrival = self.arrival.get(e.guest)
+        if arrival is not None:
+            self.wait.record(e.t - arrival)
         if self.is_loop:
             loop = self._loop(e.worker)
             loop.guests[e.guest] = None
@@ -282,6 +368,9 @@ class PartyState:
         self.v_hosts += 1
 
     def _finished(self, e: Finished) -> None:
+        arrival = self.arrival.get(e.guest)
+        if arrival is not None:
+            self.latency.record(e.t - arrival)
         self._leave(e.guest, e.worker)
         self.served += 1
         if self.is_loop:

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from sim.scenario import Scenario, ScenarioError
-from tui.screens.party import DEFAULT_SPEED, MAX_FRAME, SPEEDS
+from tui.screens.party import DEFAULT_SPEED, FRAME_BUDGET, MAX_FRAME, SPEEDS
 from tui.session import PartySession, rebuild
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView
@@ -76,7 +76,7 @@ def comparison(left: PartySession, right: PartySession) -> Table:
     for _ in (left, right):
         table.add_column(justify="right", no_wrap=True, min_width=12)
     table.add_row("", *[Text(s.scenario.model, style="bold underline") for s in (left, right)])
-    a, b = left.state.summary(), right.state.summary()
+    a, b = left.state.numbers(), right.state.numbers()
 
     def cap(session: PartySession) -> str:
         sat = session.theory.saturation
@@ -85,8 +85,8 @@ def comparison(left: PartySession, right: PartySession) -> Table:
     rows = [
         ("served/s (throughput)", f"{a.throughput:.1f}", f"{b.throughput:.1f}"),
         ("  theory's max", cap(left), cap(right)),
-        ("latency p50", f"{a.latency_ms['p50']:.0f} ms", f"{b.latency_ms['p50']:.0f} ms"),
-        ("latency p99", f"{a.latency_ms['p99']:.0f} ms", f"{b.latency_ms['p99']:.0f} ms"),
+        ("latency p50", f"{a.latency_p50:.0f} ms", f"{b.latency_p50:.0f} ms"),
+        ("latency p99", f"{a.latency_p99:.0f} ms", f"{b.latency_p99:.0f} ms"),
         ("line now (backlog)", f"{len(left.state.line)}", f"{len(right.state.line)}"),
         ("hosts busy (utilisation)", f"{a.utilization:.0%}", f"{b.utilization:.0%}"),
         ("turned away / no answer", f"{a.turned_away} / {a.failed}",
@@ -139,11 +139,13 @@ class CompareScreen(Screen):
         now = time.monotonic()
         wall, self._wall = min(now - self._wall, MAX_FRAME), now
         if not self.paused and self.app.screen is self:
-            self.advance(wall * SPEEDS[self.speed_index])
+            self.advance(wall * SPEEDS[self.speed_index], FRAME_BUDGET / self.fps / 2)
 
-    def advance(self, seconds: float) -> None:
-        self.left.advance(seconds)
-        self.right.advance(seconds)
+    def advance(self, seconds: float, budget: float | None = None) -> None:
+        """Both parties by the same party time (the left's, if a budget cut it short)."""
+        before = self.left.driver.now
+        self.left.advance(seconds, budget=budget)
+        self.right.advance(self.left.driver.now - before)
         self.draw()
 
     def draw(self, force: bool = False) -> None:

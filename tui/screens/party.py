@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from sim.scenario import Scenario
-from tui.session import PartySession
+from tui.session import PartySession, TooFarToReplay
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView
 from tui.widgets.log import PER_FRAME, NarratedLog
@@ -30,6 +30,7 @@ from tui.widgets.status import StatusBar
 SPEEDS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # party s per wall s
 DEFAULT_SPEED = 3  # x0.3: a few guests a second, easy to follow
 MAX_FRAME = 0.25  # wall seconds one tick may cover (after a stall, do not leap)
+FRAME_BUDGET = 0.5  # of a frame's wall time the simulation may use; drawing needs the rest
 
 
 class PartyScreen(Screen):
@@ -90,12 +91,15 @@ class PartyScreen(Screen):
         wall, self._wall = min(now - self._wall, MAX_FRAME), now
         if self.paused or self.app.screen is not self:
             return
-        self.advance(wall * self.speed)
+        self.advance(wall * self.speed, budget_frames=True)
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float, budget_frames: bool = False) -> None:
         """Move the party on by ``seconds`` of party time and draw it once."""
         story = self.query_one(NarratedLog)
-        told, untold = self.session.advance(seconds, PER_FRAME if story.display else 0)
+        budget = FRAME_BUDGET / self.fps if budget_frames else None
+        told, untold = self.session.advance(seconds, PER_FRAME if story.display else 0, budget)
+        lagging = getattr(self.session.driver, "lagging", False)
+        self.note = "slowed: too many guests for this speed" if lagging else ""
         if story.display and (told or untold):
             story.tell(told, untold)
         self.draw()
@@ -132,7 +136,13 @@ class PartyScreen(Screen):
             self.notify("A live party cannot go back in time.")
             return
         self.paused = True
-        if self.session.step_back():
+        try:
+            stepped = self.session.step_back()
+        except TooFarToReplay as exc:
+            self.notify(f"{exc.args[0]} events in: too far to replay from the start. "
+                        "Restart (r) and step from there.", title="Step back")
+            return
+        if stepped:
             self.query_one(NarratedLog).write(
                 f"           ↶ back to event {self.session.state.events} (same seed, replayed)")
         self.draw()

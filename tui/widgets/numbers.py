@@ -1,10 +1,9 @@
 """The numbers: what was measured, beside what theory predicts, and a chart over time.
 
-The figures come from ``sim.metrics`` (the same fold ``partyhost simulate`` uses, read
-with ``final=False`` because the party is still going); the prediction from
-``sim.theory``, computed once per scenario. Reading the HDR percentiles costs a little,
-so the text is rebuilt at most ``RATE`` times a second of wall time, and the chart
-(plotext is slower still) less often, each only when something changed.
+The figures come from ``PartyState.numbers()`` (``sim.metrics``'s definitions, read
+cheaply); the prediction from ``sim.theory``, computed once per scenario. The text is
+rebuilt at most ``RATE`` times a second of wall time and the chart (plotext is slow)
+at most ``CHART_RATE`` times, each only when something changed.
 """
 
 from __future__ import annotations
@@ -34,13 +33,12 @@ def _ms(seconds: float) -> str:
 
 def numbers_text(state: PartyState, theory: Theory | None, *, live: bool = False) -> Table:
     """The measured numbers (party words, value, real term), with theory's beside them."""
-    m = state.summary()
+    m = state.numbers()
     table = Table.grid(padding=(0, 1), expand=True)
     table.add_column(style="bold", no_wrap=True, min_width=12)
     table.add_column(style="bold cyan", justify="right", no_wrap=True, min_width=7)
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     pred = theory.prediction if theory is not None and not live else None
-    lat = m.latency_ms
 
     def beside(real: str, theory_says: str = "") -> Text:
         out = Text(real, style="dim")
@@ -53,11 +51,11 @@ def numbers_text(state: PartyState, theory: Theory | None, *, live: bool = False
     if theory is not None and not live:
         sat = "max ∞" if math.isinf(theory.saturation) else f"max {theory.saturation:.1f}"
     table.add_row("served/s", f"{m.throughput:.1f}", beside("throughput", sat))
-    table.add_row("time inside", f"{lat['p50']:.0f} ms", beside("latency p50"))
-    table.add_row("", f"{lat['p99']:.0f} ms", beside("latency p99"))
-    table.add_row("", f"{lat['mean']:.0f} ms",
+    table.add_row("time inside", f"{m.latency_p50:.0f} ms", beside("latency p50"))
+    table.add_row("", f"{m.latency_p99:.0f} ms", beside("latency p99"))
+    table.add_row("", f"{m.latency_mean:.0f} ms",
                   beside("latency mean", f"theory {_ms(pred.latency)}" if pred else ""))
-    table.add_row("wait in line", f"{m.wait_ms['mean']:.0f} ms",
+    table.add_row("wait in line", f"{m.wait_mean:.0f} ms",
                   beside("wait mean", f"theory {_ms(pred.wait)}" if pred else ""))
     table.add_row("line now", f"{len(state.line)}",
                   beside(f"backlog (mean {m.queue_mean:.1f}, max {m.queue_max})"))

@@ -1,5 +1,8 @@
 """Stepping, stepping back and restarting a party: exact, deterministic, no Textual."""
 
+import pytest
+
+from sim.metrics import Metrics
 from sim.scenario import build_scenario
 from tui.driver import SimDriver
 from tui.session import FREE_PLAY, PartySession, rebuild
@@ -46,8 +49,7 @@ def test_state_tracks_hosts_and_counts_like_the_metrics():
     for _ in range(20):
         session.advance(1.0)
     state = session.state
-    summary = state.summary()
-    assert state.served == summary.served > 300
+    assert state.served == state.numbers().served > 300
     busy = sum(1 for h in state.host_list if h.guest is not None)
     assert busy == state.busy_hosts() <= 4
     # guests inside = in line + with a host; nobody lost, nobody counted twice
@@ -88,3 +90,35 @@ def test_rebuild_changes_a_knob_that_scenario_replace_refuses():
     assert (threaded.model, threaded.threads) == ("threaded", 4)
     back = rebuild(threaded, model="async", workers=1)
     assert (back.model, back.threads, back.seed) == ("async", 1, sync.seed)
+
+
+@pytest.mark.parametrize("values", [
+    FREE_PLAY,
+    {"model": "async", "rate": 40, "cpu": "exp:5", "io": "exp:100", "blocking": "uniform:0,10",
+     "guests": 10**9, "seed": 5},
+    {"model": "threaded", "workers": 2, "threads": 3, "cores": 2, "rate": 60, "cpu": "exp:8",
+     "io": "exp:40", "backlog": 8, "guests": 10**9, "seed": 2},
+])
+def test_the_quick_numbers_agree_with_sim_metrics(values):
+    """The app's cheap running figures are the Metrics' figures on the same trace.
+
+    Tolerances: counts and time averages are the same sums, so they agree to rounding
+    (Metrics rounds to 4 places); percentiles come from 1%-wide buckets here and from a
+    3-digit HDR histogram there, so they agree within 2%.
+    """
+    events = SimDriver(build_scenario(values)).advance(30.0)
+    state, metrics = PartyState(), Metrics(warmup=0.0)
+    for event in events:
+        state(event)
+        metrics(event)
+    mine, theirs = state.numbers(), metrics.summary(final=False)
+    assert (mine.served, mine.turned_away, mine.failed) == (
+        theirs.served, theirs.turned_away, theirs.failed)
+    assert mine.served > 500
+    assert mine.throughput == pytest.approx(theirs.throughput, abs=1e-3)
+    assert mine.utilization == pytest.approx(theirs.utilization, abs=1e-3)
+    assert mine.queue_mean == pytest.approx(theirs.queue_mean, abs=1e-3)
+    assert mine.latency_mean == pytest.approx(theirs.latency_ms["mean"], rel=1e-3)
+    assert mine.wait_mean == pytest.approx(theirs.wait_ms["mean"], rel=1e-3, abs=1e-3)
+    for key, value in (("p50", mine.latency_p50), ("p99", mine.latency_p99)):
+        assert value == pytest.approx(theirs.latency_ms[key], rel=0.02)
