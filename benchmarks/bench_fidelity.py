@@ -22,10 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sim.live.calibrate import calibrate  # noqa: E402
-from sim.live.compare import live_party  # noqa: E402
 from sim.live.real import missing  # noqa: E402
 from sim.run import simulate  # noqa: E402
 from sim.scenario import build_scenario  # noqa: E402
+from sim.side_by_side import live_party  # noqa: E402
 
 CASES = [
     ("sync W=4 io=50 @60/s", {"model": "sync", "workers": 4, "io": "50", "rate": 60},

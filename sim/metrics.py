@@ -29,6 +29,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from sim.scenario import Scenario
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -307,3 +308,12 @@ class Metrics:
             littles_lambda_W=round(lam * w, 4),
             window=(t0, t1),
         )
+
+
+def metrics_for(scenario: Scenario) -> Metrics:
+    """The fold a scenario asks for: by default the first 10% of guests (or time) is warmup."""
+    if scenario.warmup is not None:
+        return Metrics(warmup=scenario.warmup)
+    if scenario.guests is not None:
+        return Metrics(warmup_guests=scenario.guests // 10)
+    return Metrics(warmup=0.1 * (scenario.duration or 0.0))

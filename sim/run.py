@@ -1,24 +1,14 @@
 """Run a scenario headless: the party, the metrics, the summary.
 
-This is what the CLI, the lessons' checks and the tests call. ``metrics_for`` picks
-the warmup the scenario asks for (by default: leave out the first 10% of the guests,
-or of the duration).
+This is what the CLI, the lessons' checks and the tests call.
 """
 
 from __future__ import annotations
 
-from sim.metrics import Metrics, Summary
+from sim.metrics import Summary, metrics_for
 from sim.model import build_party
 from sim.scenario import Scenario
 from sim.trace import Sink, tee
-
-
-def metrics_for(scenario: Scenario) -> Metrics:
-    if scenario.warmup is not None:
-        return Metrics(warmup=scenario.warmup)
-    if scenario.guests is not None:
-        return Metrics(warmup_guests=scenario.guests // 10)
-    return Metrics(warmup=0.1 * (scenario.duration or 0.0))
 
 
 def simulate(scenario: Scenario, sink: Sink | None = None) -> Summary:

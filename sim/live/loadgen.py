@@ -45,8 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sim.metrics import Distribution, Summary
-from sim.run import metrics_for
+from sim.metrics import Distribution, Summary, metrics_for
 from sim.scenario import Scenario
 from sim.trace import (
     REASON_BACKLOG,

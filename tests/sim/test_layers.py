@@ -47,3 +47,20 @@ def test_model_and_live_never_import_each_other_nor_the_ui():
             assert not any(n.startswith("sim.live") for n in names), path
         if "live" in path.parts:
             assert not any(n.startswith("sim.model") for n in names), path
+
+
+LIVE_ONLY = """
+import sys, pkgutil, importlib, sim.live
+for info in pkgutil.iter_modules(sim.live.__path__, "sim.live."):
+    importlib.import_module(info.name)
+bad = sorted(m for m in sys.modules if m.startswith(("sim.model", "simpy", "textual", "tui")))
+print(",".join(bad))
+"""
+
+
+def test_the_live_servers_pull_in_no_model_not_even_indirectly():
+    """The real servers and the generator load neither SimPy models nor the UI."""
+    done = subprocess.run([sys.executable, "-c", LIVE_ONLY], capture_output=True, text=True,
+                          cwd=SIM.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

@@ -1,6 +1,6 @@
 """``partyhost live MODEL``: a real server beside its simulation, in one table.
 
-Thin on purpose: ``sim.live.compare.live_party`` starts the server, hits it, stops it
+Thin on purpose: ``sim.side_by_side.live_party`` starts the server, hits it, stops it
 and simulates; this module reads the flags and draws the table.
 """
 
@@ -66,9 +66,9 @@ def model_for(name: str) -> tuple[str, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     from sim.live import ServerError
-    from sim.live.compare import live_party
     from sim.live.loadgen import LoadgenError
     from sim.live.real import RealServerError, RealServerMissing, missing
+    from sim.side_by_side import live_party
 
     model, real = model_for(args.server)
     if real is not None and (why := missing(real)):

@@ -17,9 +17,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.metrics import Summary
+from sim.metrics import Summary, metrics_for
 from sim.model import build_party
-from sim.run import metrics_for
 from sim.scenario import Scenario
 from sim.theory import prediction, saturation
 

@@ -19,8 +19,8 @@ import psutil
 import pytest
 
 from sim.live.calibrate import calibrate
-from sim.live.compare import live_party
 from sim.scenario import build_scenario
+from sim.side_by_side import live_party
 
 TOLERANCE = 0.25
 

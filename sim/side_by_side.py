@@ -1,5 +1,9 @@
 """A live party beside its simulation: theory, simulation and measurement in one table.
 
+It sits in ``sim/`` and not in ``sim/live/`` because it is the one place that uses
+both the SimPy models and the real servers: they meet here, through the scenario and
+the trace, and never import each other.
+
 Theory of operation. ``live_party(scenario)`` does what a careful person would do by
 hand: start the minimal server of the scenario's model on a free loopback port (with
 ``--report`` pointing at a Unix socket we listen on), hit it with the scenario's own
@@ -34,8 +38,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.live.loadgen import Generator, HitResult, Snapshot, Target
-from sim.metrics import Summary
-from sim.run import metrics_for, simulate
+from sim.metrics import Summary, metrics_for
+from sim.run import simulate
 from sim.scenario import Scenario
 from sim.theory import Prediction, prediction, saturation
 from sim.trace import Event, ServerStarted, TraceFormatError, from_json
