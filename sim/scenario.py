@@ -138,14 +138,17 @@ class Scenario:
             f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "origins"
         }
 
-    def describe(self) -> str:
+    def describe_guests(self) -> str:
+        """The workload alone, for runs where the server is not ours to describe."""
         arrivals = (
             f"{self.users} users thinking {self.think} ms"
             if self.users
             else f"{self.rate:g} guests/s (Poisson)"
         )
-        phases = format_script(self.script)
-        return f"{self.model} [{self.real_command}], {arrivals}, phases {phases}"
+        return f"{arrivals}, phases {format_script(self.script)}"
+
+    def describe(self) -> str:
+        return f"{self.model} [{self.real_command}], {self.describe_guests()}"
 
 
 # --- reading ------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     console, progress = Console(), stderr_console()
     results = [(s.model, simulate_with_progress(s, progress, s.model)) for s in scenarios]
-    guests = scenarios[0].describe().split("], ", 1)[1]
+    guests = scenarios[0].describe_guests()
     console.print(f"The same guests, seed {scenarios[0].seed}: {guests}", markup=False)
     for s in scenarios:
         console.print(f"  {s.model}: {s.real_command}", markup=False, style="dim")

@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     except LoadgenError as exc:
         raise CliError(str(exc)) from None
     if not args.json:
-        err.print(f"hitting {target.host}:{target.port}{target.path}: {scenario.describe()}",
+        err.print(f"hitting {target.host}:{target.port}{target.path}: "
+                  f"{scenario.describe_guests()}",
                   markup=False, highlight=False)
     if display:
         with display:
