@@ -155,6 +155,11 @@ def generator_lines(result) -> list[str]:
         )
     for name, count in result.errors.items():
         lines.append(f"client side: {count:,} x {name}")
+    lines.append(
+        "hosts busy is the client's view: the share of time each worker (X-Worker) had a "
+        "guest in hand. For a sync worker that is how busy it was; an event loop juggles "
+        "many, so only its own trace tells (partyhost live reads it)."
+    )
     return lines
 
 
