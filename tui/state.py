@@ -163,6 +163,7 @@ class PartyState:
         self.area_line = self.area_busy = 0.0  # integrals over party time
         self.queue_max = 0
         self.arrived = 0
+        self.busy = 0  # hosts in use now (sync: with a guest; loop: held), kept as it moves
         self._numbers: tuple[int, Numbers] = (-1, Numbers())
         self.last: Event | None = None
         # versions: a widget redraws an area only when its version moved
@@ -214,7 +215,7 @@ class PartyState:
             dt = t - self.now
             if self.line:
                 self.area_line += len(self.line) * dt
-            self.area_busy += self.busy_hosts() * dt
+            self.area_busy += self.busy * dt
             self.now = t
         if not self.history:
             self.history.append(Point(0.0))
@@ -226,16 +227,10 @@ class PartyState:
             point.queue = len(self.line)
 
     def _sample(self) -> tuple[int, int, int]:
-        if self.is_loop:
-            busy = sum(1 for loop in self.loops if loop.busy_with is not None)
-        else:
-            busy = sum(1 for host in self.host_list if host.guest is not None)
-        return len(self.line), len(self.arrival), busy
+        return len(self.line), len(self.arrival), self.busy
 
     def busy_hosts(self) -> int:
-        if self.is_loop:
-            return sum(1 for loop in self.loops if loop.busy_with is not None)
-        return sum(1 for host in self.host_list if host.guest is not None)
+        return self.busy
 
     def numbers(self) -> Numbers:
         """The running figures (cached until the next event)."""
@@ -298,6 +293,8 @@ class PartyState:
             loop.guests[e.guest] = None
         else:
             host = self._host(e.worker)
+            if host.guest is None:
+                self.busy += 1
             host.guest, host.phase, host.since = e.guest, None, e.t
         self.v_hosts += 1
 
@@ -310,6 +307,8 @@ class PartyState:
             loop = self._loop(e.worker)
             loop.guests[e.guest] = e.phase
             if e.phase in (CPU, BLOCKING):
+                if loop.busy_with is None:
+                    self.busy += 1
                 loop.busy_with, loop.busy_phase = e.guest, e.phase
         else:
             host = self._host(e.worker)
@@ -327,6 +326,7 @@ class PartyState:
                 loop.guests[e.guest] = None
             if loop.busy_with == e.guest:
                 loop.busy_with = loop.busy_phase = None
+                self.busy -= 1
         else:
             host = self._host(e.worker)
             if host.guest == e.guest:
@@ -336,6 +336,8 @@ class PartyState:
     def _loop_blocked(self, e: LoopBlocked) -> None:
         loop = self._loop(e.worker)
         loop.blocked = True
+        if loop.busy_with is None:
+            self.busy += 1
         loop.busy_with, loop.busy_phase = e.guest, e.phase
         self.v_hosts += 1
 
@@ -358,6 +360,7 @@ class PartyState:
             if loop.busy_with == guest:
                 loop.busy_with = loop.busy_phase = None
                 loop.blocked = False
+                self.busy -= 1
         else:
             host = self._host(worker)
             if host.guest == guest:
@@ -365,6 +368,7 @@ class PartyState:
                     self.rooms_taken = max(0, self.rooms_taken - 1)
                     self.gil.pop(worker // max(self.threads, 1), None)
                 host.guest = host.phase = None
+                self.busy -= 1
         self.v_hosts += 1
 
     def _finished(self, e: Finished) -> None:
@@ -400,11 +404,15 @@ class PartyState:
         if self.is_loop:
             loop = self._loop(e.worker)
             if loop.killed_at is not None:
+                if loop.busy_with is not None:
+                    self.busy -= 1
                 self.loops[e.worker] = Loop(e.worker, served=loop.served, booted_at=e.t)
         else:
             host = self._host(e.worker)
             if host.killed_at is not None:
                 host.killed_at, host.booted_at = None, e.t
+                if host.guest is not None:
+                    self.busy -= 1
                 host.guest = host.phase = None
         self.v_hosts += 1
 

@@ -58,6 +58,7 @@ class PartyScreen(Screen):
         self.speed_index = DEFAULT_SPEED
         self._wall = time.monotonic()
         self.note = ""
+        self.frames = 0  # ticks that moved the party and drew it (benchmarks read this)
 
     # --- layout --------------------------------------------------------------------
 
@@ -92,6 +93,7 @@ class PartyScreen(Screen):
         if self.paused or self.app.screen is not self:
             return
         self.advance(wall * self.speed, budget_frames=True)
+        self.frames += 1
 
     def advance(self, seconds: float, budget_frames: bool = False) -> None:
         """Move the party on by ``seconds`` of party time and draw it once."""

@@ -114,8 +114,11 @@ class HostsView(Widget):
             grid.add_row(*row, *[""] * (cols - len(row)))
         return grid
 
-    def _compact(self, cards: list, width: int, height: int) -> Table:
-        """One line per host (a card's first lines), in columns, the rest counted."""
+    def _compact(self, cards: list, width: int, height: int) -> Text:
+        """One line per host (a card's first lines), in columns, the rest counted.
+
+        Plain padded Text, not a Rich Table: with 64 hosts this is redrawn every frame.
+        """
         lines: list[Text] = []
         for title, body, _ in cards:
             if self.state.is_loop:
@@ -124,24 +127,28 @@ class HostsView(Widget):
                 lines.extend(Text.assemble((f"p{title.split()[1]:<2} ", "bold"), line)
                              for line in body)
             else:  # a sync card: its guest, and what they do
-                compact = Text.assemble((f"{title:<7} ", "bold"), body[0], " ", body[1])
-                lines.append(compact)
+                lines.append(Text.assemble((f"{title:<7} ", "bold"), body[0], " ", body[1]))
         cols = max(1, min(len(lines), width // 40))
+        col_w = width // cols
         capacity = max(1, height * cols)
         extra = 0
         if len(lines) > capacity:
             extra = len(lines) - capacity + 1
             lines = lines[: capacity - 1]
-        grid = Table.grid(expand=True)
-        for _ in range(cols):
-            grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         per_col = math.ceil(len(lines) / cols) if lines else 0
-        columns = [lines[i * per_col:(i + 1) * per_col] for i in range(cols)]
+        out = Text(no_wrap=True, overflow="ellipsis")
         for r in range(per_col):
-            grid.add_row(*[c[r] if r < len(c) else "" for c in columns])
+            for c in range(cols):
+                index = c * per_col + r
+                if index < len(lines):
+                    cell = lines[index]
+                    cell.truncate(col_w - 1, overflow="ellipsis", pad=True)
+                    out.append_text(cell)
+                    out.append(" ")
+            out.append("\n")
         if extra:
-            grid.add_row(Text(f"... and {extra} more", style="dim"))
-        return grid
+            out.append(f"... and {extra} more", style="dim")
+        return out
 
     def _host_cards(self) -> list[tuple[str, list[Text], str]]:
         """Sync: a card per process (one host). Threaded: a card per process, T lines."""

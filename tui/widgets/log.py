@@ -11,7 +11,7 @@ from textual.widgets import RichLog
 
 from tui.narrate import Narration
 
-PER_FRAME = 12
+PER_FRAME = 5  # sentences per frame: 100 a second at 20 fps is already past reading
 
 
 def narration_text(t: float, narration: Narration) -> Text:

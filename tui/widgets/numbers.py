@@ -21,8 +21,8 @@ from textual_plotext import PlotextPlot
 from tui.session import Theory
 from tui.state import BUCKET, PartyState
 
-RATE = 8.0  # text refreshes per wall second, at most
-CHART_RATE = 3.0  # chart refreshes per wall second, at most
+RATE = 4.0  # text refreshes per wall second, at most
+CHART_RATE = 2.0  # chart refreshes per wall second, at most
 
 
 def _ms(seconds: float) -> str:

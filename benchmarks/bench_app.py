@@ -1,0 +1,104 @@
+"""How the app keeps up with a crowded party: frames per second and CPU of its process.
+
+- The party: ``uvicorn`` (one event loop) with 1,000 guests in flight: 1,000 guests a
+  second, each waiting a second for the kitchen (Little's law: L = 1000/s x 1 s),
+  a little cpu each, watched at x1 speed in a 120x40 headless terminal.
+- Measured: frames drawn per wall second (target >= 20) and CPU seconds per wall
+  second of this process (target < 0.6 of one core), over ``--seconds``.
+- Reference, in the same run: the same party time simulated and folded into the
+  picture's state with no app at all (``PartySession.advance``), so the ratio says
+  what drawing costs on top of the work that cannot be avoided.
+- Also: the same crowd with the story (narrated log) hidden, and a sync party of 64
+  hosts, whose cards are the most to draw.
+
+Run: python benchmarks/bench_app.py [--seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sim.scenario import build_scenario  # noqa: E402
+from tui.app import create_app  # noqa: E402
+from tui.screens.party import SPEEDS, PartyScreen  # noqa: E402
+from tui.session import PartySession  # noqa: E402
+
+CROWD = {"model": "async", "rate": 1000, "cpu": "0.2", "io": "exp:1000", "guests": 10**9,
+         "seed": 1}
+MANY_HOSTS = {"model": "sync", "workers": 64, "cores": 8, "rate": 500, "cpu": "2",
+              "io": "exp:100", "guests": 10**9, "seed": 1}
+WARMUP = 3.0  # party seconds before measuring: the house fills to ~1,000 guests
+FPS = 20.0
+
+
+async def watch(values: dict, seconds: float, story: bool = True) -> dict:
+    app = create_app(build_scenario(values), start="party", paused=True, fps=FPS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PartyScreen)
+        screen.advance(WARMUP)
+        if not story:
+            screen.action_toggle_log()
+        screen.speed_index = SPEEDS.index(1.0)
+        inside = len(screen.session.state.arrival)
+        screen.paused = False
+        await pilot.pause(0.5)  # settle
+        frames0, cpu0, wall0 = screen.frames, time.process_time(), time.perf_counter()
+        t0 = screen.session.state.now
+        await pilot.pause(seconds)
+        frames, cpu, wall = screen.frames - frames0, time.process_time() - cpu0, \
+            time.perf_counter() - wall0
+        party = screen.session.state.now - t0
+        inside_end = len(screen.session.state.arrival)
+    return {"fps": frames / wall, "cpu": cpu / wall, "party": party, "wall": wall,
+            "inside": (inside, inside_end)}
+
+
+def reference(values: dict, party_seconds: float) -> float:
+    """CPU seconds to simulate and fold ``party_seconds`` of the party, no app."""
+    session = PartySession(build_scenario(values))
+    session.advance(WARMUP)
+    start = time.process_time()
+    steps = int(party_seconds * FPS) or 1
+    for _ in range(steps):
+        session.advance(party_seconds / steps, tell=12)
+    return time.process_time() - start
+
+
+def report(name: str, result: dict, values: dict) -> None:
+    ref = reference(values, result["party"])
+    ref_per_wall = ref / result["wall"]
+    print(f"{name}")
+    print(f"  guests inside          {result['inside'][0]} -> {result['inside'][1]}")
+    print(f"  party time / wall time {result['party'] / result['wall']:.2f} (asked x1)")
+    print(f"  frames per second      {result['fps']:.1f}   (target >= 20: "
+          f"{'ok' if result['fps'] >= 20 * 0.95 else 'MISSED'})")
+    print(f"  CPU, share of a core   {result['cpu']:.2f}   (target < 0.60: "
+          f"{'ok' if result['cpu'] < 0.6 else 'MISSED'})")
+    print(f"  reference (no app)     {ref_per_wall:.3f} of a core to simulate and fold")
+    if ref_per_wall > 0:
+        print(f"  app / reference        {result['cpu'] / ref_per_wall:.1f}x")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="wall seconds measured")
+    args = parser.parse_args()
+    report("1,000 guests in flight (async), story shown",
+           asyncio.run(watch(CROWD, args.seconds)), CROWD)
+    report("1,000 guests in flight (async), story hidden",
+           asyncio.run(watch(CROWD, args.seconds, story=False)), CROWD)
+    report("64 sync hosts, 500 guests/s",
+           asyncio.run(watch(MANY_HOSTS, args.seconds)), MANY_HOSTS)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
