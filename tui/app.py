@@ -78,6 +78,19 @@ class PartyHostApp(App[int]):
 
         live.toggle(self, screen)
 
+    async def action_quit(self) -> None:
+        """Quit, stopping every live server and load generator first (no orphans)."""
+        self.close_live()
+        self.exit(0)
+
+    def close_live(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, PartyScreen):
+                screen.session.close()
+
+    def on_unmount(self) -> None:
+        self.close_live()
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette lists every key of the current screen, so the mouse can reach it."""
         yield from super().get_system_commands(screen)

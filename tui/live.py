@@ -1,10 +1,261 @@
-"""The live switch (not built yet: it waits on sim/live's server and load generator)."""
+"""The live switch: the same party, with a real server on this machine and real guests.
+
+Theory of operation. ``LiveDriver`` has the sim driver's ``advance`` and nothing else
+(real time cannot be stepped or rewound). It owns three things and stops all three:
+
+- a ``LiveFeed``: a Unix socket in a private temporary directory where the server's
+  processes connect and write their trace events as JSON lines (``--report PATH``);
+  it parses each line with ``sim.trace.from_json`` into a thread-safe queue;
+- the server: ``sim.live.start_server`` for the scenario's model, on a free loopback
+  port, stopped by its pid (``ServerProcess.stop``: SIGTERM, then SIGKILL);
+- the load generator: ``sim.live.loadgen.Generator`` sending the scenario's very
+  guests, open loop, on its own asyncio loop in a thread; cancelling its task aborts
+  every connection it holds.
+
+Starting blocks (a server takes a moment to boot), so the app runs ``start`` and the
+feed's ``pump`` in Textual thread workers (``tui.screens.party``); ``advance``, called
+each frame on the app's thread, only drains the queue and rebases the server's
+``time.monotonic()`` stamps to seconds since the switch. Whatever ends the live party
+(switching back, quitting, a crash: ``atexit``) calls ``close``, which is idempotent.
+This module imports no Textual: the app's part is the few lines in ``toggle``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
+import dataclasses
+import os
+import selectors
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections import deque
 from typing import Any
+
+from sim.scenario import Scenario
+from sim.trace import Event, TraceFormatError, from_json
+from tui.session import rebuild
+
+LIVE_DURATION = 600.0  # s: the load generator's hard cap; free play restarts past it
+READ_CHUNK = 65536
+
+
+class LiveFeed:
+    """A Unix socket the server reports to; events parsed and queued for the app."""
+
+    def __init__(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="partyhost-live-")
+        self.path = os.path.join(self.directory, "report.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(64)
+        self.listener.setblocking(False)
+        self.events: deque[Event] = deque()
+        self.bad_lines = 0
+        self._stop = threading.Event()
+
+    def pump(self) -> None:
+        """Accept the server's processes and read their lines until ``close`` (blocking)."""
+        selector = selectors.DefaultSelector()
+        selector.register(self.listener, selectors.EVENT_READ, None)
+        partial: dict[socket.socket, bytes] = {}
+        try:
+            while not self._stop.is_set():
+                for key, _ in selector.select(timeout=0.1):
+                    if key.fileobj is self.listener:
+                        with contextlib.suppress(BlockingIOError, OSError):
+                            conn, _ = self.listener.accept()
+                            conn.setblocking(False)
+                            selector.register(conn, selectors.EVENT_READ, None)
+                            partial[conn] = b""
+                        continue
+                    conn = key.fileobj  # type: ignore[assignment]
+                    try:
+                        data = conn.recv(READ_CHUNK)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if not data:
+                        selector.unregister(conn)
+                        conn.close()
+                        partial.pop(conn, None)
+                        continue
+                    self._lines(partial, conn, data)
+        finally:
+            for conn in list(partial):
+                with contextlib.suppress(Exception):
+                    selector.unregister(conn)
+                conn.close()
+            selector.close()
+
+    def _lines(self, partial: dict[socket.socket, bytes], conn: socket.socket,
+               data: bytes) -> None:
+        *lines, rest = (partial[conn] + data).split(b"\n")
+        partial[conn] = rest
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                self.events.append(from_json(line.decode("utf-8", "replace")))
+            except TraceFormatError:
+                self.bad_lines += 1
+
+    def drain(self) -> list[Event]:
+        out = []
+        events = self.events
+        while events:
+            out.append(events.popleft())
+        return out
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class LiveDriver:
+    """A real server and a real load generator, seen through the server's reports."""
+
+    live = True
+    can_step = False
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.feed = LiveFeed()
+        self.server: Any = None
+        self.error: str | None = None
+        self.ready = threading.Event()
+        self.t0 = time.monotonic()
+        self.lagging = False
+        self._gen_loop: asyncio.AbstractEventLoop | None = None
+        self._gen_task: asyncio.Task | None = None
+        self._gen_thread: threading.Thread | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    # --- starting (blocking: the app runs it in a thread worker) ---------------------
+
+    def start(self) -> None:
+        """Start the server, then the load generator; ``error`` says what went wrong."""
+        from sim.live import start_server
+        from sim.live.loadgen import Generator, parse_target
+
+        s = self.scenario
+        knobs: dict[str, Any] = {"workers": s.workers, "backlog": s.backlog,
+                                 "timeout": s.timeout, "report": self.feed.path}
+        if s.model == "threaded":
+            knobs["threads"] = s.threads
+        if s.limit_concurrency is not None:
+            knobs["limit_concurrency"] = s.limit_concurrency
+        try:
+            with self._lock:
+                if self._closed:
+                    return
+            server = start_server(s.model, **knobs)
+            with self._lock:
+                self.server = server
+                if self._closed:  # closed while it booted: stop it now
+                    server.stop()
+                    return
+            guests = rebuild(s, guests=None, duration=LIVE_DURATION)
+            generator = Generator(parse_target(server.url), guests)
+        except Exception as exc:  # a server that will not start: say it, do not crash
+            self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            self.ready.set()
+            return
+        self._gen_thread = threading.Thread(target=self._generate, args=(generator,),
+                                            name="partyhost-loadgen", daemon=True)
+        self._gen_thread.start()
+        self.ready.set()
+
+    def _generate(self, generator: Any) -> None:
+        loop = asyncio.new_event_loop()
+        self._gen_loop = loop
+        try:
+            self._gen_task = loop.create_task(generator.arun())
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                loop.run_until_complete(self._gen_task)
+        finally:
+            loop.close()
+
+    def pump(self) -> None:
+        self.feed.pump()
+
+    # --- the driver's interface ------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    @property
+    def finished(self) -> bool:
+        return self._closed
+
+    def advance(self, dt: float, budget: float | None = None) -> list[Event]:
+        """What the server reported since the last frame, in seconds since the switch."""
+        events = self.feed.drain()
+        if not events:
+            return events
+        t0 = self.t0
+        rebased = [_shift(event, t0) for event in events]
+        rebased.sort(key=lambda e: e.t)  # several processes report on several sockets
+        return rebased
+
+    def step(self) -> list[Event]:
+        return []
+
+    def rewind(self, count: int) -> list[Event]:
+        raise RuntimeError("a live party cannot go back in time")
+
+    def pids(self) -> list[int]:
+        """The server's pid (its workers are its children), for tests and the status."""
+        return [self.server.pid] if self.server is not None and self.server.popen else []
+
+    def close(self) -> None:
+        """Stop the generator, then the server (by pid), then the feed. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        loop, task = self._gen_loop, self._gen_task
+        if loop is not None and task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
+        if self._gen_thread is not None:
+            self._gen_thread.join(timeout=5.0)
+        if self.server is not None:
+            self.server.stop()
+        self.feed.close()
+        atexit.unregister(self.close)
+
+
+def _shift(event: Event, t0: float) -> Event:
+    """The event with its monotonic stamp turned into seconds since the switch."""
+    return dataclasses.replace(event, t=max(0.0, event.t - t0))
 
 
 def toggle(app: Any, screen: Any) -> None:
-    screen.notify("The live party needs sim/live's server and load generator, "
-                  "which this build does not have yet.", title="Live", severity="warning")
+    """Switch ``screen``'s party between simulated and live (called by the app)."""
+    session = screen.session
+    if session.live:
+        session.restart(driver_factory=_simulated)
+        screen.after_live_change(live=False)
+        screen.notify("Back to the simulation: the live server was stopped.", title="Live")
+        return
+    session.restart(driver_factory=LiveDriver)
+    screen.paused = False
+    screen.after_live_change(live=True)
+    screen.start_live(session.driver)
+
+
+def _simulated(scenario: Scenario) -> Any:
+    from tui.driver import SimDriver
+
+    return SimDriver(scenario)

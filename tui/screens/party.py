@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -58,6 +59,7 @@ class PartyScreen(Screen):
         self.speed_index = DEFAULT_SPEED
         self._wall = time.monotonic()
         self.note = ""
+        self.lagging = False
         self.frames = 0  # ticks that moved the party and drew it (benchmarks read this)
 
     # --- layout --------------------------------------------------------------------
@@ -100,8 +102,7 @@ class PartyScreen(Screen):
         story = self.query_one(NarratedLog)
         budget = FRAME_BUDGET / self.fps if budget_frames else None
         told, untold = self.session.advance(seconds, PER_FRAME if story.display else 0, budget)
-        lagging = getattr(self.session.driver, "lagging", False)
-        self.note = "slowed: too many guests for this speed" if lagging else ""
+        self.lagging = getattr(self.session.driver, "lagging", False)
         if story.display and (told or untold):
             story.tell(told, untold)
         self.draw()
@@ -112,7 +113,7 @@ class PartyScreen(Screen):
         self.query_one(StatusBar).show(
             live=s.live, title=f"{s.scenario.model} · {s.scenario.real_command}",
             now=state.now, speed=self.speed, paused=self.paused, events=state.events,
-            note=self.note)
+            note="slowed: too many guests for this speed" if self.lagging else self.note)
         self.query_one(DoorLine).show(state, s.service)
         self.query_one(HostsView).show(state)
         self.query_one(NumbersPanel).show(state, s.theory, live=s.live, force=self.paused)
@@ -164,6 +165,8 @@ class PartyScreen(Screen):
     def action_restart(self, scenario: Scenario | None = None) -> None:
         self.session.restart(scenario)
         self.query_one(NarratedLog).clear()
+        if self.session.live:
+            self.start_live(self.session.driver)
         self.draw()
 
     def action_toggle_log(self) -> None:
@@ -200,6 +203,43 @@ class PartyScreen(Screen):
 
     def action_live(self) -> None:
         self.app.toggle_live(self)  # type: ignore[attr-defined]
+
+    # --- live: the driver starts and reads in thread workers, never on the app's thread
+
+    def start_live(self, driver) -> None:
+        self.note = "starting the real server..."
+        self._boot_live(driver)
+        self._read_live(driver)
+        self.draw()
+
+    @work(thread=True, group="live-boot")
+    def _boot_live(self, driver) -> None:
+        """Boot the server and the load generator (blocking: seconds at most)."""
+        driver.start()
+        self.app.call_from_thread(self._live_started, driver)
+
+    @work(thread=True, group="live-feed")
+    def _read_live(self, driver) -> None:
+        """Read the server's reports until the driver is closed."""
+        driver.pump()
+
+    def _live_started(self, driver) -> None:
+        if driver is not self.session.driver:
+            return  # switched back meanwhile; that driver is closed already
+        if driver.error:
+            self.notify(f"The live server did not start: {driver.error}",
+                        title="Live", severity="error", timeout=8)
+            self.app.toggle_live(self)  # type: ignore[attr-defined]
+            return
+        server = driver.server
+        self.note = f"real server pid {server.pid} on {server.url}; real guests, open loop"
+        self.draw()
+
+    def after_live_change(self, live: bool) -> None:
+        """Clear the picture for a new source; controls wait until the party is simulated."""
+        self.query_one(NarratedLog).clear()
+        self.note = "" if not live else "starting the real server..."
+        self.draw()
 
     def on_unmount(self) -> None:
         self.session.close()

@@ -50,7 +50,7 @@ class StatusBar(Widget):
             text.append(" SIMULATED ", style="bold black on green")
         text.append(f" {title} ", style="bold")
         text.append(f" t={now:.3f}s ", style="")
-        text.append(f" {speed_label(speed)} ", style="dim")
+        text.append(" real time " if live else f" {speed_label(speed)} ", style="dim")
         if paused:
             text.append(" PAUSED ", style="bold black on yellow")
         else:
