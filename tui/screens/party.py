@@ -232,7 +232,7 @@ class PartyScreen(Screen):
             self.app.toggle_live(self)  # type: ignore[attr-defined]
             return
         server = driver.server
-        self.note = f"real server pid {server.pid} on {server.url}; real guests, open loop"
+        self.note = f"server pid {server.pid} · {server.url} · real guests, open loop"
         self.draw()
 
     def after_live_change(self, live: bool) -> None:
