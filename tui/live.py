@@ -57,9 +57,15 @@ class LiveFeed:
         self.events: deque[Event] = deque()
         self.bad_lines = 0
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._pumping = False  # the pump owns the sockets while it runs; it closes them
 
     def pump(self) -> None:
         """Accept the server's processes and read their lines until ``close`` (blocking)."""
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self._pumping = True
         selector = selectors.DefaultSelector()
         selector.register(self.listener, selectors.EVENT_READ, None)
         partial: dict[socket.socket, bytes] = {}
@@ -92,6 +98,7 @@ class LiveFeed:
                     selector.unregister(conn)
                 conn.close()
             selector.close()
+            self._close_listener()
 
     def _lines(self, partial: dict[socket.socket, bytes], conn: socket.socket,
                data: bytes) -> None:
@@ -113,7 +120,14 @@ class LiveFeed:
         return out
 
     def close(self) -> None:
-        self._stop.set()
+        """Stop reading; the pump (if it runs) closes the sockets on its way out."""
+        with self._lock:
+            self._stop.set()
+            pumping = self._pumping
+        if not pumping:
+            self._close_listener()
+
+    def _close_listener(self) -> None:
         with contextlib.suppress(OSError):
             self.listener.close()
         shutil.rmtree(self.directory, ignore_errors=True)
