@@ -128,8 +128,8 @@ class Scenario:
         elif "rate" not in changes:
             data.pop("rate", None)
         origins = dict(self.origins)
-        for key in changes:
-            origins[key] = origins.get(key, key)
+        for key in changes:  # a changed knob is named by its flag, not its old origin
+            origins.pop(canonical(key), None)
         return build_scenario(data, origins)
 
     def to_dict(self) -> dict[str, Any]:

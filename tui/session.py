@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sim.scenario import Scenario, build_scenario
+from sim.scenario import Scenario
 from sim.theory import Prediction, prediction, saturation
 from sim.trace import Event
 from tui.driver import FREE_PLAY_GUESTS, SimDriver
@@ -85,14 +85,7 @@ def scenario_values(scenario: Scenario) -> dict[str, Any]:
 
 def rebuild(scenario: Scenario, **changes: Any) -> Scenario:
     """``scenario`` with ``changes``; a ScenarioError names the knob that is wrong."""
-    data = scenario_values(scenario)
-    model = changes.get("model", data["model"])
-    if model != "threaded" and "threads" not in changes:
-        data.pop("threads", None)
-    if model not in ("async", "hybrid") and "limit_concurrency" not in changes:
-        data.pop("limit_concurrency", None)
-    data.update(changes)
-    return build_scenario({k: v for k, v in data.items() if v is not None})
+    return scenario.replace(**changes)
 
 
 def theory_for(scenario: Scenario) -> Theory:
