@@ -29,7 +29,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from sim.scenario import Scenario
+from sim.scenario import LOOP_MODELS, Scenario
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -48,7 +48,6 @@ from sim.trace import (
 
 US = 1_000_000  # microseconds in a second: the histograms' unit
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9))
-LOOP_MODELS = ("async", "hybrid")
 
 
 class Distribution:

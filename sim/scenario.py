@@ -31,6 +31,7 @@ from sim.workload import (
 )
 
 MODELS = ("sync", "threaded", "async", "hybrid")
+LOOP_MODELS = ("async", "hybrid")  # the models whose hosts are event loops
 DISCIPLINES = ("fifo", "lifo")
 DEFAULT_SCRIPT = {"cpu": "5", "io": "exp:50"}  # a typical web request, when none is given
 DEFAULT_THREADS = 4  # for threaded when --threads is not given
@@ -117,7 +118,7 @@ class Scenario:
         for key, applies in (
             ("threads", model == "threaded"),
             ("workers", model != "async"),
-            ("limit_concurrency", model in ("async", "hybrid")),
+            ("limit_concurrency", model in LOOP_MODELS),
         ):
             if not applies and key not in changes:
                 data.pop(key, None)
@@ -231,7 +232,7 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
     out["timeout"] = _float(data.get("timeout", 30.0), where("timeout"), positive=True)
     out["boot"] = _float(data.get("boot", 500.0), where("boot"))
     if "limit_concurrency" in data:
-        if model not in ("async", "hybrid"):
+        if model not in LOOP_MODELS:
             raise ScenarioError(
                 where("limit_concurrency"),
                 f"--limit-concurrency is uvicorn's (async, hybrid), not {model}'s",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.scenario import LOOP_MODELS
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -38,8 +39,6 @@ from sim.trace import (
     WorkerBooted,
     WorkerKilled,
 )
-
-LOOP_MODELS = ("async", "hybrid")
 
 # The real term for each reason a guest leaves unanswered.
 REASON_TERMS = {

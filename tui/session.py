@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sim.scenario import Scenario
+from sim.scenario import LOOP_MODELS, Scenario
 from sim.theory import Prediction, prediction, saturation
 from sim.trace import Event
 from tui.driver import FREE_PLAY_GUESTS, SimDriver
@@ -78,7 +78,7 @@ def scenario_values(scenario: Scenario) -> dict[str, Any]:
         data.pop("users", None)
     else:
         data.pop("rate", None)
-    if data["model"] not in ("async", "hybrid"):
+    if data["model"] not in LOOP_MODELS:
         data.pop("limit_concurrency", None)
     return data
 

@@ -24,6 +24,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+from sim.scenario import LOOP_MODELS
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -43,7 +44,6 @@ from sim.trace import (
     WorkerKilled,
 )
 
-LOOP_MODELS = ("async", "hybrid")
 BUCKET = 0.5  # seconds of party time per chart point
 HISTORY = 240  # chart points kept
 RECENT = 40  # turned-away / failed guests remembered for the door picture

@@ -6,7 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from sim.scenario import MODELS, Scenario
+from sim.scenario import LOOP_MODELS, MODELS, Scenario
 from tui.commands import CliError
 from tui.commands.report import (
     print_json,
@@ -58,7 +58,7 @@ def scenarios_for(args: argparse.Namespace, models: list[str]) -> list[Scenario]
         skip = {
             "workers": model == "async",
             "threads": model != "threaded",
-            "limit_concurrency": model not in ("async", "hybrid"),
+            "limit_concurrency": model not in LOOP_MODELS,
         }
         saved = {key: getattr(args, key) for key, drop in skip.items() if drop}
         for key in saved:

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from sim.scenario import Scenario, ScenarioError
+from sim.scenario import LOOP_MODELS, Scenario, ScenarioError
 from tui.screens.party import DEFAULT_SPEED, FRAME_BUDGET, MAX_FRAME, SPEEDS
 from tui.session import PartySession, rebuild
 from tui.widgets.door import DoorLine
@@ -30,7 +30,7 @@ TABLE_RATE = 4.0  # numbers table refreshes per wall second, at most
 
 def partner_for(scenario: Scenario) -> Scenario:
     """The party to set beside this one: async beside a worker pool, sync W=4 beside a loop."""
-    if scenario.model in ("async", "hybrid"):
+    if scenario.model in LOOP_MODELS:
         return rebuild(scenario, model="sync", workers=4)
     return rebuild(scenario, model="async", workers=1)
 

@@ -15,7 +15,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from sim.scenario import MODELS, Scenario, ScenarioError, canonical
+from sim.scenario import LOOP_MODELS, MODELS, Scenario, ScenarioError, canonical
 from tui.session import rebuild
 
 # key, party words, real term
@@ -94,7 +94,7 @@ class ControlsScreen(ModalScreen[Scenario | None]):
             out[key] = text or None
         if out["model"] != "threaded":
             out["threads"] = None
-        if out["model"] not in ("async", "hybrid"):
+        if out["model"] not in LOOP_MODELS:
             out["limit_concurrency"] = None
         return out
 

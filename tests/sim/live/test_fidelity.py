@@ -7,8 +7,8 @@ guests: same seed), with the server's per-request overhead measured first by
 honest, not tuned. Tolerance: 25% on throughput and on p50 latency. Why that wide:
 a CI runner is a shared 2-core machine where the generator, the server and whatever
 else runs compete for cores; a few ms of scheduling noise on a 50 ms request is ~5-10%,
-and a 3 s run has only 180-600 guests (8 s for the slow 30/s case). The benchmark (benchmarks/bench_fidelity.py)
-prints the exact differences from longer runs.
+and a 3 s run has only 180-600 guests (8 s for the slow 30/s case). The benchmark
+(benchmarks/bench_fidelity.py) prints the exact differences from longer runs.
 """
 
 from __future__ import annotations
