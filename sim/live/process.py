@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from sim.live.config import ServerConfig, check
-from sim.live.serve import READY_PREFIX
+from sim.live.serve import OWNER_ENV, READY_PREFIX
 
 URL_RE = re.compile(r"http://(\[[^\]]+\]|[^\s/:]+):(\d+)")
 REPO = Path(__file__).resolve().parents[2]  # where ``sim`` can be imported from
@@ -68,6 +68,7 @@ class ServerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
+        env[OWNER_ENV] = str(os.getpid())  # the server stops itself if we die unannounced
         self.popen = subprocess.Popen(
             [*self.command, *self.config.to_argv()],
             stdout=subprocess.PIPE,

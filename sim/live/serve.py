@@ -12,7 +12,9 @@ server can take guests.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,6 +25,28 @@ from sim.live.report import open_reporter
 from sim.trace import ServerStarted
 
 READY_PREFIX = "partyhost serve:"  # the first line once ready; ServerProcess looks for it
+OWNER_ENV = "PARTYHOST_OWNER_PID"  # set by ServerProcess: stop when that process is gone
+OWNER_POLL = 0.5  # seconds between looks at the owner
+
+
+def stop_with_owner() -> None:
+    """If a program started us (the app, a test), stop gracefully when it dies.
+
+    A program killed outright (SIGKILL, a closed terminal) cannot stop its server, and
+    the server would live on as an orphan. So the server watches: once its parent is no
+    longer the owner that started it, it sends itself SIGTERM, the same graceful stop
+    Ctrl-C gives. A thread only sleeps and looks, so forked workers do not inherit it.
+    """
+    owner = os.environ.get(OWNER_ENV)
+    if not owner or not owner.isdigit():
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(owner):
+            time.sleep(OWNER_POLL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
 
 
 def bind(config: ServerConfig) -> socket.socket:
@@ -81,6 +105,7 @@ def banner(config: ServerConfig) -> list[str]:
 
 def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None = None) -> int:
     """Run the server in this process until SIGTERM/SIGINT; the exit code."""
+    stop_with_owner()
     listener = bind(config)
     config = replace(config, port=listener.getsockname()[1])
     report = open_reporter(config.report)
