@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from sim.scenario import Scenario, build_scenario
 from tui.screens.help import HelpScreen
-from tui.screens.party import PartyScreen
+from tui.screens.party import FPS, PartyScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.session import FREE_PLAY
 
@@ -38,7 +38,7 @@ class PartyHostApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall"), (50, "-very-tall")]
 
     def __init__(self, scenario: Scenario | None = None, *, start: str = "welcome",
-                 paused: bool = False, fps: float = 20.0) -> None:
+                 paused: bool = False, fps: float = FPS) -> None:
         super().__init__()
         self.scenario = scenario or build_scenario(FREE_PLAY)
         self.start = start
@@ -108,7 +108,7 @@ class PartyHostApp(App[int]):
 
 
 def create_app(scenario: Scenario | None = None, *, start: str = "welcome",
-               paused: bool = False, fps: float = 20.0) -> PartyHostApp:
+               paused: bool = False, fps: float = FPS) -> PartyHostApp:
     """The app, as ``partyhost`` opens it and as the tests drive it.
 
     ``start`` is "welcome", "party" or "compare"; ``paused`` starts parties paused so a

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from sim.scenario import LOOP_MODELS, Scenario, ScenarioError
-from tui.screens.party import DEFAULT_SPEED, FRAME_BUDGET, MAX_FRAME, SPEEDS
+from tui.screens.party import DEFAULT_SPEED, FPS, FRAME_BUDGET, MAX_FRAME, SPEEDS
 from tui.session import PartySession, rebuild
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView
@@ -111,7 +111,7 @@ class CompareScreen(Screen):
     ]
 
     def __init__(self, left: Scenario, right: Scenario, *, paused: bool = False,
-                 fps: float = 20.0) -> None:
+                 fps: float = FPS) -> None:
         super().__init__()
         self.left = PartySession(left)
         self.right = PartySession(right)

@@ -31,6 +31,7 @@ from tui.widgets.status import StatusBar
 SPEEDS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # party s per wall s
 DEFAULT_SPEED = 3  # x0.3: a few guests a second, easy to follow
 MAX_FRAME = 0.25  # wall seconds one tick may cover (after a stall, do not leap)
+FPS = 24.0  # the timer's rate: a little over 20, so jitter still leaves >= 20 frames a second
 FRAME_BUDGET = 0.5  # of a frame's wall time the simulation may use; drawing needs the rest
 
 
@@ -51,7 +52,7 @@ class PartyScreen(Screen):
         Binding("n", "toggle_log", "Story"),
     ]
 
-    def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = 20.0) -> None:
+    def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = FPS) -> None:
         super().__init__()
         self.session = PartySession(scenario)
         self.paused = paused
@@ -104,7 +105,7 @@ class PartyScreen(Screen):
         told, untold = self.session.advance(seconds, PER_FRAME if story.display else 0, budget)
         self.lagging = getattr(self.session.driver, "lagging", False)
         if story.display and (told or untold):
-            story.tell(told, untold)
+            story.tell(told, untold, busy_ok=budget_frames)
         self.draw()
 
     def draw(self) -> None:
