@@ -181,11 +181,7 @@ class Arbiter:
         except InterruptedError:
             return
         if ready:
-            try:
-                while os.read(self._wake_r, 512):
-                    pass
-            except BlockingIOError:
-                pass
+            drain(self._wake_r)
 
     def _check_ready(self) -> None:
         if self.ready:
@@ -313,3 +309,12 @@ def _die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass  # the ppid check in the workers' loops still catches it
+
+
+def drain(fd: int) -> None:
+    """Empty a non-blocking wake-up pipe (signal.set_wakeup_fd): we only needed the wake."""
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass

@@ -27,7 +27,7 @@ import selectors
 import signal
 import time
 
-from sim.live.arbiter import WorkerContext
+from sim.live.arbiter import WorkerContext, drain
 from sim.live.blocking import answer, linger_close, read_request, refuse
 from sim.live.http import HttpSession, Reject, Request
 
@@ -53,7 +53,7 @@ def sync_worker(ctx: WorkerContext) -> None:
         ctx.beat()
         events = selector.select(ctx.tick)
         if any(key.fd == wake_r for key, _ in events):
-            _drain(wake_r)
+            drain(wake_r)
         if not ctx.alive or not any(key.fileobj is listener for key, _ in events):
             continue
         try:
@@ -81,11 +81,3 @@ def serve_connection(sock, ctx: WorkerContext, accepted_at: float) -> None:
         pass  # the client went away; the next one is waiting
     finally:
         linger_close(sock)
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 512):
-            pass
-    except BlockingIOError:
-        pass

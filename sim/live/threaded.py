@@ -40,7 +40,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sim.live.arbiter import WorkerContext
+from sim.live.arbiter import WorkerContext, drain
 from sim.live.blocking import answer, linger_close, read_request, refuse
 from sim.live.http import HttpSession, Reject, Request
 
@@ -114,7 +114,7 @@ class ThreadedWorker:
                 if key.fileobj is listener:
                     self._accept(listener)
                 elif key.fd == self.wake_r:
-                    _drain(self.wake_r)
+                    drain(self.wake_r)
                 else:  # a kept-alive connection has a new request coming
                     conn = self.idle.pop(key.fd)
                     self.selector.unregister(key.fd)
@@ -219,11 +219,3 @@ class ThreadedWorker:
 
 def threaded_worker(ctx: WorkerContext) -> None:
     ThreadedWorker(ctx).run()
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 512):
-            pass
-    except BlockingIOError:
-        pass
