@@ -11,7 +11,6 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 
-import simpy
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -47,10 +46,7 @@ def simulate_with_progress(scenario: Scenario, console: Console, label: str = ""
         step = max(horizon / 200, 1e-3)
         env = party.env
         while not party.finished.triggered:
-            try:
-                env.run(until=env.now + step)
-            except simpy.core.EmptySchedule:  # pragma: no cover - finished covers it
-                break
+            env.run(until=env.now + step)  # run(until=...) never runs dry: it stops there
             progress.update(task, completed=metrics.arrived if total else min(env.now, horizon))
     return metrics.summary(scenario.to_dict())
 
