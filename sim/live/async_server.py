@@ -4,10 +4,12 @@ Theory of operation. One thread runs the loop; the loop runs everything. Each
 connection is an ``HttpProtocol``: when bytes arrive the loop calls it, it feeds them
 to the connection's ``HttpSession`` and, for each complete request, either answers at
 once (the hello, a 404) or starts a task that interprets the guest's phases with
-``handler.run_async``. While a task awaits its io (``asyncio.sleep``), the loop serves
-every other connection; a cpu phase or a blocking call (``time.sleep``) holds the
-loop, and then nothing else moves, not even accepting. Requests on one connection are
-answered in order: while a guest is served, the connection stops reading.
+``handler.run_async``, eagerly (``sim.live.eager``): the guest's first phase begins as
+soon as its request is read, not after every other request read in the same turn.
+While a task awaits its io (``asyncio.sleep``), the loop serves every other
+connection; a cpu phase or a blocking call (``time.sleep``) holds the loop, and then
+nothing else moves, not even accepting. Requests on one connection are answered in
+order: while a guest is served, the connection stops reading.
 
 ``--limit-concurrency N``: a guest who would make N+1 in flight gets a 503 at once, as
 uvicorn does (uvicorn also counts open connections; we count guests, as the
@@ -34,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from sim.live.config import ServerConfig
+from sim.live.eager import start_eagerly
 from sim.live.handler import Guest, Report, admit, finish, run_async, start
 from sim.live.http import CLOSED, NEED_DATA, HttpSession, Reject, Request, error_bytes
 from sim.trace import REASON_LIMIT, Failed, WorkerBooted
@@ -138,7 +141,9 @@ class HttpProtocol(asyncio.BufferedProtocol):
     # --- requests -------------------------------------------------------------------
 
     def pump(self) -> None:
-        """Take every complete request received so far, in order."""
+        """Take every complete request received so far, in order, one guest at a time."""
+        if self.busy:
+            return
         server = self.server
         while not self.closing:
             item = self.session.next_request()
@@ -167,7 +172,8 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 start(admitted, server.report)
                 self.busy = True
                 server.in_flight += 1
-                task = asyncio.get_running_loop().create_task(self.serve(request, admitted))
+                # eagerly: its first phase begins now, not after the rest of this turn
+                task = start_eagerly(self.serve(request, admitted), asyncio.get_running_loop())
                 server.tasks.add(task)
                 task.add_done_callback(server.tasks.discard)
                 return
@@ -204,7 +210,9 @@ class HttpProtocol(asyncio.BufferedProtocol):
             self.close()
             return
         self.transport.resume_reading()
-        self.pump()
+        # on the next turn: a guest that never waited finished inside pump() itself,
+        # and a pipelined run of such guests must not become a pile of nested calls
+        asyncio.get_running_loop().call_soon(self.pump)
 
     # --- closing --------------------------------------------------------------------
 
@@ -218,7 +226,11 @@ class HttpProtocol(asyncio.BufferedProtocol):
         if transport is None or transport.is_closing():
             return
         if transport.can_write_eof():
-            transport.write_eof()
+            try:
+                transport.write_eof()
+            except OSError:  # the client reset while we were not reading: nothing to say
+                transport.abort()
+                return
             transport.resume_reading()
             self.timer = asyncio.get_running_loop().call_later(LINGER, transport.close)
         else:
