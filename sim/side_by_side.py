@@ -206,7 +206,7 @@ async def _hit_while_listening(gen: Generator, listener: socket.socket | None,
 
         reader = await loop.create_unix_server(factory, sock=listener)
     try:
-        result = await gen.arun()
+        result = await gen.arun(own_loop=True)
         if reader is not None:
             await asyncio.sleep(REPORT_DRAIN)
         return result

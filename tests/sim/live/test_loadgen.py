@@ -8,6 +8,8 @@ measured in ``benchmarks/bench_loadgen.py``, not asserted here.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import itertools
 import socket
 import time
@@ -65,6 +67,48 @@ def test_guests_leave_at_their_scheduled_instants(server):
     # and far below the 10 ms mean gap, so a generator that waited on the server fails.
     assert result.send_lag.summary_ms()["p50"] < 50
     assert server.requests == 60
+
+
+def test_the_cyclic_gc_is_held_only_while_the_loop_is_the_generators(server):
+    seen: list[bool] = []
+
+    def look(_snapshot) -> None:
+        seen.append(gc.isenabled())
+
+    s = scenario(rate=100, io=1, duration=0.6, seed=2)
+    Generator(parse_target(server.url), s, on_progress=look).run()
+    assert seen and not any(seen)  # held during run() (the last look is after the run)
+    assert gc.isenabled()  # and given back
+    seen.clear()
+
+    async def inside_someone_elses_loop() -> None:
+        await Generator(parse_target(server.url), s, on_progress=look).arun()
+
+    asyncio.run(inside_someone_elses_loop())
+    assert seen and all(seen)
+
+
+def test_finished_connections_leave_no_garbage_cycles(server):
+    """Each closed asyncio transport is a reference cycle that only the cyclic GC
+    frees; run() holds the GC, so the generator cuts its transports' cycles."""
+    port = parse_target(server.url).port
+    gc.collect()
+    gc.disable()  # run() gives the GC back at its end, which would hide the garbage
+    gc.set_debug(gc.DEBUG_SAVEALL)  # keep what a collection finds, to look at it
+    try:
+        result = Generator(parse_target(server.url), scenario(rate=500, io=0, guests=400)).run()
+        gc.collect()
+        ours = [  # the generator's transports (the tiny server's, in this process, are not)
+            obj for obj in gc.garbage
+            if isinstance(obj, asyncio.Transport)
+            and (obj.get_extra_info("peername") or ("", 0))[1] == port
+        ]  # fmt: skip
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert result.summary.served == 400
+    assert ours == []  # without the cut: one per guest
 
 
 def test_open_loop_shows_the_freeze_a_closed_loop_hides(server):
