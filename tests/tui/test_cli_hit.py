@@ -97,6 +97,16 @@ def test_live_json_puts_the_three_side_by_side(capsys):
     assert data["difference_pct"]["latency p50"] > -5
 
 
+def test_utilisation_note_says_whose_view_it_is(capsys):
+    with TinyServer() as server:
+        code, out, _ = run(capsys, "hit", server.url, "--rate", "100", "--io", "5",
+                           "--guests", "20")  # fmt: skip
+    assert code == 0 and "hosts busy is the client's view" in " ".join(out.split())
+    code, out, _ = run(capsys, "live", "async", "--rate", "50", "--io", "5", "--guests", "20")
+    assert code == 0
+    assert "client's view" not in out  # live reads our server's own trace
+
+
 def test_calibrate_measures_an_overhead(capsys):
     before = children()
     code, out, _ = run(capsys, "calibrate", "async", "--duration", "0.6", "--json")

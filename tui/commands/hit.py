@@ -128,8 +128,19 @@ def print_report(console: Console, title: str, result) -> None:
         console.print(line, markup=False, highlight=False)
 
 
-def generator_lines(result) -> list[str]:
-    """The generator's own account: its rate, its lag, and whether it kept up."""
+CLIENT_VIEW = (
+    "hosts busy is the client's view: the share of time each worker (X-Worker) had a "
+    "guest in hand. For a sync worker that is how busy it was; an event loop juggles "
+    "many, so only its own trace tells (partyhost live reads it)."
+)
+
+
+def generator_lines(result, *, utilisation_note: str | None = CLIENT_VIEW) -> list[str]:
+    """The generator's own account: its rate, its lag, and whether it kept up.
+
+    ``utilisation_note`` says where the utilisation shown came from, when that needs
+    saying: ``hit`` estimates it from the answers; ``live`` reads our servers' trace.
+    """
     lag = result.send_lag.summary_ms()
     loop = "closed loop" if result.closed else "open loop"
     conn = "keep-alive" if result.keep_alive else "a connection per guest"
@@ -155,11 +166,8 @@ def generator_lines(result) -> list[str]:
         )
     for name, count in result.errors.items():
         lines.append(f"client side: {count:,} x {name}")
-    lines.append(
-        "hosts busy is the client's view: the share of time each worker (X-Worker) had a "
-        "guest in hand. For a sync worker that is how busy it was; an event loop juggles "
-        "many, so only its own trace tells (partyhost live reads it)."
-    )
+    if utilisation_note:
+        lines.append(utilisation_note)
     return lines
 
 

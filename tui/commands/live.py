@@ -106,7 +106,11 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"server: {result.command}", markup=False, highlight=False)
     console.print(live_table(result))
     console.print(hdr_table(result.measured.latency))
-    for line in generator_lines(result.measured):
+    note = None if result.server_view else (
+        "utilisation [%] measured is the client's view: this server reports no trace of "
+        "its own, so the share of time each worker (X-Worker) had a guest in hand stands in"
+    )
+    for line in generator_lines(result.measured, utilisation_note=note):
         console.print(line, markup=False, highlight=False)
     return 0
 
