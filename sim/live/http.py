@@ -261,12 +261,16 @@ class HttpSession:
 
 def _request(event: h11.Request) -> Request:
     target = event.target.decode("latin-1")
-    parts = urlsplit(target)
+    if target.startswith("/") and "?" not in target and "#" not in target:
+        path, query = target, {}  # the common case, without urlsplit's work
+    else:
+        parts = urlsplit(target)
+        path, query = parts.path or "/", dict(parse_qsl(parts.query))
     return Request(
         method=event.method.decode("ascii"),
         target=target,
-        path=parts.path or "/",
-        query=dict(parse_qsl(parts.query)),
+        path=path,
+        query=query,
         headers=dict(event.headers),
         http_version=event.http_version.decode("ascii"),
     )
