@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sim.live.loadgen import Generator, HitResult, Snapshot, Target
+from sim.live.loadgen import Generator, HitResult, Snapshot, Target, alone
 from sim.metrics import Summary, metrics_for
 from sim.run import simulate
 from sim.scenario import Scenario
@@ -206,7 +206,7 @@ async def _hit_while_listening(gen: Generator, listener: socket.socket | None,
 
         reader = await loop.create_unix_server(factory, sock=listener)
     try:
-        result = await gen.arun(own_loop=True)
+        result = await gen.arun(own_loop=alone())
         if reader is not None:
             await asyncio.sleep(REPORT_DRAIN)
         return result

@@ -17,7 +17,8 @@ The generator must not be the bottleneck. It runs on one asyncio event loop with
 ``asyncio.Protocol`` callbacks (no streams, no task per read), and it measures itself:
 *send lag* is how late each guest left compared with its schedule. The report says
 when the generator fell behind instead of silently blaming the server. With the loop
-to itself (``run()``, ``arun(own_loop=True)``) it does two more things for the lag:
+to itself (``run()`` from the main thread, ``arun(own_loop=True)``) it does two more
+things for the lag:
 
 - it wakes ``EARLY`` (1 ms) before each instant and polls the loop until the instant,
   because ``epoll`` sleeps in whole milliseconds (rounded up) and so makes an idle
@@ -50,6 +51,7 @@ import math
 import os
 import resource
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -436,6 +438,15 @@ class Connection(asyncio.BufferedProtocol):
 # --- the generator -------------------------------------------------------------------
 
 
+def alone() -> bool:
+    """May a run on a new loop in this thread poll and hold the GC (``own_loop``)?
+
+    Only from the main thread: from another, the process is shared with someone (the
+    app runs lessons' live runs in a worker thread), and the GC is the whole process's.
+    """
+    return threading.current_thread() is threading.main_thread()
+
+
 @dataclass
 class Snapshot:
     """How the run is going, for a live display (read it, do not keep it)."""
@@ -544,7 +555,8 @@ class Generator:
     # --- running --------------------------------------------------------------------
 
     def run(self) -> HitResult:
-        return asyncio.run(self.arun(own_loop=True))
+        """The run on a new event loop, polling and holding the GC if ``alone()``."""
+        return asyncio.run(self.arun(own_loop=alone()))
 
     async def arun(self, *, own_loop: bool = False) -> HitResult:
         """The run; ``own_loop``: nothing else runs on this loop (see the module doc)."""
