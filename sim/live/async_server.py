@@ -190,7 +190,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 self.busy = True
                 server.in_flight += 1
                 # eagerly: its first phase begins now, not after the rest of this turn
-                task = start_eagerly(self.serve(request, admitted), asyncio.get_running_loop())
+                task = start_eagerly(self.serve(request, admitted), self.loop)
                 server.tasks.add(task)
                 task.add_done_callback(server.tasks.discard)
                 return
@@ -229,7 +229,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
         self.transport.resume_reading()
         # on the next turn: a guest that never waited finished inside pump() itself,
         # and a pipelined run of such guests must not become a pile of nested calls
-        asyncio.get_running_loop().call_soon(self.pump)
+        self.loop.call_soon(self.pump)
 
     # --- closing --------------------------------------------------------------------
 

@@ -27,7 +27,8 @@ things for the lag:
   thousands of finished guests to look through) were the worst lags. Nothing per
   guest needs it: each closed transport's one reference cycle is cut on closing.
 
-Inside someone else's loop (the app draws on it) it does neither.
+Inside someone else's loop (the app draws on it), or run from a thread other than the
+main one (``alone()``), it does neither.
 
 Bounds: ``guests`` and/or ``duration`` from the scenario, never more than
 ``MAX_GUESTS`` guests or ``MAX_DURATION`` seconds, and each request gives up after
