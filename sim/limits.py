@@ -10,7 +10,8 @@ MAX_WORKERS = 1024  # simulated processes (gunicorn's own docs suggest 2-4 per c
 MAX_THREADS = 1024  # simulated threads per process
 MAX_HOSTS = 16_384  # simulated workers x threads: beyond it a picture or a party means nothing
 MAX_CORES = 256
-MAX_GUESTS = 5_000_000  # guests in one simulated party (about a minute of engine time each 1M)
+MAX_GUESTS = 10**9  # guests in one party: the app's free play asks for this many, and stops first
+LONG_GUESTS = 2_000_000  # more than this in a batch run: warned, with a progress bar
 MAX_RATE = 1_000_000.0  # guests per second
 MAX_DURATION = 86_400.0  # one simulated day
 
