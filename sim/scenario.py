@@ -23,11 +23,16 @@ from sim import limits
 from sim.servers import DEFAULT, KNOBS, SERVERS, UnknownServer, server
 from sim.workload import (
     ZERO,
+    Kind,
+    Mix,
     Script,
     Workload,
     WorkloadError,
+    format_mix,
     format_script,
+    mix_from_entries,
     parse_dist,
+    parse_mix,
     parse_phases,
     script_from_flags,
 )
@@ -61,6 +66,7 @@ class Scenario:
     overhead: float = 0.0  # ms of server cpu per request (measured by calibrate)
     # the guests
     phases: str = ""  # the script, in --phases syntax, after defaults are applied
+    mix: str = ""  # or kinds of guest, in --mix syntax ("90%=io:50;10%=cpu:2"); then no phases
     rate: float | None = 10.0
     users: int | None = None
     think: str = "0"
@@ -80,6 +86,22 @@ class Scenario:
         return script
 
     @property
+    def kinds(self) -> Mix:
+        """The guest mix, each kind's script with the server's overhead in front."""
+        if not self.mix:
+            return ()
+        head = parse_phases(f"cpu:{self.overhead:g}") if self.overhead > 0 else ()
+        return tuple(Kind(kind.share, (*head, *kind.script)) for kind in parse_mix(self.mix))
+
+    @property
+    def scripts(self) -> tuple[Script, ...]:
+        """Every script a guest may have: the one, or each kind's."""
+        return tuple(kind.script for kind in self.kinds) if self.mix else (self.script,)
+
+    def has_phase(self, kind: str) -> bool:
+        return any(step.kind == kind for script in self.scripts for step in script)
+
+    @property
     def workload(self) -> Workload:
         return Workload(
             script=self.script,
@@ -87,6 +109,7 @@ class Scenario:
             rate=None if self.users else self.rate,
             users=self.users,
             think=parse_dist(self.think),
+            mix=self.kinds,
         )
 
     @property
@@ -145,6 +168,8 @@ class Scenario:
             if self.users
             else f"{self.rate:g} guests/s (Poisson)"
         )
+        if self.mix:
+            return f"{arrivals}, a mix {format_mix(self.kinds)}"
         return f"{arrivals}, phases {format_script(self.script)}"
 
     def describe(self) -> str:
@@ -154,7 +179,7 @@ class Scenario:
 # --- reading ------------------------------------------------------------------------
 
 FIELDS = {f.name for f in dataclasses.fields(Scenario)} - {"origins"}
-PHASE_KEYS = ("upload", "cpu", "io", "blocking")
+PHASE_KEYS = ("upload", "cpu", "io", "blocking")  # the single-phase keys
 KEYS = FIELDS | set(PHASE_KEYS)
 
 
@@ -239,7 +264,14 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
     out["discipline"] = discipline
     out["overhead"] = _float(data.get("overhead", 0.0), where("overhead"))
 
-    out["phases"] = _read_script(data, where)
+    if "mix" in data:
+        if "phases" in data or any(k in data for k in PHASE_KEYS):
+            first = next(k for k in ("phases", *PHASE_KEYS) if k in data)
+            raise ScenarioError(where(first), "give either --mix or the phases, not both")
+        out["mix"] = _read_mix(data["mix"], where("mix"))
+        out["phases"] = ""
+    else:
+        out["phases"] = _read_script(data, where)
 
     if "users" in data:
         out["users"] = _int(data["users"], where("users"), 1)
@@ -329,6 +361,24 @@ def _same(value: Any, default: Any) -> bool:
         return False
 
 
+def _read_mix(value: Any, where: str) -> str:
+    """``--mix "90%=io:50;10%=cpu:2"``, or the ``[[mix]]`` tables of a TOML file."""
+    try:
+        if isinstance(value, list):
+            entries = []
+            for entry in value:
+                if not isinstance(entry, Mapping) or set(entry) != {"share", "phases"}:
+                    raise WorkloadError("each [[mix]] entry takes share = 90 (percent) and "
+                                        "phases = \"io:50\", nothing else")
+                entries.append((entry["share"], entry["phases"]))
+            mix = mix_from_entries(entries)
+        else:
+            mix = parse_mix(str(value))
+    except WorkloadError as exc:
+        raise ScenarioError(where, str(exc)) from None
+    return format_mix(mix)
+
+
 def _read_script(data: dict[str, Any], where) -> str:
     """The phase script: ``phases`` or the single-phase keys, never both."""
     singles = {k: str(data[k]) for k in PHASE_KEYS if k in data}
@@ -378,14 +428,14 @@ def load_toml(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
     origins = {}
     lines = text.splitlines()
     for key, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) or (isinstance(value, list) and key != "mix"):
             raise ScenarioError(f"{path}:{_line_of(lines, key)}", f"unexpected table [{key}]")
         origins[canonical(key)] = f"{path}:{_line_of(lines, key)}"
     return data, origins
 
 
 def _line_of(lines: list[str], key: str) -> int:
-    pattern = re.compile(rf"^\s*(\[)?\s*[\"']?{re.escape(key)}[\"']?\s*(=|\])")
+    pattern = re.compile(rf"^\s*(\[\[?)?\s*[\"']?{re.escape(key)}[\"']?\s*(=|\])")
     for number, line in enumerate(lines, 1):
         if pattern.match(line):
             return number

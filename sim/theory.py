@@ -74,7 +74,7 @@ def littles_law(rate: float, time_in_system: float) -> float:
 
 
 def _mean(scenario: Scenario, *kinds: str) -> float:
-    return sum(step.dist.mean for step in scenario.script if step.kind in kinds) / 1000
+    return scenario.workload.mean_ms(*kinds) / 1000
 
 
 def saturation(scenario: Scenario) -> float:
@@ -94,7 +94,8 @@ def saturation(scenario: Scenario) -> float:
         if held > 0:
             limits.append(s.workers / held)
     else:
-        limits.append(s.hosts / _mean(s, UPLOAD, CPU, IO, BLOCKING) if s.script else math.inf)
+        busy = _mean(s, UPLOAD, CPU, IO, BLOCKING)
+        limits.append(s.hosts / busy if busy > 0 else math.inf)
         if shape.gil and cpu > 0:
             limits.append(s.workers / cpu)
     return min(limits, default=math.inf)
@@ -119,7 +120,7 @@ def prediction(scenario: Scenario) -> Prediction | None:
     core or GIL contention, no timeouts in reach, an unbounded-enough line.
     """
     s = scenario
-    if s.users or len(s.script) != 1 or s.discipline != "fifo":
+    if s.users or s.mix or len(s.script) != 1 or s.discipline != "fifo":
         return None
     step = s.script[0]
     dist = step.dist

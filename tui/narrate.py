@@ -86,11 +86,13 @@ def _worker_word(model: str) -> str:
 
 
 def narrate(
-    event: Event, model: str, arrived_at: float | None = None, threads: int = 1
+    event: Event, model: str, arrived_at: float | None = None, threads: int = 1,
+    kinds: tuple[str, ...] = (),
 ) -> Narration | None:
     """The sentence for ``event``; None for events nobody needs told (none so far).
 
-    ``arrived_at`` is the guest's arrival time, for "leaves after 120 ms".
+    ``arrived_at`` is the guest's arrival time, for "leaves after 120 ms"; ``kinds``
+    names each kind of guest of a mix by its phases, so the story says who asks what.
     """
     loop = structure_of(model).juggles
     match event:
@@ -106,6 +108,10 @@ def narrate(
                 f"{event.cores} cores, backlog {event.backlog}",
             )
         case Arrived():
+            if kinds and event.endpoint < len(kinds):
+                return Narration(f"guest {event.guest} knocks at the door, asking for "
+                                 f"{kinds[event.endpoint]}",
+                                 f"connection arrives (kind {event.endpoint + 1} of the mix)")
             return Narration(f"guest {event.guest} knocks at the door", "connection arrives")
         case Queued():
             return Narration(

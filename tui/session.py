@@ -19,6 +19,7 @@ from sim.scenario import Scenario
 from sim.servers import DEFAULT
 from sim.theory import Prediction, prediction, saturation
 from sim.trace import Event
+from sim.workload import format_script
 from tui.driver import FREE_PLAY_GUESTS, SimDriver
 from tui.narrate import Narration, narrate
 from tui.state import PartyState
@@ -111,6 +112,11 @@ class PartySession:
     def close(self) -> None:
         self.driver.close()
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Each kind of guest of the scenario's mix, in words (none without a mix)."""
+        return tuple(format_script(kind.script) for kind in self.scenario.kinds)
+
     def fold(self, events: list[Event], tell: int = 0) -> tuple[Told, int]:
         """Fold ``events`` into the state; narrate the last ``tell``; (sentences, untold)."""
         state = self.state
@@ -122,7 +128,7 @@ class PartySession:
             guest = getattr(event, "guest", None)
             arrived = state.arrival.get(guest) if guest is not None else None
             narration = narrate(event, state.model or self.scenario.model, arrived,
-                                state.threads)
+                                state.threads, self.kinds)
             if narration is not None:
                 told.append((event.t, narration))
             state(event)

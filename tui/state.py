@@ -161,6 +161,8 @@ class PartyState:
         self.history: deque[Point] = deque(maxlen=HISTORY)
         self.latency = Sketch()
         self.wait = Sketch()
+        self.kind_of: dict[int, int] = {}  # a mix: guest inside -> its kind
+        self.kind_latency: dict[int, Sketch] = {}  # each kind's time inside (a mix: several)
         self.area_line = self.area_busy = 0.0  # integrals over party time
         self.queue_max = 0
         self.arrived = 0
@@ -272,6 +274,7 @@ class PartyState:
     def _arrived(self, e: Arrived) -> None:
         self.arrival[e.guest] = e.t
         self.arrived += 1
+        self.kind_of[e.guest] = e.endpoint
 
     def _queued(self, e: Queued) -> None:
         self.line[e.guest] = self.arrival.get(e.guest, e.t)
@@ -281,6 +284,7 @@ class PartyState:
 
     def _turned_away(self, e: TurnedAway) -> None:
         self.arrival.pop(e.guest, None)
+        self.kind_of.pop(e.guest, None)
         self.turned_away += 1
         self.away.append((e.t, e.guest, e.reason))
         self.v_door += 1
@@ -351,6 +355,7 @@ class PartyState:
 
     def _leave(self, guest: int, worker: int) -> None:
         self.arrival.pop(guest, None)
+        self.kind_of.pop(guest, None)
         if self.line.pop(guest, None) is not None:
             self.v_door += 1
         if worker < 0:
@@ -378,6 +383,8 @@ class PartyState:
         arrival = self.arrival.get(e.guest)
         if arrival is not None:
             self.latency.record(e.t - arrival)
+            kind = self.kind_of.get(e.guest, 0)
+            self.kind_latency.setdefault(kind, Sketch()).record(e.t - arrival)
         self._leave(e.guest, e.worker)
         self.served += 1
         if self.is_loop:

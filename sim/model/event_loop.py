@@ -61,7 +61,7 @@ class EventLoopParty(Party):
         super().__init__(*args, **kwargs)
         s = self.scenario
         self.limit = s.limit_concurrency
-        self.contended = s.workers > s.cores and any(step.kind == CPU for step in s.script)
+        self.contended = s.workers > s.cores and s.has_phase(CPU)
         self.timeout = s.timeout
         self.boot_delay = s.boot / 1000
         self.loops: list[Loop] = []

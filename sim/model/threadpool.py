@@ -44,7 +44,7 @@ class ThreadPoolParty(ThreadedParty):
         taken by the loop (the body is read before the ``def`` handler is called), so
         the guest asks for a thread only once it is off."""
         now = self.env.now
-        self.sink(Arrived(now, guest.id))
+        self.sink(Arrived(now, guest.id, guest.kind))
         self.in_house += 1
         if self.limit is not None and self.in_house > self.limit:
             self.leave(Failed(now, guest.id, -1, REASON_LIMIT))
@@ -58,7 +58,7 @@ class ThreadPoolParty(ThreadedParty):
     def take_coat(self, guest: Guest, seconds: float) -> Process:
         yield self.env.timeout(seconds)
         rest = tuple(phase for phase in guest.phases if phase[0] != UPLOAD)
-        self.wait_for_token(Guest(guest.id, guest.arrival, rest))
+        self.wait_for_token(Guest(guest.id, guest.arrival, rest, guest.kind))
 
     def wait_for_token(self, guest: Guest) -> None:
         self.sink(Queued(self.env.now, guest.id, len(self.line) + 1))

@@ -41,6 +41,8 @@ GUEST_FLAGS = [
     ("io", "DIST", "waiting for I/O (ms): an event loop serves others meanwhile"),
     ("blocking", "DIST", "a blocking call (ms): an event loop is stuck for its length"),
     ("phases", "LIST", "explicit ordered script instead, e.g. cpu:2,io:exp:50,cpu:3"),
+    ("mix", "MIX", "kinds of guest (endpoints) instead: SHARE%%=PHASES;..., shares adding to "
+                   "100%%, e.g. \"90%%=io:50;10%%=cpu:2,blocking:50\""),
     ("rate", "R", "open-loop Poisson arrivals, guests/s (default 10)"),
     ("users", "N", "closed loop instead: N users, each waits for its answer"),
     ("think", "DIST", "closed loop: users think this long between requests (ms)"),

@@ -353,8 +353,9 @@ def _scenario(args: list[str], content: str, line: int, runs_seen: dict[str, Run
     like = None
     for key, value in data.items():
         at = f"{where}:{line + 1 + _line_of(body, key)}"
-        if isinstance(value, dict | list):
-            raise LessonError(at, f"{key!r}: scenario keys take single values")
+        if isinstance(value, dict) or (isinstance(value, list) and key != "mix"):
+            raise LessonError(at, f"{key!r}: scenario keys take single values "
+                              "(only a mix takes [[mix]] tables)")
         if key == "like":
             like = (str(value), at)
             continue
