@@ -29,22 +29,17 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from sim.fold import Tally
 from sim.scenario import Scenario
-from sim.servers import structure_of
 from sim.trace import (
-    BLOCKING,
-    CPU,
     Arrived,
-    Event,
     Failed,
     Finished,
     PhaseEnded,
     PhaseStarted,
-    Queued,
     ServerStarted,
     Started,
     TurnedAway,
-    WorkerKilled,
 )
 from sim.workload import format_script
 
@@ -143,27 +138,19 @@ class Summary:
         }
 
 
-class Metrics:
-    """A sink that folds a trace into running sums; ``summary()`` reads them out."""
+class Metrics(Tally):
+    """A sink that folds a trace into running sums; ``summary()`` reads them out.
+
+    The counts, the house and the integrals are ``sim.fold.Tally``'s; this adds the
+    measured window (integrals start when the warmup ends), the latencies of the
+    guests who arrived in it, and a mix's numbers per kind.
+    """
 
     def __init__(self, warmup: float | None = None, warmup_guests: int = 0,
                  kinds: tuple[tuple[float, str], ...] = ()):
-        self.t0: float | None = warmup if warmup is not None else (None if warmup_guests else 0.0)
+        super().__init__(warmup if warmup is not None else (None if warmup_guests else 0.0))
         self.warmup_guest = warmup_guests
-        self.model = ""
-        self.hosts = 1
-        self.loops = False
-        # counts over the whole run
-        self.arrived = self.served = self.turned_away = self.failed = 0
-        # the house right now
-        self.arrival_of: dict[int, float] = {}  # guests inside, by id -> arrival time
-        self.line: set[int] = set()
-        self.busy: set[int] = set()
         self.in_window: set[int] = set()  # guests inside who arrived in the window
-        # time integrals over the window, brought up to `now` by `_advance`
-        self.now = 0.0
-        self.area_house = self.area_line = self.area_busy = 0.0
-        self.queue_max = 0
         self.window_end = 0.0
         self.at_end = (0.0, 0.0, 0.0)  # the areas at the last arrival
         self.admitted_in_window = 0
@@ -177,55 +164,21 @@ class Metrics:
         self.kinds = kinds
         self.kind_of: dict[int, int] = {}
         self.by_kind = [KindCounts() for _ in kinds]
-        self._on = {
-            ServerStarted: self._server_started,
-            Arrived: self._arrived,
-            Queued: self._queued,
-            TurnedAway: self._turned_away,
-            Started: self._started,
-            PhaseStarted: self._phase_started,
-            PhaseEnded: self._phase_ended,
-            Finished: self._finished,
-            Failed: self._failed,
-            WorkerKilled: self._worker_killed,
-        }
 
-    def __call__(self, event: Event) -> None:
-        handler = self._on.get(type(event))
-        if handler is not None:
-            handler(event)
-
-    # --- time integrals ------------------------------------------------------------
-
-    def _advance(self, t: float) -> None:
-        if t == self.now:
-            return
-        if self.t0 is not None and t > self.now:
-            start = max(self.now, self.t0)
-            if t > start:
-                dt = t - start
-                self.area_house += len(self.arrival_of) * dt
-                self.area_line += len(self.line) * dt
-                self.area_busy += len(self.busy) * dt
-        self.now = t
-
-    # --- handlers ------------------------------------------------------------------
+    # --- the window on top of the tally ----------------------------------------------
 
     def _server_started(self, e: ServerStarted) -> None:
-        self.model, self.hosts = e.model, max(e.hosts, 1)
-        self.loops = structure_of(e.model).juggles
-        if not self.loops:  # phases do not change whether a sync host is in use
+        Tally._server_started(self, e)
+        if not self.juggles:  # phases do not change whether a host that stays is in use
             self._on.pop(PhaseStarted, None)
             self._on.pop(PhaseEnded, None)
 
     def _arrived(self, e: Arrived) -> None:
-        self._advance(e.t)
-        self.arrived += 1
+        Tally._arrived(self, e)
         if self.by_kind:
             self.kind_of[e.guest] = e.endpoint
         if self.t0 is None and e.guest >= self.warmup_guest:
             self.t0 = e.t
-        self.arrival_of[e.guest] = e.t
         if self.t0 is not None and e.t >= self.t0:
             self.in_window.add(e.guest)
             self.admitted_in_window += 1
@@ -233,47 +186,22 @@ class Metrics:
             self.at_end = (self.area_house, self.area_line, self.area_busy)
             self.finished_at_end = self.finished_in_window
 
-    def _queued(self, e: Queued) -> None:
-        self._advance(e.t)
-        self.line.add(e.guest)
-        if self.t0 is not None and e.t >= self.t0 and len(self.line) > self.queue_max:
-            self.queue_max = len(self.line)
-
     def _turned_away(self, e: TurnedAway) -> None:
-        self._advance(e.t)
-        self.turned_away += 1
+        Tally._turned_away(self, e)
         if self.by_kind:
             self.by_kind[self.kind_of.pop(e.guest, 0)].turned_away += 1
-        self.arrival_of.pop(e.guest, None)
-        self.line.discard(e.guest)
         if e.guest in self.in_window:
             self.in_window.discard(e.guest)
             self.admitted_in_window -= 1
 
     def _started(self, e: Started) -> None:
-        self._advance(e.t)
-        self.line.discard(e.guest)
+        Tally._started(self, e)
         if e.guest in self.in_window:
-            self.wait.record(e.t - self.arrival_of[e.guest])
-        if not self.loops:
-            self.busy.add(e.worker)
+            self.wait.record(e.t - self.arrival[e.guest])
 
-    def _phase_started(self, e: PhaseStarted) -> None:
-        if self.loops and (e.phase == CPU or e.phase == BLOCKING):
-            self._advance(e.t)
-            self.busy.add(e.worker)
-
-    def _phase_ended(self, e: PhaseEnded) -> None:
-        if self.loops and (e.phase == CPU or e.phase == BLOCKING):
-            self._advance(e.t)
-            self.busy.discard(e.worker)
-
-    def _leave(self, t: float, guest: int, worker: int) -> float | None:
-        self._advance(t)
-        arrival = self.arrival_of.pop(guest, None)
-        self.line.discard(guest)
-        if not self.loops:
-            self.busy.discard(worker)
+    def _sojourn(self, t: float, guest: int, worker: int) -> float | None:
+        """The guest leaves; its time inside if it arrived in the window."""
+        arrival = self._leave(t, guest, worker)
         if arrival is None or guest not in self.in_window:
             return None
         self.in_window.discard(guest)
@@ -285,7 +213,7 @@ class Metrics:
         self.served += 1
         if self.t0 is not None and e.t >= self.t0:
             self.finished_in_window += 1
-        sojourn = self._leave(e.t, e.guest, e.worker)
+        sojourn = self._sojourn(e.t, e.guest, e.worker)
         if sojourn is not None:
             self.latency.record(sojourn)
         if self.by_kind:
@@ -296,13 +224,9 @@ class Metrics:
 
     def _failed(self, e: Failed) -> None:
         self.failed += 1
-        self._leave(e.t, e.guest, e.worker)
+        self._sojourn(e.t, e.guest, e.worker)
         if self.by_kind:
             self.by_kind[self.kind_of.pop(e.guest, 0)].failed += 1
-
-    def _worker_killed(self, e: WorkerKilled) -> None:
-        self._advance(e.t)
-        self.busy.discard(e.worker)
 
     # --- reading out -------------------------------------------------------------
 

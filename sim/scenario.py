@@ -145,6 +145,7 @@ class Scenario:
     def values(self) -> dict[str, Any]:
         """The knobs as ``build_scenario`` input: what was set, nothing it would refuse."""
         data = {k: v for k, v in self.to_dict().items() if v is not None}
+        data.pop("phases" if self.mix else "mix", None)
         row = server(self.model)
         for key in KNOBS:
             if not row.has(key):
@@ -224,6 +225,8 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
     origin is named as its flag.
     """
     data = {canonical(k): v for k, v in values.items() if v is not None}
+    if data.get("mix") == "":  # as --json writes a scenario without a mix
+        del data["mix"]
     where_of = {canonical(k): v for k, v in (origins or {}).items()}
 
     def where(key: str) -> str:
@@ -285,7 +288,7 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
         out["think"] = str(parse_dist(str(data.get("think", "0"))))
     except WorkloadError as exc:
         raise ScenarioError(where("think"), str(exc)) from None
-    if "think" in data and "users" not in data:
+    if "think" in data and "users" not in data and out["think"] != "0":
         raise ScenarioError(where("think"), "--think needs --users (a closed loop)")
 
     out["guests"] = (_int(data["guests"], where("guests"), 1, limits.MAX_GUESTS)

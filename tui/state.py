@@ -24,7 +24,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from sim.servers import Structure, structure_of
+from sim.fold import Tally
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -137,55 +137,36 @@ class Point:
     busy: int = 0
 
 
-class PartyState:
-    """A sink that folds the trace into what the screen shows."""
+class PartyState(Tally):
+    """A sink that folds the trace into what the screen shows (on ``sim.fold.Tally``)."""
 
     def __init__(self) -> None:
-        self.model = ""
-        self.structure = Structure()
-        self.workers = self.threads = self.hosts = 1
+        super().__init__(t0=0.0)
+        self.workers = self.threads = 1
         self.cores = 1
         self.backlog = 0
-        self.now = 0.0
         self.events = 0
         self.started = False
-        self.line: dict[int, float] = {}  # guest -> arrival, in order of joining
-        self.arrival: dict[int, float] = {}  # every guest inside -> arrival
         self.host_list: list[Host] = []
         self.loops: list[Loop] = []
         self.rooms_taken = 0  # cpu phases running: each holds a core
         self.gil: dict[int, int] = {}  # process -> worker (thread) holding its GIL
-        self.served = self.turned_away = self.failed = 0
         self.away: deque[tuple[float, int, str]] = deque(maxlen=RECENT)  # t, guest, reason
         self.gone_failed: deque[tuple[float, int, str]] = deque(maxlen=RECENT)
         self.history: deque[Point] = deque(maxlen=HISTORY)
         self.latency = Sketch()
         self.wait = Sketch()
-        self.kind_of: dict[int, int] = {}  # a mix: guest inside -> its kind
+        self.kind_of: dict[int, int] = {}  # guest inside -> its kind (in a mix)
         self.kind_latency: dict[int, Sketch] = {}  # each kind's time inside (a mix: several)
-        self.area_line = self.area_busy = 0.0  # integrals over party time
-        self.queue_max = 0
-        self.arrived = 0
-        self.busy = 0  # hosts in use now (sync: with a guest; loop: held), kept as it moves
         self._numbers: tuple[int, Numbers] = (-1, Numbers())
         self.last: Event | None = None
         # versions: a widget redraws an area only when its version moved
         self.v_door = self.v_hosts = self.v_numbers = 0
-        self._on = {
-            ServerStarted: self._server_started,
-            Arrived: self._arrived,
-            Queued: self._queued,
-            TurnedAway: self._turned_away,
-            Started: self._started,
-            PhaseStarted: self._phase_started,
-            PhaseEnded: self._phase_ended,
+        self._on.update({
             LoopBlocked: self._loop_blocked,
             LoopUnblocked: self._loop_unblocked,
-            Finished: self._finished,
-            Failed: self._failed,
-            WorkerKilled: self._worker_killed,
             WorkerBooted: self._worker_booted,
-        }
+        })
 
     @property
     def is_loop(self) -> bool:
@@ -215,12 +196,7 @@ class PartyState:
     # --- the clock and the chart -------------------------------------------------
 
     def _clock(self, t: float) -> None:
-        if t > self.now:
-            dt = t - self.now
-            if self.line:
-                self.area_line += len(self.line) * dt
-            self.area_busy += self.busy * dt
-            self.now = t
+        self._advance(t)  # the tally's integrals, from the party's start
         if not self.history:
             self.history.append(Point(0.0))
         while self.now >= self.history[-1].t + BUCKET:
@@ -231,10 +207,10 @@ class PartyState:
             point.queue = len(self.line)
 
     def _sample(self) -> tuple[int, int, int]:
-        return len(self.line), len(self.arrival), self.busy
+        return len(self.line), len(self.arrival), len(self.busy)
 
     def busy_hosts(self) -> int:
-        return self.busy
+        return len(self.busy)
 
     def numbers(self) -> Numbers:
         """The running figures (cached until the next event)."""
@@ -252,17 +228,17 @@ class PartyState:
             wait_mean=self.wait.mean * 1000,
             queue_mean=self.area_line / span if span > 0 else 0.0,
             queue_max=self.queue_max,
-            utilization=self.area_busy / span / max(self.hosts, 1) if span > 0 else 0.0,
+            utilization=self.area_busy / span / self.hosts if span > 0 else 0.0,
         )
         self._numbers = (self.events, numbers)
         return numbers
 
-    # --- handlers ------------------------------------------------------------------
+    # --- handlers: the tally's, then the picture -------------------------------------
 
     def _server_started(self, e: ServerStarted) -> None:
-        self.model, self.workers, self.threads = e.model, e.workers, e.threads
-        self.structure = structure_of(e.model)
-        self.cores, self.hosts, self.backlog = e.cores, e.hosts, e.backlog
+        Tally._server_started(self, e)
+        self.workers, self.threads = e.workers, e.threads
+        self.cores, self.backlog = e.cores, e.backlog
         self.started = True
         if self.is_loop:
             self.loops = [Loop(w) for w in range(e.hosts)]
@@ -272,40 +248,35 @@ class PartyState:
         self.v_door += 1
 
     def _arrived(self, e: Arrived) -> None:
-        self.arrival[e.guest] = e.t
-        self.arrived += 1
+        Tally._arrived(self, e)
         self.kind_of[e.guest] = e.endpoint
 
     def _queued(self, e: Queued) -> None:
-        self.line[e.guest] = self.arrival.get(e.guest, e.t)
-        if len(self.line) > self.queue_max:
-            self.queue_max = len(self.line)
+        Tally._queued(self, e)
         self.v_door += 1
 
     def _turned_away(self, e: TurnedAway) -> None:
-        self.arrival.pop(e.guest, None)
+        Tally._turned_away(self, e)
         self.kind_of.pop(e.guest, None)
-        self.turned_away += 1
         self.away.append((e.t, e.guest, e.reason))
         self.v_door += 1
 
     def _started(self, e: Started) -> None:
-        if self.line.pop(e.guest, None) is not None:
+        if e.guest in self.line:
             self.v_door += 1
+        Tally._started(self, e)
         arrival = self.arrival.get(e.guest)
         if arrival is not None:
             self.wait.record(e.t - arrival)
         if self.is_loop:
-            loop = self._loop(e.worker)
-            loop.guests[e.guest] = None
+            self._loop(e.worker).guests[e.guest] = None
         else:
             host = self._host(e.worker)
-            if host.guest is None:
-                self.busy += 1
             host.guest, host.phase, host.since = e.guest, None, e.t
         self.v_hosts += 1
 
     def _phase_started(self, e: PhaseStarted) -> None:
+        Tally._phase_started(self, e)
         if e.phase == CPU:
             self.rooms_taken += 1
             if self.structure.gil:
@@ -314,8 +285,6 @@ class PartyState:
             loop = self._loop(e.worker)
             loop.guests[e.guest] = e.phase
             if e.phase in (CPU, BLOCKING):
-                if loop.busy_with is None:
-                    self.busy += 1
                 loop.busy_with, loop.busy_phase = e.guest, e.phase
         else:
             host = self._host(e.worker)
@@ -323,6 +292,7 @@ class PartyState:
         self.v_hosts += 1
 
     def _phase_ended(self, e: PhaseEnded) -> None:
+        Tally._phase_ended(self, e)
         if e.phase == CPU:
             self.rooms_taken = max(0, self.rooms_taken - 1)
             if self.structure.gil:
@@ -333,7 +303,6 @@ class PartyState:
                 loop.guests[e.guest] = None
             if loop.busy_with == e.guest:
                 loop.busy_with = loop.busy_phase = None
-                self.busy -= 1
         else:
             host = self._host(e.worker)
             if host.guest == e.guest:
@@ -343,8 +312,7 @@ class PartyState:
     def _loop_blocked(self, e: LoopBlocked) -> None:
         loop = self._loop(e.worker)
         loop.blocked = True
-        if loop.busy_with is None:
-            self.busy += 1
+        self.busy.add(e.worker)
         loop.busy_with, loop.busy_phase = e.guest, e.phase
         self.v_hosts += 1
 
@@ -353,11 +321,10 @@ class PartyState:
         loop.blocked = False
         self.v_hosts += 1
 
-    def _leave(self, guest: int, worker: int) -> None:
-        self.arrival.pop(guest, None)
+    def _goodbye(self, guest: int, worker: int) -> None:
+        """The picture's side of a guest leaving (the tally has counted it)."""
         self.kind_of.pop(guest, None)
-        if self.line.pop(guest, None) is not None:
-            self.v_door += 1
+        self.v_door += 1
         if worker < 0:
             return
         if self.is_loop:
@@ -368,7 +335,7 @@ class PartyState:
             if loop.busy_with == guest:
                 loop.busy_with = loop.busy_phase = None
                 loop.blocked = False
-                self.busy -= 1
+                self.busy.discard(worker)
         else:
             host = self._host(worker)
             if host.guest == guest:
@@ -376,7 +343,6 @@ class PartyState:
                     self.rooms_taken = max(0, self.rooms_taken - 1)
                     self.gil.pop(worker // max(self.threads, 1), None)
                 host.guest = host.phase = None
-                self.busy -= 1
         self.v_hosts += 1
 
     def _finished(self, e: Finished) -> None:
@@ -385,8 +351,8 @@ class PartyState:
             self.latency.record(e.t - arrival)
             kind = self.kind_of.get(e.guest, 0)
             self.kind_latency.setdefault(kind, Sketch()).record(e.t - arrival)
-        self._leave(e.guest, e.worker)
-        self.served += 1
+        Tally._finished(self, e)
+        self._goodbye(e.guest, e.worker)
         if self.is_loop:
             self._loop(e.worker).served += 1
         else:
@@ -395,12 +361,12 @@ class PartyState:
             self.history[-1].finished += 1
 
     def _failed(self, e: Failed) -> None:
-        self._leave(e.guest, e.worker)
-        self.failed += 1
+        Tally._failed(self, e)
+        self._goodbye(e.guest, e.worker)
         self.gone_failed.append((e.t, e.guest, e.reason))
-        self.v_door += 1
 
     def _worker_killed(self, e: WorkerKilled) -> None:
+        Tally._worker_killed(self, e)
         if self.is_loop:
             loop = self._loop(e.worker)
             loop.killed_at, loop.booted_at = e.t, None
@@ -414,15 +380,13 @@ class PartyState:
         if self.is_loop:
             loop = self._loop(e.worker)
             if loop.killed_at is not None:
-                if loop.busy_with is not None:
-                    self.busy -= 1
                 self.loops[e.worker] = Loop(e.worker, served=loop.served, booted_at=e.t)
         else:
             host = self._host(e.worker)
             if host.killed_at is not None:
                 host.killed_at, host.booted_at = None, e.t
                 if host.guest is not None:
-                    self.busy -= 1
+                    self.busy.discard(e.worker)
                 host.guest = host.phase = None
         self.v_hosts += 1
 

@@ -137,3 +137,29 @@ def test_the_quick_numbers_agree_with_sim_metrics(values):
     assert mine.wait_mean == pytest.approx(theirs.wait_ms["mean"], rel=1e-3, abs=1e-3)
     for key, value in (("p50", mine.latency_p50), ("p99", mine.latency_p99)):
         assert value == pytest.approx(theirs.latency_ms[key], rel=0.02)
+
+
+def test_the_apps_numbers_are_simulate_jsons_for_every_model():
+    """The whole party through the app's state, against ``partyhost compare --json`` (the
+    same summaries as ``simulate --json``) with no warmup: the counts are the same
+    counts, and the mean time inside the same to rounding (0.1%)."""
+    import json
+    import subprocess
+    import sys
+
+    knobs = ["--rate", "40", "--cpu", "exp:4", "--io", "exp:40", "--guests", "800",
+             "--warmup", "0", "--seed", "9"]
+    done = subprocess.run([sys.executable, "-m", "tui", "compare", "--models",
+                           ",".join(SERVERS), *knobs, "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for summary in json.loads(done.stdout):
+        scenario = build_scenario({**summary["scenario"], "warmup": 0})
+        driver, state = SimDriver(scenario), PartyState()
+        while not driver.party.finished.triggered:
+            state.feed(driver.advance(10.0))
+        state.feed(driver.advance(0.0))
+        mine = state.numbers()
+        assert (mine.served, mine.turned_away, mine.failed) == (
+            summary["served"], summary["turned_away"], summary["failed"]), scenario.model
+        assert mine.latency_mean == pytest.approx(summary["latency_ms"]["mean"], rel=1e-3)
