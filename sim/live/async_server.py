@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 
 from sim.live.config import ServerConfig
 from sim.live.eager import start_eagerly
-from sim.live.handler import Guest, Report, admit, finish, run_async, start
+from sim.live.handler import Guest, Report, admit, finish, run_async, server_error, start
 from sim.live.http import CLOSED, NEED_DATA, HttpSession, Reject, Request, error_bytes
 from sim.trace import REASON_LIMIT, Failed, WorkerBooted
 
@@ -178,7 +178,10 @@ class HttpProtocol(asyncio.BufferedProtocol):
             request.head_at = time.monotonic()
             accepted_at = self.accepted_at if self.first else request.head_at
             self.first = False
-            admitted = admit(request, server.worker, accepted_at, server.numbers)
+            try:
+                admitted = admit(request, server.worker, accepted_at, server.numbers)
+            except Exception as exc:  # a request never takes the loop's callback down
+                admitted = server_error(exc, None, server.report)
             if not isinstance(admitted, Guest):
                 status, headers, body = admitted
                 headers = [*headers, ("x-worker", str(server.worker))]
@@ -211,6 +214,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
 
     async def serve(self, request: Request, guest: Guest) -> None:
         server = self.server
+        failed = False
         try:
             await run_async(guest, server.report)
             finish(guest, server.report)
@@ -218,10 +222,18 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 self.transport.write(
                     self.session.respond(request, 200, guest.headers(server.pid), guest.body())
                 )
+        except Exception as exc:  # a 500 for this guest; the loop and its guests go on
+            failed = True
+            status, _, body = server_error(exc, guest, server.report)
+            if not self.closing:
+                self.transport.write(error_bytes(status, body.decode().removeprefix("500: ")))
         finally:
             server.in_flight -= 1
             self.busy = False
         if self.closing:
+            return
+        if failed:
+            self.close()
             return
         if not self.session.next_cycle() or server.closing:
             self.close()

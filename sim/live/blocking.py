@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 
-from sim.live.handler import Guest, Report, admit, finish, run_blocking, start
+from sim.live.handler import Guest, Report, admit, finish, run_blocking, server_error, start
 from sim.live.http import CLOSED, NEED_DATA, Closed, HttpSession, Reject, Request, error_bytes
 
 RECV_SIZE = 64 * 1024
@@ -45,18 +45,27 @@ def read_request(sock: socket.socket, session: HttpSession) -> Request | Reject 
 def answer(request: Request, session: HttpSession, *, worker: int, accepted_at: float,
            numbers: Iterator[int], report: Report, pid: int,
            on_start: Callable[[Guest], None] | None = None) -> bytes:  # fmt: skip
-    """Serve one request in this thread, start to finish; the response's bytes."""
-    admitted = admit(request, worker, accepted_at, numbers)
-    if not isinstance(admitted, Guest):
-        status, headers, body = admitted
-        return session.respond(request, status, [*headers, ("x-worker", str(worker))], body)
-    guest = admitted
-    start(guest, report)
-    if on_start is not None:
-        on_start(guest)
-    run_blocking(guest, report)
-    finish(guest, report)
-    return session.respond(request, 200, guest.headers(pid), guest.body())
+    """Serve one request in this thread, start to finish; the response's bytes.
+
+    Whatever the handler raises becomes a 500 with ``Connection: close`` (the session
+    is not reused): a request never kills the thread or the worker that serves it.
+    """
+    guest = None
+    try:
+        admitted = admit(request, worker, accepted_at, numbers)
+        if not isinstance(admitted, Guest):
+            status, headers, body = admitted
+            return session.respond(request, status, [*headers, ("x-worker", str(worker))], body)
+        guest = admitted
+        start(guest, report)
+        if on_start is not None:
+            on_start(guest)
+        run_blocking(guest, report)
+        finish(guest, report)
+        return session.respond(request, 200, guest.headers(pid), guest.body())
+    except Exception as exc:  # the point: nothing a request does escapes
+        status, _, body = server_error(exc, guest, report)
+        return error_bytes(status, body.decode().removeprefix("500: ").strip())
 
 
 def refuse(sock: socket.socket, rejected: Reject) -> None:

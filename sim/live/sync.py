@@ -79,5 +79,7 @@ def serve_connection(sock, ctx: WorkerContext, accepted_at: float) -> None:
             sock.sendall(out)
     except OSError:
         pass  # the client went away; the next one is waiting
+    except Exception:  # answer() already turned a handler's failure into a 500
+        pass  # anything else (a parser bug) ends this connection, never the worker
     finally:
         linger_close(sock)

@@ -181,7 +181,10 @@ class ThreadedWorker:
             conn = self.ready.get()
             if conn is None:
                 return
-            keep = self.serve(conn, worker)
+            try:
+                keep = self.serve(conn, worker)
+            except Exception:  # never let a request end a host thread (answer() 500s first)
+                keep = False
             with self.lock:
                 self.pending -= 1
             if keep:
