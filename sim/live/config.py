@@ -12,8 +12,16 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 from dataclasses import dataclass, replace
 
+from sim.limits import (
+    MAX_BACKLOG,
+    MAX_GRACEFUL_TIMEOUT,
+    MAX_HEADER_TIMEOUT,
+    MAX_THREADS,
+    MAX_WORKERS,
+)
 from sim.scenario import DEFAULT_THREADS, MODELS, REAL_COMMANDS
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody else on the network can reach the party
@@ -21,6 +29,7 @@ DEFAULT_PORT = 8000
 DEFAULT_BACKLOG = 2048  # gunicorn's --backlog
 DEFAULT_TIMEOUT = 30.0  # s, gunicorn's --timeout
 DEFAULT_GRACE = 5.0  # s to finish in-flight guests after SIGTERM (gunicorn's is 30)
+DEFAULT_HEADER_TIMEOUT = 10.0  # s for a request to arrive once its connection is taken
 
 
 class ConfigError(ValueError):
@@ -41,6 +50,7 @@ class ServerConfig:
     graceful_timeout: float = DEFAULT_GRACE
     limit_concurrency: int | None = None
     report: str | None = None
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     @property
     def hosts(self) -> int:
@@ -94,6 +104,7 @@ class ServerConfig:
             "--backlog", str(self.backlog),
             "--timeout", f"{self.timeout:g}",
             "--graceful-timeout", f"{self.graceful_timeout:g}",
+            "--header-timeout", f"{self.header_timeout:g}",
         ]  # fmt: skip
         if self.model == "threaded":
             argv += ["--threads", str(self.threads)]
@@ -113,12 +124,22 @@ def check(config: ServerConfig) -> ServerConfig:
         raise ConfigError(f"unknown model {config.model!r}: choose {', '.join(MODELS)}")
     if config.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {config.workers}")
+    if config.workers > MAX_WORKERS:
+        raise ConfigError(
+            f"--workers: at most {MAX_WORKERS} worker processes here (MAX_WORKERS), "
+            f"got {config.workers}"
+        )
     if config.model == "async" and config.workers != 1:
         raise ConfigError(
             "async is one event loop in one process (uvicorn app:app); for several, use hybrid"
         )
     if config.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {config.threads}")
+    if config.threads > MAX_THREADS:
+        raise ConfigError(
+            f"--threads: at most {MAX_THREADS} threads per process here (MAX_THREADS), "
+            f"got {config.threads}"
+        )
     if config.model != "threaded" and config.threads != 1:
         raise ConfigError(
             f"--threads only applies to threaded (gunicorn --threads), not {config.model}"
@@ -127,11 +148,24 @@ def check(config: ServerConfig) -> ServerConfig:
         raise ConfigError(f"--port must be 0..65535 (0: any free port), got {config.port}")
     if config.backlog < 1:
         raise ConfigError(f"--backlog must be at least 1, got {config.backlog}")
+    if config.backlog > MAX_BACKLOG:
+        raise ConfigError(
+            f"--backlog: at most {MAX_BACKLOG} (MAX_BACKLOG), got {config.backlog}; the "
+            f"kernel caps it at net.core.somaxconn anyway (4096 by default)"
+        )
     if not config.timeout > 0:
         raise ConfigError(f"--timeout must be > 0 seconds, got {config.timeout:g}")
-    if config.graceful_timeout < 0:
+    if not (math.isfinite(config.graceful_timeout)
+            and 0 <= config.graceful_timeout <= MAX_GRACEFUL_TIMEOUT):  # fmt: skip
         raise ConfigError(
-            f"--graceful-timeout must be >= 0 seconds, got {config.graceful_timeout:g}"
+            f"--graceful-timeout must be 0..{MAX_GRACEFUL_TIMEOUT:g} seconds "
+            f"(MAX_GRACEFUL_TIMEOUT: a stop must end), got {config.graceful_timeout:g}"
+        )
+    if not (math.isfinite(config.header_timeout)
+            and 0 < config.header_timeout <= MAX_HEADER_TIMEOUT):  # fmt: skip
+        raise ConfigError(
+            f"--header-timeout must be > 0 and at most {MAX_HEADER_TIMEOUT:g} seconds "
+            f"(MAX_HEADER_TIMEOUT), got {config.header_timeout:g}"
         )
     if config.limit_concurrency is not None:
         if config.model not in ("async", "hybrid"):
@@ -161,6 +195,10 @@ FLAGS = [  # (flag, short, metavar, help)
      f"seconds to finish guests after SIGTERM or Ctrl-C (default {DEFAULT_GRACE:g})"),
     ("--limit-concurrency", None, "N", "async/hybrid: answer 503 beyond N in flight, as uvicorn"),
     ("--report", None, "PATH", "send trace events as JSON lines to a Unix socket or a file"),
+    ("--header-timeout", None, "S",
+     f"seconds for a request to arrive once its connection is taken, else the connection "
+     f"is closed (default {DEFAULT_HEADER_TIMEOUT:g}; a guard against slow clients that "
+     f"gunicorn's sync worker lacks)"),
 ]  # fmt: skip
 
 
@@ -199,5 +237,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
             graceful_timeout=grace,
             limit_concurrency=_number(args.limit_concurrency, "--limit-concurrency", int, None),
             report=args.report or None,
+            header_timeout=_number(args.header_timeout, "--header-timeout", float,
+                                   DEFAULT_HEADER_TIMEOUT),
         )
     )  # fmt: skip

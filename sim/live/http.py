@@ -90,6 +90,7 @@ REASONS = {
     400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     413: "Content Too Large",
     414: "URI Too Long",
     431: "Request Header Fields Too Large",
