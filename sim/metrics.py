@@ -29,7 +29,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from sim.scenario import LOOP_MODELS, Scenario
+from sim.scenario import Scenario
+from sim.servers import structure_of
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -196,7 +197,7 @@ class Metrics:
 
     def _server_started(self, e: ServerStarted) -> None:
         self.model, self.hosts = e.model, max(e.hosts, 1)
-        self.loops = e.model in LOOP_MODELS
+        self.loops = structure_of(e.model).juggles
         if not self.loops:  # phases do not change whether a sync host is in use
             self._on.pop(PhaseStarted, None)
             self._on.pop(PhaseEnded, None)

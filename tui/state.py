@@ -24,7 +24,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from sim.scenario import LOOP_MODELS
+from sim.servers import Structure, structure_of
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -142,6 +142,7 @@ class PartyState:
 
     def __init__(self) -> None:
         self.model = ""
+        self.structure = Structure()
         self.workers = self.threads = self.hosts = 1
         self.cores = 1
         self.backlog = 0
@@ -186,7 +187,8 @@ class PartyState:
 
     @property
     def is_loop(self) -> bool:
-        return self.model in LOOP_MODELS
+        """Are the hosts event loops juggling guests (else each host serves one)?"""
+        return self.structure.juggles
 
     def __call__(self, event: Event) -> None:
         self.events += 1
@@ -257,6 +259,7 @@ class PartyState:
 
     def _server_started(self, e: ServerStarted) -> None:
         self.model, self.workers, self.threads = e.model, e.workers, e.threads
+        self.structure = structure_of(e.model)
         self.cores, self.hosts, self.backlog = e.cores, e.hosts, e.backlog
         self.started = True
         if self.is_loop:
@@ -301,7 +304,7 @@ class PartyState:
     def _phase_started(self, e: PhaseStarted) -> None:
         if e.phase == CPU:
             self.rooms_taken += 1
-            if self.model == "threaded":
+            if self.structure.gil:
                 self.gil[e.worker // max(self.threads, 1)] = e.worker
         if self.is_loop:
             loop = self._loop(e.worker)
@@ -318,7 +321,7 @@ class PartyState:
     def _phase_ended(self, e: PhaseEnded) -> None:
         if e.phase == CPU:
             self.rooms_taken = max(0, self.rooms_taken - 1)
-            if self.model == "threaded":
+            if self.structure.gil:
                 self.gil.pop(e.worker // max(self.threads, 1), None)
         if self.is_loop:
             loop = self._loop(e.worker)

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.scenario import Scenario
+from sim.servers import knob_values, model_of_real, server
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -55,20 +56,19 @@ INSTALL_HINT = "pip install -e '.[real]'"
 
 @dataclass(frozen=True)
 class RealKind:
-    """One real server: the model it deploys and the modules it needs."""
+    """One real server: the modules it needs (the table says which model it deploys)."""
 
-    model: str  # the partyhost model it is the real thing for
     needs: tuple[str, ...]
     blurb: str
 
 
 REAL_SERVERS: dict[str, RealKind] = {
-    "gunicorn": RealKind("sync", ("gunicorn",), "Gunicorn, sync workers (WSGI)"),
-    "gunicorn-gthread": RealKind("threaded", ("gunicorn",), "Gunicorn, gthread workers (WSGI)"),
-    "uvicorn": RealKind("async", ("uvicorn",), "Uvicorn, one event loop (ASGI)"),
-    "gunicorn-uvicorn": RealKind("hybrid", ("gunicorn", "uvicorn", "uvicorn_worker"),
+    "gunicorn": RealKind(("gunicorn",), "Gunicorn, sync workers (WSGI)"),
+    "gunicorn-gthread": RealKind(("gunicorn",), "Gunicorn, gthread workers (WSGI)"),
+    "uvicorn": RealKind(("uvicorn",), "Uvicorn, one event loop (ASGI)"),
+    "gunicorn-uvicorn": RealKind(("gunicorn", "uvicorn", "uvicorn_worker"),
                                  "Gunicorn with uvicorn_worker.UvicornWorker (ASGI)"),
-    "gunicorn-asgi": RealKind("hybrid", ("gunicorn",), "Gunicorn's own asyncio worker (ASGI)"),
+    "gunicorn-asgi": RealKind(("gunicorn",), "Gunicorn's own asyncio worker (ASGI)"),
 }
 
 
@@ -96,7 +96,7 @@ def missing(name: str) -> str | None:
 
 
 def model_of(name: str) -> str:
-    return REAL_SERVERS[name].model
+    return model_of_real(name)
 
 
 def free_port() -> int:
@@ -304,10 +304,10 @@ def _port(raw: object) -> int:
 
 def _within_limits(values: dict[str, object]) -> None:
     """The limits of ``sim.limits`` for the knobs passed on to a real server."""
-    from sim.limits import MAX_BACKLOG, MAX_THREADS, MAX_WORKERS
+    from sim.limits import MAX_BACKLOG, MAX_LIVE_THREADS, MAX_LIVE_WORKERS
 
-    for key, most, name in (("workers", MAX_WORKERS, "MAX_WORKERS"),
-                            ("threads", MAX_THREADS, "MAX_THREADS"),
+    for key, most, name in (("workers", MAX_LIVE_WORKERS, "MAX_LIVE_WORKERS"),
+                            ("threads", MAX_LIVE_THREADS, "MAX_LIVE_THREADS"),
                             ("backlog", MAX_BACKLOG, "MAX_BACKLOG")):  # fmt: skip
         try:
             value = int(str(values.get(key, 0)).strip())
@@ -333,17 +333,20 @@ def serve_real_from_args(args: object) -> int:
         if getattr(args, key.removeprefix("--").replace("-", "_"), None) is not None:
             raise ValueError(f"{key}: {why}")
     model = model_of(name)
-    values = {"model": model}
-    for key in ("workers", "threads", "backlog", "timeout", "limit_concurrency"):
-        value = getattr(args, key, None)
-        if value is not None:
-            values[key] = value
-    if model == "async" and "workers" in values:
-        if str(values.pop("workers")).strip() != "1":
+    given = {key: getattr(args, key, None)
+             for key in ("workers", "threads", "backlog", "timeout", "limit_concurrency")}
+    row = server(model)
+    for key in ("workers", "threads", "limit_concurrency"):  # never silently dropped
+        if given[key] is None or row.has(key) or str(given[key]).strip() == "1":
+            continue
+        if key == "workers":
             raise ValueError(
                 f"--workers: {name} here is one event loop in one process (uvicorn app:app); "
                 "for several, serve gunicorn-uvicorn (gunicorn -k uvicorn_worker.UvicornWorker)"
             )
+        raise ValueError(row.why_not(key))
+    values = {"model": model, "backlog": given["backlog"], "timeout": given["timeout"],
+              **knob_values(model, given)}
     try:
         _within_limits(values)
         scenario = build_scenario(values)

@@ -84,7 +84,6 @@ class Backlog:
 class Party:
     """The stage every model shares. Subclasses write ``boot_workers``."""
 
-    model = "base"
 
     def __init__(self, scenario: Scenario, sink: Sink, env: simpy.Environment | None = None):
         self.scenario = scenario
@@ -106,7 +105,7 @@ class Party:
         s = self.scenario
         self.sink(
             ServerStarted(
-                self.env.now, self.model, s.workers, s.threads, s.cores, self.hosts, s.backlog
+                self.env.now, s.model, s.workers, s.threads, s.cores, self.hosts, s.backlog
             )
         )
         self.boot_workers()

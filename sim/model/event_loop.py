@@ -55,7 +55,6 @@ class Loop:
 class EventLoopParty(Party):
     """W event loops (here one) sharing one line and C rooms."""
 
-    model = "async"
     managed = False  # is there a Gunicorn arbiter watching the loops?
 
     def __init__(self, *args, **kwargs):

@@ -36,7 +36,6 @@ class Killed(Exception):
 class SyncParty(Party):
     """W single-guest hosts sharing one line and C rooms."""
 
-    model = "sync"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
