@@ -4,6 +4,10 @@ Each limit is named once here; the checks that enforce it (``sim.scenario`` for 
 simulated party, ``sim.live.config`` for a live server) put the number in their error.
 A simulated host costs a few hundred bytes and a SimPy process; a live worker is a
 forked Python process (about 20 MB) or a thread, so the live limits are lower.
+
+The live servers also answer anyone who can reach them, so a request has limits too:
+a hostile query (``/guest?phases=blocking:599999,...`` 253 times fits in a request
+line) must be one clear refusal, not a host pinned for 42 hours.
 """
 
 MAX_WORKERS = 1024  # simulated processes (gunicorn's own docs suggest 2-4 per core)
@@ -18,3 +22,10 @@ MAX_DURATION = 86_400.0  # one simulated day
 MAX_LIVE_WORKERS = 64  # forked live worker processes
 MAX_LIVE_THREADS = 256  # threads per live process
 MAX_BACKLOG = 1 << 20  # the kernel caps a real listen backlog at net.core.somaxconn anyway
+
+# One request, and the live servers' own clocks (issue 11):
+MAX_REQUEST_SECONDS = 600.0  # s of phases in one request, all phases together (sim.workload
+# also caps every number in a distribution at this many seconds, so every draw is finite)
+MAX_GRACEFUL_TIMEOUT = 600.0  # s a stop may wait for guests in flight: an infinite grace
+# would make Ctrl-C unable to stop a server, and no guest may take longer than this anyway
+MAX_HEADER_TIMEOUT = 600.0  # s a live server may be told to wait for a request to arrive

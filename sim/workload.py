@@ -11,6 +11,13 @@ seeded from the scenario's seed, one stream per purpose. Guest *i* always gets t
 *i*-th draw of the phase stream, so the same seed gives the same guests to every model,
 to the simulation and to the live load generator alike. Inside the package, time is in
 seconds; milliseconds are only the unit people type and read.
+
+Limits. Every number in a distribution is at most ``MAX_MS`` (600000 ms, ten minutes),
+and the phases of one script may not add up, on average, to more than
+``MAX_REQUEST_SECONDS`` (600 s, from ``sim.limits``). Within them every draw is a finite
+number: a lognormal's parameters are computed in log space, so ``lognormal:1,1e300``
+is refused by the limit instead of overflowing. The live servers also refuse a
+request whose drawn phases add up to more than the limit (see ``sim.live.handler``).
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sim.limits import MAX_REQUEST_SECONDS
 from sim.trace import BLOCKING, CPU, IO, PHASE_KINDS, UPLOAD
 
 MS = 0.001  # seconds in a millisecond
+MAX_MS = MAX_REQUEST_SECONDS / MS  # ms: no number in a distribution may be larger
 
 
 class WorkloadError(ValueError):
@@ -96,8 +105,13 @@ class LogNormal:
     sd: float
 
     def sample(self, rng: random.Random) -> float:
-        sigma2 = math.log(1 + (self.sd / self.mean) ** 2)
-        return rng.lognormvariate(math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2))
+        mu, sigma = self.params
+        return rng.lognormvariate(mu, sigma)
+
+    @property
+    def params(self) -> tuple[float, float]:
+        """The underlying normal's mu and sigma, computed without overflow."""
+        return _lognormal_params(self.mean, self.sd)
 
     @property
     def second_moment(self) -> float:
@@ -109,6 +123,20 @@ class LogNormal:
 
 Dist = Constant | Exponential | Uniform | LogNormal
 ZERO = Constant(0.0)
+
+
+def _lognormal_params(mean: float, sd: float) -> tuple[float, float]:
+    """mu, sigma of the normal behind a lognormal of this mean and sd.
+
+    sigma^2 = log(1 + (sd/mean)^2) is computed from log(sd/mean), so a huge ratio (or a
+    tiny mean) gives a large but finite sigma instead of an OverflowError.
+    """
+    log_ratio = math.log(sd) - math.log(mean)
+    if log_ratio < 300:  # the textbook formula, exactly as it always was
+        sigma2 = math.log(1 + (sd / mean) ** 2)
+    else:  # log(1 + r^2) = 2 log r to within 1e-260
+        sigma2 = 2 * log_ratio
+    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
 
 
 def _num(value: float) -> str:
@@ -123,6 +151,11 @@ def _ms(text: str, spec: str) -> float:
         raise WorkloadError(f"{spec!r}: {text.strip()!r} is not a number of milliseconds") from None
     if not math.isfinite(value) or value < 0:
         raise WorkloadError(f"{spec!r}: {text.strip()!r} must be a finite number >= 0")
+    if value > MAX_MS:
+        raise WorkloadError(
+            f"{spec!r}: {text.strip()!r} ms is more than {MAX_MS:.0f} ms, the longest a "
+            f"request may take (MAX_REQUEST_SECONDS = {MAX_REQUEST_SECONDS:g} s)"
+        )
     return value
 
 
@@ -193,7 +226,7 @@ def script_from_flags(
         dist = parse_dist(spec)
         if dist != ZERO:
             steps.append(PhaseSpec(kind, dist))
-    return tuple(steps)
+    return check_total(tuple(steps), "the phases together")
 
 
 def parse_phases(spec: str) -> Script:
@@ -224,7 +257,24 @@ def parse_phases(spec: str) -> Script:
         parsed = parse_dist(dist)
         if parsed != ZERO:
             steps.append(PhaseSpec(kind, parsed))
-    return tuple(steps)
+    return check_total(tuple(steps), repr(spec))
+
+
+def check_total(script: Script, what: str) -> Script:
+    """Refuse a script whose phases add up, on average, to more than one request may take.
+
+    Each number is capped already (``MAX_MS``), but many phases could still add up to
+    days; one request may take ``MAX_REQUEST_SECONDS`` in all. Distributions are judged
+    by their means; the live servers also check every guest's drawn total.
+    """
+    total = sum(step.dist.mean for step in script)
+    if total > MAX_MS:
+        what = what if len(what) <= 60 else what[:50] + "...'"
+        raise WorkloadError(
+            f"{what}: {total:.0f} ms of phases in all, more than one request may take "
+            f"({MAX_MS:.0f} ms: MAX_REQUEST_SECONDS = {MAX_REQUEST_SECONDS:g} s)"
+        )
+    return script
 
 
 def format_script(script: Script) -> str:

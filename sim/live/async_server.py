@@ -17,10 +17,14 @@ simulation does). Kept-alive connections idle for ``KEEPALIVE`` seconds are clos
 (uvicorn's ``--timeout-keep-alive``), by one sweep a second over the loop's
 connections rather than a timer set and cancelled for every request (about 5% of the
 hello world's rate, measured); an idle connection may so live up to a second longer.
+The same sweep answers 408 and closes a connection whose request has been arriving for
+longer than ``--header-timeout`` (a client trickling bytes, slowloris); uvicorn has
+no such limit on the head, only h11's size limit.
 
 Why ``BufferedProtocol`` and not streams: ``asyncio`` stream readers allocate a fresh
 buffer for every read, and on this machine that cost page faults on every request and
-halved the hello-world rate; here each connection reads into its own small buffer.
+halved the hello-world rate; here every connection of the loop reads into one shared
+64 KB buffer (the bytes are copied out at once), so an idle connection holds no buffer.
 
 SIGTERM or SIGINT: stop accepting, close idle connections, let guests in flight finish
 for up to ``--graceful-timeout``, cancel the rest, and exit. ``hybrid`` runs this same
@@ -39,7 +43,7 @@ from collections.abc import Callable, Iterator
 
 from sim.live.config import ServerConfig
 from sim.live.eager import start_eagerly
-from sim.live.handler import Guest, Report, admit, finish, run_async, start
+from sim.live.handler import Guest, Report, admit, finish, run_async, server_error, start
 from sim.live.http import CLOSED, NEED_DATA, HttpSession, Reject, Request, error_bytes
 from sim.trace import REASON_LIMIT, Failed, WorkerBooted
 
@@ -65,23 +69,35 @@ class LoopServer:
         self.tasks: set[asyncio.Task] = set()
         self.closing = False
         self.server: asyncio.Server | None = None
+        # One read buffer for every connection of this loop: asyncio calls get_buffer,
+        # recv_into and buffer_updated in one go, and buffer_updated copies the bytes
+        # out at once, so no connection needs a buffer of its own between reads.
+        self.buffer = bytearray(RECV_SIZE)
+        self.view = memoryview(self.buffer)
+        self.sweep_every = min(SWEEP_EVERY, max(0.05, config.header_timeout / 2))
 
     async def start(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
             lambda: HttpProtocol(self), sock=listener, backlog=self.config.backlog
         )
-        loop.call_later(SWEEP_EVERY, self.sweep)
+        loop.call_later(self.sweep_every, self.sweep)
 
     def sweep(self) -> None:
-        """Close the connections idle past ``KEEPALIVE``; look again in a second."""
+        """Close the connections idle past ``KEEPALIVE``, and those whose request has
+        been arriving for longer than ``--header-timeout`` (a 408); look again soon."""
         if self.closing:
             return
         loop = asyncio.get_running_loop()
-        limit = loop.time() - KEEPALIVE
-        for conn in [c for c in self.connections if 0 < c.idle_since < limit]:
-            conn.close()
-        loop.call_later(SWEEP_EVERY, self.sweep)
+        now = loop.time()
+        limit = now - KEEPALIVE
+        slow = now - self.config.header_timeout
+        for conn in list(self.connections):
+            if 0 < conn.idle_since < limit:
+                conn.close()
+            elif not conn.busy and 0 < conn.head_since < slow:
+                conn.time_out()
+        loop.call_later(self.sweep_every, self.sweep)
 
     async def shutdown(self) -> None:
         """Graceful, then for good: see the module docstring."""
@@ -107,8 +123,6 @@ class HttpProtocol(asyncio.BufferedProtocol):
 
     def __init__(self, server: LoopServer):
         self.server = server
-        self.buffer = bytearray(RECV_SIZE)
-        self.view = memoryview(self.buffer)
         self.session = HttpSession(keep_alive=True)
         self.transport: asyncio.Transport | None = None
         self.accepted_at = 0.0
@@ -116,6 +130,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
         self.busy = False  # a guest of this connection is being served
         self.closing = False
         self.idle_since = 0.0  # loop time the connection began to wait for a request; 0: not
+        self.head_since = 0.0  # loop time the first byte of the next request came; 0: none
         self.loop = asyncio.get_running_loop()
         self.linger: asyncio.TimerHandle | None = None
 
@@ -134,13 +149,15 @@ class HttpProtocol(asyncio.BufferedProtocol):
             self.linger.cancel()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self.view
+        return self.server.view  # shared by the loop's connections: see LoopServer
 
     def buffer_updated(self, nbytes: int) -> None:
         if self.closing:
             return  # lingering: the client's bytes are read and dropped
         self.idle_since = 0.0
-        self.session.feed(self.buffer[:nbytes])
+        if not self.head_since:
+            self.head_since = self.loop.time()
+        self.session.feed(self.server.buffer[:nbytes])
         if self.busy:
             self.transport.pause_reading()  # one guest at a time per connection
         else:
@@ -175,10 +192,14 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 self.close()
                 return
             request: Request = item  # type: ignore[assignment]
+            self.head_since = 0.0  # it arrived in time
             request.head_at = time.monotonic()
             accepted_at = self.accepted_at if self.first else request.head_at
             self.first = False
-            admitted = admit(request, server.worker, accepted_at, server.numbers)
+            try:
+                admitted = admit(request, server.worker, accepted_at, server.numbers)
+            except Exception as exc:  # a request never takes the loop's callback down
+                admitted = server_error(exc, None, server.report)
             if not isinstance(admitted, Guest):
                 status, headers, body = admitted
                 headers = [*headers, ("x-worker", str(server.worker))]
@@ -211,6 +232,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
 
     async def serve(self, request: Request, guest: Guest) -> None:
         server = self.server
+        failed = False
         try:
             await run_async(guest, server.report)
             finish(guest, server.report)
@@ -218,10 +240,18 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 self.transport.write(
                     self.session.respond(request, 200, guest.headers(server.pid), guest.body())
                 )
+        except Exception as exc:  # a 500 for this guest; the loop and its guests go on
+            failed = True
+            status, _, body = server_error(exc, guest, server.report)
+            if not self.closing:
+                self.transport.write(error_bytes(status, body.decode().removeprefix("500: ")))
         finally:
             server.in_flight -= 1
             self.busy = False
         if self.closing:
+            return
+        if failed:
+            self.close()
             return
         if not self.session.next_cycle() or server.closing:
             self.close()
@@ -232,6 +262,15 @@ class HttpProtocol(asyncio.BufferedProtocol):
         self.loop.call_soon(self.pump)
 
     # --- closing --------------------------------------------------------------------
+
+    def time_out(self) -> None:
+        """The request did not arrive within ``--header-timeout``: a 408, and close."""
+        if self.closing or self.transport is None or self.transport.is_closing():
+            return
+        timeout = self.server.config.header_timeout
+        reason = f"the request did not arrive within {timeout:g} s (--header-timeout)"
+        self.transport.write(error_bytes(408, reason))
+        self.close()
 
     def close(self) -> None:
         """Close gently: our FIN first, the client's bytes dropped, then close."""

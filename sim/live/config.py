@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 from dataclasses import dataclass, replace
 
 from sim import limits
@@ -22,6 +23,7 @@ DEFAULT_PORT = 8000
 DEFAULT_BACKLOG = 2048  # gunicorn's --backlog
 DEFAULT_TIMEOUT = 30.0  # s, gunicorn's --timeout
 DEFAULT_GRACE = 5.0  # s to finish in-flight guests after SIGTERM (gunicorn's is 30)
+DEFAULT_HEADER_TIMEOUT = 10.0  # s for a request to arrive once its connection is taken
 
 
 class ConfigError(ValueError):
@@ -42,6 +44,7 @@ class ServerConfig:
     graceful_timeout: float = DEFAULT_GRACE
     limit_concurrency: int | None = None
     report: str | None = None
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     @property
     def hosts(self) -> int:
@@ -96,6 +99,7 @@ class ServerConfig:
             "--backlog", str(self.backlog),
             "--timeout", f"{self.timeout:g}",
             "--graceful-timeout", f"{self.graceful_timeout:g}",
+            "--header-timeout", f"{self.header_timeout:g}",
         ]  # fmt: skip
         if server(self.model).has("threads"):
             argv += ["--threads", str(self.threads)]
@@ -129,11 +133,24 @@ def check(config: ServerConfig) -> ServerConfig:
         raise ConfigError(f"--port must be 0..65535 (0: any free port), got {config.port}")
     if config.backlog < 1:
         raise ConfigError(f"--backlog must be at least 1, got {config.backlog}")
+    if config.backlog > limits.MAX_BACKLOG:
+        raise ConfigError(
+            f"--backlog: at most {limits.MAX_BACKLOG} (MAX_BACKLOG), got {config.backlog}; the "
+            f"kernel caps it at net.core.somaxconn anyway (4096 by default)"
+        )
     if not config.timeout > 0:
         raise ConfigError(f"--timeout must be > 0 seconds, got {config.timeout:g}")
-    if config.graceful_timeout < 0:
+    if not (math.isfinite(config.graceful_timeout)
+            and 0 <= config.graceful_timeout <= limits.MAX_GRACEFUL_TIMEOUT):  # fmt: skip
         raise ConfigError(
-            f"--graceful-timeout must be >= 0 seconds, got {config.graceful_timeout:g}"
+            f"--graceful-timeout must be 0..{limits.MAX_GRACEFUL_TIMEOUT:g} seconds "
+            f"(MAX_GRACEFUL_TIMEOUT: a stop must end), got {config.graceful_timeout:g}"
+        )
+    if not (math.isfinite(config.header_timeout)
+            and 0 < config.header_timeout <= limits.MAX_HEADER_TIMEOUT):  # fmt: skip
+        raise ConfigError(
+            f"--header-timeout must be > 0 and at most {limits.MAX_HEADER_TIMEOUT:g} seconds "
+            f"(MAX_HEADER_TIMEOUT), got {config.header_timeout:g}"
         )
     if config.limit_concurrency is not None:
         if not row.has("limit_concurrency"):
@@ -164,6 +181,10 @@ FLAGS = [  # (flag, short, metavar, help)
     ("--limit-concurrency", None, "N", "answer 503 beyond N in flight, as uvicorn ("
      + ", ".join(n for n in NAMES if server(n).has("limit_concurrency")) + ")"),
     ("--report", None, "PATH", "send trace events as JSON lines to a Unix socket or a file"),
+    ("--header-timeout", None, "S",
+     f"seconds for a request to arrive once its connection is taken, else the connection "
+     f"is closed (default {DEFAULT_HEADER_TIMEOUT:g}; a guard against slow clients that "
+     f"gunicorn's sync worker lacks)"),
 ]  # fmt: skip
 
 
@@ -205,5 +226,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
             graceful_timeout=grace,
             limit_concurrency=_number(args.limit_concurrency, "--limit-concurrency", int, None),
             report=args.report or None,
+            header_timeout=_number(args.header_timeout, "--header-timeout", float,
+                                   DEFAULT_HEADER_TIMEOUT),
         )
     )  # fmt: skip

@@ -35,9 +35,11 @@ from sim.trace import (
     BLOCKING,
     CPU,
     IO,
+    REASON_ERROR,
     UPLOAD,
     Arrived,
     Event,
+    Failed,
     Finished,
     LoopBlocked,
     LoopUnblocked,
@@ -45,7 +47,15 @@ from sim.trace import (
     PhaseStarted,
     Started,
 )
-from sim.workload import MS, Constant, WorkloadError, parse_dist, parse_phases, script_from_flags
+from sim.workload import (
+    MAX_REQUEST_SECONDS,
+    MS,
+    Constant,
+    WorkloadError,
+    parse_dist,
+    parse_phases,
+    script_from_flags,
+)
 
 MAX_PHASE = 600.0  # s: a longer phase is surely a typo (ms, not s)
 Report = Callable[[Event], None] | None
@@ -107,6 +117,7 @@ def plan(query: dict[str, str], guest_id: int) -> list[tuple[str, float]]:
         raise PlanError(str(exc)) from None
     rng = None  # seeded by the guest's number, only if a distribution needs drawing
     phases = []
+    total = 0.0
     for step in script:
         if isinstance(step.dist, Constant):
             seconds = step.dist.value * MS
@@ -115,6 +126,12 @@ def plan(query: dict[str, str], guest_id: int) -> list[tuple[str, float]]:
             seconds = step.dist.sample(rng) * MS
         if seconds > MAX_PHASE:
             raise PlanError(f"{step}: longer than {MAX_PHASE:g} s (phases are in ms)")
+        total += seconds
+        if total > MAX_REQUEST_SECONDS:
+            raise PlanError(
+                f"this guest's phases add up to more than {MAX_REQUEST_SECONDS:g} s, the most "
+                f"one request may take (MAX_REQUEST_SECONDS)"
+            )
         if step.kind != UPLOAD:
             phases.append((step.kind, seconds))
     return phases
@@ -206,6 +223,19 @@ def admit(request: Request, worker: int, accepted_at: float,
     except PlanError as exc:
         return 400, [TEXT], f"bad guest: {exc}\n".encode()
     return guest
+
+
+def server_error(exc: BaseException, guest: Guest | None, report: Report) -> Answer:
+    """A handler failed unexpectedly: a 500 for this guest, and the server goes on.
+
+    Nothing a request does may kill a host (a thread, a worker, the loop): every
+    server catches what its handler raises and answers this instead. A guest already
+    started is reported as failed, so the trace stays whole.
+    """
+    if guest is not None and report:
+        report(Failed(time.monotonic(), guest.id, guest.worker, REASON_ERROR))
+    name = type(exc).__name__
+    return 500, [TEXT], f"500: the server failed on this request ({name}); it goes on\n".encode()
 
 
 def start(guest: Guest, report: Report) -> None:

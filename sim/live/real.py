@@ -11,6 +11,16 @@ and returns a ``RealServer`` whose ``stop()`` sends SIGTERM to that pid (Gunicor
 arbiter then stops its workers) and, after a grace period, SIGKILL to the process
 group the child leads, so no worker outlives a run.
 
+An owner that dies without calling ``stop()`` (SIGKILL, a closed terminal's SIGHUP)
+must not leave the real server running under PID 1. On Linux the child asks the kernel,
+between fork and exec, for SIGTERM when its parent dies (``PR_SET_PDEATHSIG``, which
+survives the exec): Gunicorn's arbiter then stops its workers within its graceful
+timeout, and Uvicorn shuts down within ``--timeout-graceful-shutdown``. Beware: the
+kernel sends it when the *thread* that forked the child exits, not the process, so
+``start_real`` must be called from a thread that lives as long as the server (every
+caller here starts and stops the server in one call on one thread). Elsewhere there is
+no such guard, only ``stop()``.
+
 These servers are an optional extra: without them, ``RealServerMissing`` says to
 ``pip install -e '.[real]'`` and the CLI exits 2.
 """
@@ -18,6 +28,7 @@ These servers are an optional extra: without them, ``RealServerMissing`` says to
 from __future__ import annotations
 
 import collections
+import ctypes
 import importlib.util
 import os
 import shlex
@@ -27,16 +38,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim.scenario import Scenario
-from sim.servers import knob_values, model_of_real
+from sim.servers import knob_values, model_of_real, server
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 READY_TIMEOUT = 20.0  # s for the server to answer /health
 STOP_GRACE = 5.0  # s between SIGTERM and SIGKILL
+GRACE = 2  # s real servers get to finish guests when stopped (their own graceful flags)
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 INSTALL_HINT = "pip install -e '.[real]'"
 
 
@@ -98,13 +112,13 @@ def command(name: str, scenario: Scenario, port: int) -> list[str]:
     if name == "uvicorn":
         argv = [*py, "uvicorn", "sim.live.apps:asgi_app", "--host", HOST, "--port", str(port),
                 "--backlog", str(s.backlog), "--no-access-log", "--log-level", "warning",
-                "--lifespan", "off"]
+                "--lifespan", "off", "--timeout-graceful-shutdown", str(GRACE)]
         if s.limit_concurrency:
             argv += ["--limit-concurrency", str(s.limit_concurrency)]
         return argv
     argv = [*py, "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(s.workers),
             "--backlog", str(s.backlog), "--timeout", f"{s.timeout:g}",
-            "--graceful-timeout", "2", "--log-level", "warning"]
+            "--graceful-timeout", str(GRACE), "--log-level", "warning"]
     if name == "gunicorn-gthread":
         argv += ["--worker-class", "gthread", "--threads", str(s.threads)]
     elif name == "gunicorn-uvicorn":
@@ -148,6 +162,7 @@ class RealServer:
         self.popen = subprocess.Popen(
             self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True, cwd=REPO,
+            preexec_fn=_die_with_owner(),
         )
         threading.Thread(target=self._read_output, daemon=True).start()
         deadline = time.monotonic() + ready_timeout
@@ -199,6 +214,29 @@ class RealServer:
         self.stop()
 
 
+def _die_with_owner() -> Callable[[], None] | None:
+    """What the child runs between fork and exec: SIGTERM me when my parent dies.
+
+    Linux only (``PR_SET_PDEATHSIG``), else None. The libc function is looked up here,
+    in the parent, so the child only calls it. If the parent died before the call,
+    nobody would ever send the signal, so the child checks and leaves at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    owner = os.getpid()
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != owner:
+            os._exit(1)
+
+    return in_child
+
+
 def _healthy(port: int) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=0.5) as sock:
@@ -229,16 +267,54 @@ def serve_real(name: str, scenario: Scenario, port: int = 8000,
     announce(f"  command: {server.command_line}")
     announce(f"  try:     curl '{server.url}/guest?phases=cpu:2,io:50'")
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stops = (signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal closed
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stops}
     try:
         while server.running() and not stop.is_set():
             stop.wait(0.2)
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         code = server.stop()
     return 0 if code in (0, -signal.SIGTERM, None) else code
+
+
+OWN_FLAGS = {  # partyhost serve's flags that only partyhost's own servers have
+    "--report": "real servers send no trace events; only partyhost's own servers do",
+    "--header-timeout": "a guard of partyhost's own servers; gunicorn and uvicorn have none",
+    "--graceful-timeout": f"real servers here stop with a {GRACE} s grace "
+                          f"(gunicorn --graceful-timeout {GRACE})",
+}
+
+
+def _port(raw: object) -> int:
+    """``--port`` for a real server: 0..65535, 0 for any free port, 8000 if not given."""
+    if raw is None:
+        return 8000
+    try:
+        port = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"--port: expected a whole number, got {raw!r}") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be 0..65535 (0: any free port), got {port}")
+    return port
+
+
+def _within_limits(values: dict[str, object]) -> None:
+    """The limits of ``sim.limits`` for the knobs passed on to a real server."""
+    from sim.limits import MAX_BACKLOG, MAX_LIVE_THREADS, MAX_LIVE_WORKERS
+
+    for key, most, name in (("workers", MAX_LIVE_WORKERS, "MAX_LIVE_WORKERS"),
+                            ("threads", MAX_LIVE_THREADS, "MAX_LIVE_THREADS"),
+                            ("backlog", MAX_BACKLOG, "MAX_BACKLOG")):  # fmt: skip
+        try:
+            value = int(str(values.get(key, 0)).strip())
+        except ValueError:
+            continue  # build_scenario says what is wrong with it
+        if value > most:
+            raise ValueError(f"--{key}: at most {most} here ({name}), got {value}")
 
 
 def serve_real_from_args(args: object) -> int:
@@ -253,14 +329,28 @@ def serve_real_from_args(args: object) -> int:
     host = getattr(args, "host", None)
     if host and host not in (HOST, "localhost"):
         raise ValueError(f"--host: real servers here bind {HOST} only")
+    for key, why in OWN_FLAGS.items():  # never silently ignored
+        if getattr(args, key.removeprefix("--").replace("-", "_"), None) is not None:
+            raise ValueError(f"{key}: {why}")
     model = model_of(name)
     given = {key: getattr(args, key, None)
              for key in ("workers", "threads", "backlog", "timeout", "limit_concurrency")}
+    row = server(model)
+    for key in ("workers", "threads", "limit_concurrency"):  # never silently dropped
+        if given[key] is None or row.has(key) or str(given[key]).strip() == "1":
+            continue
+        if key == "workers":
+            raise ValueError(
+                f"--workers: {name} here is one event loop in one process (uvicorn app:app); "
+                "for several, serve gunicorn-uvicorn (gunicorn -k uvicorn_worker.UvicornWorker)"
+            )
+        raise ValueError(row.why_not(key))
     values = {"model": model, "backlog": given["backlog"], "timeout": given["timeout"],
               **knob_values(model, given)}
     try:
+        _within_limits(values)
         scenario = build_scenario(values)
-        port = int(getattr(args, "port", None) or 8000)
+        port = _port(getattr(args, "port", None))
     except (ScenarioError, ValueError) as exc:
         raise ValueError(str(exc)) from None
     why = missing(name)

@@ -63,11 +63,7 @@ class Reporter:
         self._pid = os.getpid()
         self._sock, self._fd = None, None
         try:
-            mode = os.stat(self.path).st_mode
-        except FileNotFoundError:
-            mode = 0
-        try:
-            if stat.S_ISSOCK(mode):
+            if stat.S_ISSOCK(_mode(self.path)):
                 self._sock = _connect(self.path)
             else:
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -87,6 +83,14 @@ class Reporter:
                 if self._fd is not None:
                     os.close(self._fd)
             self._sock, self._fd, self._pid = None, None, -1
+
+
+def _mode(path: str) -> int:
+    """The file's mode, 0 if there is none yet; an impossible path raises OSError."""
+    try:
+        return os.stat(path).st_mode
+    except FileNotFoundError:
+        return 0
 
 
 def _connect(path: str) -> socket.socket:

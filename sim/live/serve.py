@@ -101,6 +101,10 @@ def banner(config: ServerConfig) -> list[str]:
         lines.append(f"  bound to {config.host} as asked: other machines may reach it")
     if config.report:
         lines.append(f"  reporting trace events to {config.report}")
+    lines.append(
+        f"  slow clients: a request must arrive within {config.header_timeout:g} s, or "
+        "the connection is closed (gunicorn's sync worker has no such guard)"
+    )
     lines.append("  Ctrl-C (or SIGTERM) stops it, finishing guests in flight first")
     return lines
 

@@ -11,7 +11,12 @@ waits in the kernel's backlog, which no process here can see.
 The heartbeat is stamped between requests only, so a guest that takes longer than
 ``--timeout`` makes this worker silent and the arbiter kills it, guest and all. So does
 a client that connects and then sends its request very slowly, or not at all: the
-worker waits for it, as Gunicorn's sync worker does (hence a buffering proxy in front). The
+worker waits for it, as Gunicorn's sync worker does (hence a buffering proxy in front),
+but here only for ``--header-timeout`` seconds (default 10): then the client gets a 408
+and the worker moves on. Gunicorn's sync worker has no such guard. Connections still
+wait their turn in the backlog, first come first served, so a guest behind N slowloris
+connections waits about N / W x ``--header-timeout``; a slow upload shorter than the
+header timeout ties up the worker exactly as in Gunicorn (and in the simulation). The
 guest in hand is written on the heartbeat board so the arbiter can say whose request
 died with the worker.
 
@@ -28,7 +33,7 @@ import signal
 import time
 
 from sim.live.arbiter import WorkerContext, drain
-from sim.live.blocking import answer, linger_close, read_request, refuse
+from sim.live.blocking import LINGER, TIMED_OUT, answer, linger_close, read_request, refuse
 from sim.live.http import HttpSession, Reject, Request
 
 
@@ -68,10 +73,13 @@ def serve_connection(sock, ctx: WorkerContext, accepted_at: float) -> None:
     """One connection, one request, then close: no keep-alive in a sync worker."""
     sock.setblocking(True)
     session = HttpSession(keep_alive=False)
+    linger = LINGER
     try:
-        item = read_request(sock, session)
+        item = read_request(sock, session, ctx.config.header_timeout)
         if isinstance(item, Reject):
             refuse(sock, item)
+            if item.status == TIMED_OUT:
+                linger = 0.0  # a slow client: do not wait for it any longer
         elif isinstance(item, Request):
             out = answer(item, session, worker=ctx.slot, accepted_at=accepted_at,
                          numbers=ctx.guest_numbers, report=ctx.report, pid=ctx.pid,
@@ -79,5 +87,7 @@ def serve_connection(sock, ctx: WorkerContext, accepted_at: float) -> None:
             sock.sendall(out)
     except OSError:
         pass  # the client went away; the next one is waiting
+    except Exception:  # answer() already turned a handler's failure into a 500
+        pass  # anything else (a parser bug) ends this connection, never the worker
     finally:
-        linger_close(sock)
+        linger_close(sock, linger)

@@ -13,6 +13,9 @@ main thread is a doorman and T threads are the hosts:
   Never accepting while busy is no better: kept-alive guests come straight back in,
   and a newcomer waits outside for seconds. The patience is the compromise.
 - A host thread takes a connection from the queue, reads and serves one request
+  (the request must arrive within ``--header-timeout`` of the thread's first look, or
+  the client gets a 408: a slow client holds a thread that long at most, a guard of
+  ours)
   (``time.sleep`` for io: this thread waits, the others go on), and writes the answer.
   If the client wants to keep the connection, the thread hands it back to the main
   thread to watch, instead of sitting idle on it; an idle kept-alive connection costs
@@ -41,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 
 from sim.live.arbiter import WorkerContext, drain
-from sim.live.blocking import answer, linger_close, read_request, refuse
+from sim.live.blocking import LINGER, TIMED_OUT, answer, linger_close, read_request, refuse
 from sim.live.http import HttpSession, Reject, Request
 
 KEEPALIVE = 2.0  # s an idle kept-alive connection may wait for its next request
@@ -56,6 +59,7 @@ class Connection:
     accepted_at: float = field(default_factory=time.monotonic)
     first: bool = True  # the first request's wait starts at accept, later ones at read
     idle_since: float = 0.0
+    slow: bool = False  # timed out (--header-timeout): closed without lingering
 
 
 class ThreadedWorker:
@@ -168,7 +172,7 @@ class ThreadedWorker:
                 self._close(conn)
 
     def _close(self, conn: Connection) -> None:
-        linger_close(conn.sock)
+        linger_close(conn.sock, 0.0 if conn.slow else LINGER)
         with self.lock:
             self.open -= 1
 
@@ -181,7 +185,10 @@ class ThreadedWorker:
             conn = self.ready.get()
             if conn is None:
                 return
-            keep = self.serve(conn, worker)
+            try:
+                keep = self.serve(conn, worker)
+            except Exception:  # never let a request end a host thread (answer() 500s first)
+                keep = False
             with self.lock:
                 self.pending -= 1
             if keep:
@@ -198,9 +205,10 @@ class ThreadedWorker:
         ctx = self.ctx
         try:
             while True:
-                item = read_request(conn.sock, conn.session)
+                item = read_request(conn.sock, conn.session, ctx.config.header_timeout)
                 if isinstance(item, Reject):
                     refuse(conn.sock, item)
+                    conn.slow = item.status == TIMED_OUT
                     return False
                 if not isinstance(item, Request):
                     return False  # the client closed

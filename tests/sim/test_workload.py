@@ -1,10 +1,15 @@
 """The guests: distributions, scripts and the seed that makes them repeatable."""
 
+import math
+import random
 import statistics
+import subprocess
+import sys
 
 import pytest
 
 from sim.workload import (
+    MAX_REQUEST_SECONDS,
     Constant,
     Exponential,
     LogNormal,
@@ -94,3 +99,39 @@ def test_query_string_is_the_live_servers_phase_syntax():
     guest = next(work.guests())
     assert guest.query() == "phases=cpu:2.000,io:50.000"
     assert parse_phases(guest.query().removeprefix("phases=")) == parse_phases("cpu:2,io:50")
+
+
+# --- limits (issue 11) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["lognormal:1,1e300", "exp:1e308", "uniform:0,1.7e308",
+                                  "700000", "lognormal:1e300,1"])  # fmt: skip
+def test_numbers_past_the_limit_are_refused_with_the_limit_named(spec):
+    with pytest.raises(WorkloadError, match="MAX_REQUEST_SECONDS = 600 s"):
+        parse_dist(spec)
+
+
+@pytest.mark.parametrize("spec", ["lognormal:1,600000", "lognormal:1e-300,600000",
+                                  "lognormal:600000,600000", "exp:600000"])  # fmt: skip
+def test_every_draw_within_the_limits_is_a_finite_number(spec):
+    dist = parse_dist(spec)
+    rng = random.Random(11)
+    assert all(math.isfinite(dist.sample(rng)) for _ in range(2000))
+
+
+def test_a_script_may_not_add_up_to_more_than_one_request_may_take():
+    with pytest.raises(WorkloadError, match="MAX_REQUEST_SECONDS"):
+        parse_phases(",".join(["blocking:599999"] * 253))
+    with pytest.raises(WorkloadError, match="600000 ms"):
+        script_from_flags(io="400000", blocking="400000")
+    assert MAX_REQUEST_SECONDS == 600
+    assert len(parse_phases("cpu:300000,io:300000")) == 2  # exactly the limit is fine
+
+
+def test_simulate_refuses_an_overflowing_distribution_in_one_line():
+    result = subprocess.run([sys.executable, "-m", "tui", "simulate", "--io",
+                             "lognormal:1,1e300", "--guests", "10"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "600000 ms" in result.stderr
