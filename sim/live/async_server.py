@@ -28,7 +28,8 @@ halved the hello-world rate; here every connection of the loop reads into one sh
 
 SIGTERM or SIGINT: stop accepting, close idle connections, let guests in flight finish
 for up to ``--graceful-timeout``, cancel the rest, and exit. ``hybrid`` runs this same
-loop in each of its forked workers.
+loop in each of its forked workers; ``threadpool`` runs it too, but hands each guest's
+handler to a pool of threads (``LoopServer.run_guest`` is the one place that differs).
 """
 
 from __future__ import annotations
@@ -75,6 +76,21 @@ class LoopServer:
         self.buffer = bytearray(RECV_SIZE)
         self.view = memoryview(self.buffer)
         self.sweep_every = min(SWEEP_EVERY, max(0.05, config.header_timeout / 2))
+
+    @property
+    def worker_ids(self) -> tuple[int, ...] | range:
+        """The trace's worker ids this server's guests are served by: the loop itself."""
+        return (self.worker,)
+
+    async def run_guest(self, guest: Guest) -> None:
+        """Run a guest's handler, from Started to Finished: here, on the loop itself.
+
+        The one hook for a server that runs handlers elsewhere (``threadpool``: in a
+        pool of threads). It is called eagerly, as soon as the request is read.
+        """
+        start(guest, self.report)
+        await run_async(guest, self.report)
+        finish(guest, self.report)
 
     async def start(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
@@ -207,7 +223,6 @@ class HttpProtocol(asyncio.BufferedProtocol):
             elif server.limit is not None and server.in_flight >= server.limit:
                 self._turn_away(request, admitted)
             else:
-                start(admitted, server.report)
                 self.busy = True
                 server.in_flight += 1
                 # eagerly: its first phase begins now, not after the rest of this turn
@@ -234,8 +249,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
         server = self.server
         failed = False
         try:
-            await run_async(guest, server.report)
-            finish(guest, server.report)
+            await server.run_guest(guest)
             if not self.closing:
                 self.transport.write(
                     self.session.respond(request, 200, guest.headers(server.pid), guest.body())
@@ -306,13 +320,14 @@ async def run_loop(
     on_ready: Callable[[], None] | None = None,
     heartbeat: Callable[[], bool] | None = None,
     tick: float = 1.0,
+    server_class: type[LoopServer] = LoopServer,
 ) -> None:
     """Serve on ``listener`` until a stop signal (or ``heartbeat`` returns False)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in stop_signals:
         loop.add_signal_handler(sig, stop.set)
-    server = LoopServer(config, worker, report, numbers)
+    server = server_class(config, worker, report, numbers)
     await server.start(listener)
     if heartbeat is not None:
 
@@ -324,7 +339,9 @@ async def run_loop(
 
         beat()
     if report:
-        report(WorkerBooted(time.monotonic(), worker))
+        now = time.monotonic()
+        for host in server.worker_ids:
+            report(WorkerBooted(now, host))
     if on_ready is not None:
         on_ready()
     await stop.wait()
