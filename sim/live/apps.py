@@ -1,4 +1,4 @@
-"""The guest handler as a WSGI app and as an ASGI app, for real Gunicorn and Uvicorn.
+"""The guest handler as a WSGI app and as ASGI apps, for real Gunicorn and Uvicorn.
 
 Theory of operation. The minimal servers (``sim.live``) interpret a guest's phases
 inside their own code. To check them, and the simulation, against the real servers,
@@ -6,23 +6,30 @@ the same interpretation runs here as plain applications: ``wsgi_app`` for Gunico
 sync and gthread workers (every wait holds the worker: ``time.sleep``), ``asgi_app``
 for Uvicorn, Gunicorn with ``uvicorn_worker.UvicornWorker`` and Gunicorn's own asyncio
 worker (``io`` awaits, so the loop serves others; ``blocking`` sleeps on the loop, the
-classic mistake). The request is the load generator's ``GET /guest?phases=...`` with
-``X-Guest-Id``; the phases are read by ``sim.live.handler.plan`` and cpu is spun by
-``sim.live.handler.spin``, the very code the minimal servers run.
+classic mistake), and ``starlette_def_app`` for Uvicorn serving a Starlette app whose
+``/guest`` route is a plain ``def``: Starlette runs it in AnyIO's worker threads, so it
+waits as the WSGI app does (``time.sleep``), one thread per guest, at most as many at
+once as the AnyIO limiter has tokens (40, unless ``PARTYHOST_THREADS`` says how many).
+Starlette is imported only when that app is asked for. The request is the load
+generator's ``GET /guest?phases=...`` with ``X-Guest-Id``; the phases are read by
+``sim.live.handler.plan`` and cpu is spun by ``sim.live.handler.spin``, the very code
+the minimal servers run.
 
-The answer carries ``X-Worker`` (pid, plus the thread under WSGI: each thread is a
-host), ``X-Started-At`` and ``X-Finished-At`` in ``time.monotonic()`` seconds, so the
-load generator can tell the wait from the service. A real server has no hook for the
-accept instant, so there is no ``X-Accepted-At``.
+The answer carries ``X-Worker`` (pid, plus the thread under WSGI and in a ``def``
+route: each thread is a host), ``X-Started-At`` and ``X-Finished-At`` in
+``time.monotonic()`` seconds, so the load generator can tell the wait from the
+service. A real server has no hook for the accept instant, so there is no
+``X-Accepted-At``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from itertools import count
 from typing import Any
 from urllib.parse import parse_qsl
@@ -32,6 +39,7 @@ from sim.trace import CPU, IO
 
 _numbers = count()
 TEXT = ("content-type", "text/plain; charset=utf-8")
+THREADS_ENV = "PARTYHOST_THREADS"  # the AnyIO limiter's tokens for starlette_def_app
 
 
 def _route(path: str) -> tuple[int, bytes] | None:
@@ -76,6 +84,14 @@ def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
         body = f"bad guest: {exc}\n".encode()
         start_response("400 Bad Request", [TEXT, ("content-length", str(len(body)))])
         return [body]
+    headers, body = _serve_in_thread(gid, phases, started)
+    start_response("200 OK", headers)
+    return [body]
+
+
+def _serve_in_thread(gid: int, phases: list[tuple[str, float]],
+                     started: float) -> tuple[list[tuple[str, str]], bytes]:  # fmt: skip
+    """The guest's phases in this thread, as a sync worker or a pool thread runs them."""
     for kind, seconds in phases:
         if kind == CPU:
             spin(seconds)
@@ -84,8 +100,7 @@ def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     finished = time.monotonic()
     worker = f"{os.getpid()}.{threading.get_ident()}"
     body = f"guest {gid} served by {worker}\n".encode()
-    start_response("200 OK", _headers(worker, started, finished, len(body)))
-    return [body]
+    return _headers(worker, started, finished, len(body)), body
 
 
 # --- ASGI: uvicorn, gunicorn -k uvicorn_worker.UvicornWorker, gunicorn -k asgi ------------
@@ -134,3 +149,46 @@ async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any],
     await send({"type": "http.response.start", "status": status,
                 "headers": [(k.encode(), v.encode()) for k, v in headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+# --- Starlette with a plain def route: uvicorn app:app, FastAPI's def endpoints -----------
+
+
+def _starlette_def_app() -> Any:
+    """A Starlette app whose /guest is a plain ``def``, run in AnyIO's thread pool."""
+    import anyio.to_thread
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    def guest(request: Request) -> Response:  # def, not async def: a pool thread runs it
+        started = time.monotonic()
+        try:
+            gid, phases = _guest(request.url.query, request.headers.get("x-guest-id"))
+        except PlanError as exc:
+            return Response(f"bad guest: {exc}\n", 400, media_type=TEXT[1])
+        headers, body = _serve_in_thread(gid, phases, started)
+        return Response(body, 200, headers=dict(headers))
+
+    async def simple(request: Request) -> Response:  # on the loop, as our own server does
+        status, body = _route(request.url.path) or (404, b"")
+        return Response(body, status, media_type=TEXT[1])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tokens = os.environ.get(THREADS_ENV, "")
+        if tokens.isdigit() and int(tokens) > 0:  # the limiter is per loop: set it on ours
+            anyio.to_thread.current_default_thread_limiter().total_tokens = int(tokens)
+        yield
+
+    routes = [Route("/guest", guest), Route("/health", simple), Route("/", simple)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def __getattr__(name: str) -> Any:
+    """``starlette_def_app`` is built on first use, so this module needs no Starlette."""
+    if name == "starlette_def_app":
+        app = globals()[name] = _starlette_def_app()
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,8 +3,10 @@
 Theory of operation. Each name in ``REAL_SERVERS`` is a real deployment of one of the
 models: ``gunicorn`` (sync workers), ``gunicorn-gthread`` (``-k gthread --threads``),
 ``uvicorn`` (one event loop), ``gunicorn-uvicorn`` (``-k uvicorn_worker.UvicornWorker``;
-the old ``uvicorn.workers`` path is deprecated) and ``gunicorn-asgi`` (Gunicorn's own
-asyncio worker, ``-k asgi``, in Gunicorn releases that have it). ``command(name, ...)``
+the old ``uvicorn.workers`` path is deprecated), ``gunicorn-asgi`` (Gunicorn's own
+asyncio worker, ``-k asgi``, in Gunicorn releases that have it) and ``uvicorn-def``
+(Starlette, FastAPI's core, with a plain ``def`` route: AnyIO's thread pool, its
+tokens passed in ``PARTYHOST_THREADS``). ``command(name, ...)``
 builds the exact command line from a scenario's knobs; ``start_real`` runs it as a
 child in its own session on a free loopback port, waits until ``/health`` answers,
 and returns a ``RealServer`` whose ``stop()`` sends SIGTERM to that pid (Gunicorn's
@@ -42,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.live.apps import THREADS_ENV
 from sim.scenario import Scenario
 from sim.servers import knob_values, model_of_real, server
 
@@ -69,6 +72,9 @@ REAL_SERVERS: dict[str, RealKind] = {
     "gunicorn-uvicorn": RealKind(("gunicorn", "uvicorn", "uvicorn_worker"),
                                  "Gunicorn with uvicorn_worker.UvicornWorker (ASGI)"),
     "gunicorn-asgi": RealKind(("gunicorn",), "Gunicorn's own asyncio worker (ASGI)"),
+    "uvicorn-def": RealKind(("uvicorn", "starlette"),
+                            "Uvicorn serving a Starlette app with a plain def route "
+                            "(AnyIO thread pool)"),
 }
 
 
@@ -109,6 +115,13 @@ def command(name: str, scenario: Scenario, port: int) -> list[str]:
     """The exact command line for ``name`` with the scenario's knobs."""
     s = scenario
     py = [sys.executable, "-m"]
+    if name == "uvicorn-def":  # the limiter's tokens come in by environment()
+        argv = [*py, "uvicorn", "sim.live.apps:starlette_def_app", "--host", HOST,
+                "--port", str(port), "--backlog", str(s.backlog), "--no-access-log",
+                "--log-level", "warning", "--lifespan", "on"]
+        if s.limit_concurrency:
+            argv += ["--limit-concurrency", str(s.limit_concurrency)]
+        return argv
     if name == "uvicorn":
         argv = [*py, "uvicorn", "sim.live.apps:asgi_app", "--host", HOST, "--port", str(port),
                 "--backlog", str(s.backlog), "--no-access-log", "--log-level", "warning",
@@ -130,6 +143,13 @@ def command(name: str, scenario: Scenario, port: int) -> list[str]:
     return [*argv, app]
 
 
+def environment(name: str, scenario: Scenario) -> dict[str, str]:
+    """Knobs a real server reads from its environment: uvicorn-def's limiter tokens."""
+    if name == "uvicorn-def":
+        return {THREADS_ENV: str(scenario.threads)}
+    return {}
+
+
 def shell_line(argv: list[str]) -> str:
     """The command as a person would type it (``python -m`` spelled as the interpreter)."""
     return shlex.join(argv)
@@ -138,12 +158,15 @@ def shell_line(argv: list[str]) -> str:
 class RealServer:
     """A running real server: ``port``, ``pid``, ``command_line``; ``stop()`` ends it."""
 
-    def __init__(self, name: str, argv: list[str], port: int, settle: float = 0.0) -> None:
+    def __init__(self, name: str, argv: list[str], port: int, settle: float = 0.0,
+                 env: dict[str, str] | None = None) -> None:  # fmt: skip
         self.name = name
         self.settle = settle
         self.argv = argv
         self.port = port
-        self.command_line = shell_line(argv)
+        self.env = env or {}
+        self.command_line = " ".join([*(f"{k}={shlex.quote(v)}" for k, v in self.env.items()),
+                                      shell_line(argv)])
         self.output: collections.deque[str] = collections.deque(maxlen=200)
         self.popen: subprocess.Popen[str] | None = None
 
@@ -159,6 +182,7 @@ class RealServer:
     def start(self, ready_timeout: float = READY_TIMEOUT) -> RealServer:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env.update(self.env)
         self.popen = subprocess.Popen(
             self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True, cwd=REPO,
@@ -256,7 +280,8 @@ def start_real(name: str, scenario: Scenario, *, port: int = 0,
         raise RealServerMissing(why)
     port = port or free_port()
     settle = min(0.2 * scenario.workers, 1.0) if name.startswith("gunicorn") else 0.0
-    return RealServer(name, command(name, scenario, port), port, settle).start(ready_timeout)
+    return RealServer(name, command(name, scenario, port), port, settle,
+                      env=environment(name, scenario)).start(ready_timeout)
 
 
 def serve_real(name: str, scenario: Scenario, port: int = 8000,
