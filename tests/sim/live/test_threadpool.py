@@ -143,3 +143,13 @@ def test_real_uvicorn_def_serves_t_at_once_in_two_rounds():
     assert len({r.headers["x-worker"] for r in replies}) <= THREADS  # pid.thread: T threads
     assert my_children() <= before, "the real server outlived stop()"
     assert not wait_gone(pids, within=5.0)
+
+
+def test_limit_concurrency_counts_guests_waiting_for_a_token_too():
+    # uvicorn's --limit-concurrency is checked on the loop, before the limiter: with one
+    # thread and 2 allowed in flight, of 4 guests sent together one is served, one waits
+    # for the token (and is served a round later), and two get a 503 at once.
+    with serving("threadpool", threads=1, limit_concurrency=2) as server:
+        replies, _ = at_once(server.port, [f"/guest?io={IO_MS}"] * 4)
+    assert sorted(r.status for r in replies) == [200, 200, 503, 503]
+    assert rounds([r for r in replies if r.status == 200])[1] >= 0.18  # after the first
