@@ -15,6 +15,8 @@ Reading order, one idea per module:
 - ``arbiter``: the pre-fork master that watches heartbeats and replaces workers.
 - ``threaded``: a doorman thread and T host threads per process.
 - ``async_server``: one event loop; ``hybrid``: one per forked process.
+- ``threadpool``: that event loop handing each guest to one of T threads
+  (Starlette's ``def`` endpoints).
 - ``serve``: binding and choosing; ``process``: a server in a child process.
 
 ``start_server(model, **knobs)`` is the way in for code that needs a server (the load
