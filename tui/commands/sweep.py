@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from rich.console import Console
@@ -51,6 +51,7 @@ Examples:
 POOL_MIN_GUESTS = 20_000  # below this, starting processes costs more than it saves
 DEFAULT_POINTS = 16  # A..B without a step: at most this many points, spread evenly
 MAX_POINTS = 200
+CTRL_C_POLL = 0.1  # s between looks for a Ctrl-C while the pool runs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,16 +128,23 @@ def run_points(points: list[Scenario], jobs: int | None, console: Console) -> li
         if use_pool:
             pool = ProcessPoolExecutor(max_workers=min(jobs, len(points)),
                                        initializer=_worker_ignores_ctrl_c)
-            previous = _first_ctrl_c_only()
+            ctrl_c = CtrlC()
             try:
                 futures = {pool.submit(simulate, p): i for i, p in enumerate(points)}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    progress.advance(task)
+                pending = set(futures)
+                while pending:
+                    ctrl_c.check()
+                    done, pending = wait(pending, timeout=CTRL_C_POLL,
+                                         return_when=FIRST_COMPLETED)
+                    for future in done:
+                        results[futures[future]] = future.result()
+                        progress.advance(task)
             except BaseException as exc:  # Ctrl-C, a failed point: stop every worker now
-                _stop_pool(pool, leaving=isinstance(exc, KeyboardInterrupt))
+                _stop_pool(pool)
+                if not isinstance(exc, KeyboardInterrupt):
+                    ctrl_c.restore()
                 raise
-            _restore_ctrl_c(previous)
+            ctrl_c.restore()
             pool.shutdown()
         else:
             for i, point in enumerate(points):
@@ -150,52 +158,55 @@ def _worker_ignores_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _first_ctrl_c_only() -> Any:
-    """Until restored, the first Ctrl-C interrupts and any further one is ignored.
+class CtrlC:
+    """While the pool runs: Ctrl-C is noted, not raised mid-way, and only the first counts.
 
-    So a second Ctrl-C cannot land while the first is stopping the workers (it would
-    leave them running). Returns the handler to restore (None off the main thread).
+    A KeyboardInterrupt raised wherever the main thread happens to be can land inside
+    concurrent.futures while it holds a future's lock, and stopping the pool then
+    deadlocks. So the handler only notes the press (and ignores any further one, which
+    could otherwise cut the stopping short and leave workers running); ``check``,
+    called between waits of ``CTRL_C_POLL``, raises it where it is safe. On the
+    KeyboardInterrupt path the handler is not restored: the command is ending, and a
+    third Ctrl-C must not turn its exit into a traceback. Off the main thread (no
+    signals there) it does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        return None
 
-    def first(signum: int, frame: Any) -> None:
+    def __init__(self) -> None:
+        self.pressed = False
+        self.previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum: int, frame: Any) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise KeyboardInterrupt
+        self.pressed = True
 
-    return signal.signal(signal.SIGINT, first)
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
 
 
-def _restore_ctrl_c(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _stop_pool(pool: ProcessPoolExecutor, *, leaving: bool = False) -> None:
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started and end the workers at once (not after their point).
 
     ``shutdown(wait=True)``, what ``with`` does, waits for every running point: a
-    Ctrl-C took seconds. A second Ctrl-C meanwhile is ignored, so it cannot leave a
-    worker behind; when ``leaving`` (Ctrl-C: the command is ending) it stays ignored
-    until the process exits, so it cannot break the exit into a traceback either.
+    Ctrl-C took seconds.
     """
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        workers = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for worker in workers:
-            with contextlib.suppress(Exception):
-                worker.terminate()
-        for worker in workers:
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.terminate()
+    for worker in workers:
+        worker.join(1.0)
+        if worker.is_alive():
+            worker.kill()
             worker.join(1.0)
-            if worker.is_alive():
-                worker.kill()
-                worker.join(1.0)
-    finally:
-        if not leaving:
-            _restore_ctrl_c(previous)
 
 
 def chart(key: str, xs: list[float], summaries: list[Summary], width: int) -> str:
