@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.scenario import build_scenario  # noqa: E402
 from tui.app import create_app  # noqa: E402
-from tui.screens.party import SPEEDS, PartyScreen  # noqa: E402
+from tui.clock import SPEEDS  # noqa: E402
+from tui.screens.party import PartyScreen  # noqa: E402
 from tui.session import PartySession  # noqa: E402
 
 CROWD = {"model": "async", "rate": 1000, "cpu": "0.2", "io": "exp:1000", "guests": 10**9,
@@ -34,7 +35,7 @@ CROWD = {"model": "async", "rate": 1000, "cpu": "0.2", "io": "exp:1000", "guests
 MANY_HOSTS = {"model": "sync", "workers": 64, "cores": 8, "rate": 500, "cpu": "2",
               "io": "exp:100", "guests": 10**9, "seed": 1}
 WARMUP = 3.0  # party seconds before measuring: the house fills to ~1,000 guests
-from tui.screens.party import FPS  # noqa: E402  (the app's own timer rate)
+from tui.clock import FPS  # noqa: E402  (the app's own timer rate)
 
 
 async def watch(values: dict, seconds: float, story: bool = True) -> dict:

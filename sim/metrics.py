@@ -29,7 +29,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from sim.scenario import LOOP_MODELS, Scenario
+from sim.scenario import Scenario
+from sim.servers import structure_of
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -45,6 +46,7 @@ from sim.trace import (
     TurnedAway,
     WorkerKilled,
 )
+from sim.workload import format_script
 
 US = 1_000_000  # microseconds in a second: the histograms' unit
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9))
@@ -98,6 +100,14 @@ class Distribution:
         return out
 
 
+class KindCounts:
+    """One kind of guest's own numbers, in a mix."""
+
+    def __init__(self) -> None:
+        self.served = self.turned_away = self.failed = 0
+        self.latency = Distribution()
+
+
 @dataclass(frozen=True)
 class Summary:
     """What a run measured; ``to_dict`` is the ``--json`` shape."""
@@ -115,6 +125,7 @@ class Summary:
     littles_L: float
     littles_lambda_W: float
     window: tuple[float, float]
+    kinds: tuple[dict[str, Any], ...] = ()  # per kind of guest, when the workload is a mix
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,13 +139,15 @@ class Summary:
             "utilization": self.utilization,
             "queue": {"mean": self.queue_mean, "max": self.queue_max},
             "littles_law": {"L": self.littles_L, "lambda_W": self.littles_lambda_W},
+            **({"kinds": list(self.kinds)} if self.kinds else {}),
         }
 
 
 class Metrics:
     """A sink that folds a trace into running sums; ``summary()`` reads them out."""
 
-    def __init__(self, warmup: float | None = None, warmup_guests: int = 0):
+    def __init__(self, warmup: float | None = None, warmup_guests: int = 0,
+                 kinds: tuple[tuple[float, str], ...] = ()):
         self.t0: float | None = warmup if warmup is not None else (None if warmup_guests else 0.0)
         self.warmup_guest = warmup_guests
         self.model = ""
@@ -160,6 +173,10 @@ class Metrics:
         self.sojourn_count = 0
         self.latency = Distribution()
         self.wait = Distribution()
+        # a mix: (share, phases) of each kind, each guest's kind, and each kind's numbers
+        self.kinds = kinds
+        self.kind_of: dict[int, int] = {}
+        self.by_kind = [KindCounts() for _ in kinds]
         self._on = {
             ServerStarted: self._server_started,
             Arrived: self._arrived,
@@ -196,7 +213,7 @@ class Metrics:
 
     def _server_started(self, e: ServerStarted) -> None:
         self.model, self.hosts = e.model, max(e.hosts, 1)
-        self.loops = e.model in LOOP_MODELS
+        self.loops = structure_of(e.model).juggles
         if not self.loops:  # phases do not change whether a sync host is in use
             self._on.pop(PhaseStarted, None)
             self._on.pop(PhaseEnded, None)
@@ -204,6 +221,8 @@ class Metrics:
     def _arrived(self, e: Arrived) -> None:
         self._advance(e.t)
         self.arrived += 1
+        if self.by_kind:
+            self.kind_of[e.guest] = e.endpoint
         if self.t0 is None and e.guest >= self.warmup_guest:
             self.t0 = e.t
         self.arrival_of[e.guest] = e.t
@@ -223,6 +242,8 @@ class Metrics:
     def _turned_away(self, e: TurnedAway) -> None:
         self._advance(e.t)
         self.turned_away += 1
+        if self.by_kind:
+            self.by_kind[self.kind_of.pop(e.guest, 0)].turned_away += 1
         self.arrival_of.pop(e.guest, None)
         self.line.discard(e.guest)
         if e.guest in self.in_window:
@@ -267,10 +288,17 @@ class Metrics:
         sojourn = self._leave(e.t, e.guest, e.worker)
         if sojourn is not None:
             self.latency.record(sojourn)
+        if self.by_kind:
+            counts = self.by_kind[self.kind_of.pop(e.guest, 0)]
+            counts.served += 1
+            if sojourn is not None:
+                counts.latency.record(sojourn)
 
     def _failed(self, e: Failed) -> None:
         self.failed += 1
         self._leave(e.t, e.guest, e.worker)
+        if self.by_kind:
+            self.by_kind[self.kind_of.pop(e.guest, 0)].failed += 1
 
     def _worker_killed(self, e: WorkerKilled) -> None:
         self._advance(e.t)
@@ -306,13 +334,19 @@ class Metrics:
             littles_L=round(rate(house), 4),
             littles_lambda_W=round(lam * w, 4),
             window=(t0, t1),
+            kinds=tuple(
+                {"share": share, "phases": phases, "served": counts.served,
+                 "turned_away": counts.turned_away, "failed": counts.failed,
+                 "latency_ms": counts.latency.summary_ms()}
+                for (share, phases), counts in zip(self.kinds, self.by_kind, strict=True)),
         )
 
 
 def metrics_for(scenario: Scenario) -> Metrics:
     """The fold a scenario asks for: by default the first 10% of guests (or time) is warmup."""
+    kinds = tuple((kind.share, format_script(kind.script)) for kind in scenario.kinds)
     if scenario.warmup is not None:
-        return Metrics(warmup=scenario.warmup)
+        return Metrics(warmup=scenario.warmup, kinds=kinds)
     if scenario.guests is not None:
-        return Metrics(warmup_guests=scenario.guests // 10)
-    return Metrics(warmup=0.1 * (scenario.duration or 0.0))
+        return Metrics(warmup_guests=scenario.guests // 10, kinds=kinds)
+    return Metrics(warmup=0.1 * (scenario.duration or 0.0), kinds=kinds)

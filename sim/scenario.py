@@ -19,30 +19,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim import limits
+from sim.servers import DEFAULT, KNOBS, SERVERS, UnknownServer, server
 from sim.workload import (
     ZERO,
+    Kind,
+    Mix,
     Script,
     Workload,
     WorkloadError,
+    format_mix,
     format_script,
+    mix_from_entries,
     parse_dist,
+    parse_mix,
     parse_phases,
     script_from_flags,
 )
 
-MODELS = ("sync", "threaded", "async", "hybrid")
-LOOP_MODELS = ("async", "hybrid")  # the models whose hosts are event loops
 DISCIPLINES = ("fifo", "lifo")
 DEFAULT_SCRIPT = {"cpu": "5", "io": "exp:50"}  # a typical web request, when none is given
-DEFAULT_THREADS = 4  # for threaded when --threads is not given
-
-# What a real deployment looks like for each model, for labels and `serve`.
-REAL_COMMANDS = {
-    "sync": "gunicorn -w {workers} app:app",
-    "threaded": "gunicorn -w {workers} --threads {threads} app:app",
-    "async": "uvicorn app:app",
-    "hybrid": "gunicorn -w {workers} -k uvicorn_worker.UvicornWorker app:app",
-}
 
 
 class ScenarioError(ValueError):
@@ -58,7 +54,7 @@ class ScenarioError(ValueError):
 class Scenario:
     """A party, fully described: the server, its knobs, the guests and the seed."""
 
-    model: str = "sync"
+    model: str = DEFAULT
     workers: int = 1
     threads: int = 1
     cores: int = 2
@@ -70,6 +66,7 @@ class Scenario:
     overhead: float = 0.0  # ms of server cpu per request (measured by calibrate)
     # the guests
     phases: str = ""  # the script, in --phases syntax, after defaults are applied
+    mix: str = ""  # or kinds of guest, in --mix syntax ("90%=io:50;10%=cpu:2"); then no phases
     rate: float | None = 10.0
     users: int | None = None
     think: str = "0"
@@ -89,6 +86,22 @@ class Scenario:
         return script
 
     @property
+    def kinds(self) -> Mix:
+        """The guest mix, each kind's script with the server's overhead in front."""
+        if not self.mix:
+            return ()
+        head = parse_phases(f"cpu:{self.overhead:g}") if self.overhead > 0 else ()
+        return tuple(Kind(kind.share, (*head, *kind.script)) for kind in parse_mix(self.mix))
+
+    @property
+    def scripts(self) -> tuple[Script, ...]:
+        """Every script a guest may have: the one, or each kind's."""
+        return tuple(kind.script for kind in self.kinds) if self.mix else (self.script,)
+
+    def has_phase(self, kind: str) -> bool:
+        return any(step.kind == kind for script in self.scripts for step in script)
+
+    @property
     def workload(self) -> Workload:
         return Workload(
             script=self.script,
@@ -96,6 +109,7 @@ class Scenario:
             rate=None if self.users else self.rate,
             users=self.users,
             think=parse_dist(self.think),
+            mix=self.kinds,
         )
 
     @property
@@ -104,34 +118,42 @@ class Scenario:
 
     @property
     def real_command(self) -> str:
-        return REAL_COMMANDS[self.model].format(workers=self.workers, threads=self.threads)
+        return server(self.model).real_command(workers=self.workers, threads=self.threads)
+
+    @property
+    def structure(self):
+        """What the server is made of (``sim.servers.Structure``)."""
+        return server(self.model).structure
+
+    def server_knobs(self) -> dict[str, Any]:
+        """The knobs this scenario's server has, with their values (None left out)."""
+        row = server(self.model)
+        return {k: getattr(self, k) for k in KNOBS if row.has(k) and getattr(self, k) is not None}
 
     def replace(self, **changes: Any) -> Scenario:
-        """A new checked scenario with ``changes``; knobs the model lacks are dropped.
+        """A new checked scenario with ``changes`` laid over this one (see ``layer``).
 
         So ``replace(model="async")`` on a 4-worker sync party gives one event loop,
-        rather than an error about ``--workers`` the caller never touched.
+        rather than an error about ``--workers`` the caller never touched; a change
+        given as None means "back to the default".
         """
-        data = self.to_dict()
-        data.update(changes)
-        model = data["model"]
-        for key, applies in (
-            ("threads", model == "threaded"),
-            ("workers", model != "async"),
-            ("limit_concurrency", model in LOOP_MODELS),
-        ):
-            if not applies and key not in changes:
-                data.pop(key, None)
-        if model == "threaded" and self.model != "threaded" and "threads" not in changes:
-            data.pop("threads", None)
-        if data.get("users") is None:
-            data.pop("think", None)
-        elif "rate" not in changes:
-            data.pop("rate", None)
-        origins = dict(self.origins)
+        values, origins = layer(self.values(), self.origins, changes)
         for key in changes:  # a changed knob is named by its flag, not its old origin
             origins.pop(canonical(key), None)
-        return build_scenario(data, origins)
+        return build_scenario(values, origins)
+
+    def values(self) -> dict[str, Any]:
+        """The knobs as ``build_scenario`` input: what was set, nothing it would refuse."""
+        data = {k: v for k, v in self.to_dict().items() if v is not None}
+        row = server(self.model)
+        for key in KNOBS:
+            if not row.has(key):
+                data.pop(key, None)
+        if self.users:
+            data.pop("rate", None)
+        else:
+            data.pop("think", None)
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         """The knobs as plain data (the ``scenario`` of ``--json``)."""
@@ -146,6 +168,8 @@ class Scenario:
             if self.users
             else f"{self.rate:g} guests/s (Poisson)"
         )
+        if self.mix:
+            return f"{arrivals}, a mix {format_mix(self.kinds)}"
         return f"{arrivals}, phases {format_script(self.script)}"
 
     def describe(self) -> str:
@@ -155,7 +179,7 @@ class Scenario:
 # --- reading ------------------------------------------------------------------------
 
 FIELDS = {f.name for f in dataclasses.fields(Scenario)} - {"origins"}
-PHASE_KEYS = ("upload", "cpu", "io", "blocking")
+PHASE_KEYS = ("upload", "cpu", "io", "blocking")  # the single-phase keys
 KEYS = FIELDS | set(PHASE_KEYS)
 
 
@@ -167,7 +191,7 @@ def flag(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
-def _int(value: Any, where: str, minimum: int) -> int:
+def _int(value: Any, where: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool):
         raise ScenarioError(where, f"expected a whole number, got {value!r}")
     try:
@@ -176,6 +200,8 @@ def _int(value: Any, where: str, minimum: int) -> int:
         raise ScenarioError(where, f"expected a whole number, got {value!r}") from None
     if number < minimum:
         raise ScenarioError(where, f"must be at least {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise ScenarioError(where, f"at most {maximum:,}, got {number:,}")
     return number
 
 
@@ -209,48 +235,52 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
             hint = f" (did you mean {flag(close[0])}?)" if close else ""
             raise ScenarioError(where(key), f"unknown scenario key {key!r}{hint}")
 
-    model = str(data.get("model", "sync")).strip().lower()
-    if model not in MODELS:
-        raise ScenarioError(where("model"), f"unknown model {model!r}: choose {', '.join(MODELS)}")
+    model = str(data.get("model", DEFAULT)).strip().lower()
+    try:
+        row = server(model)
+    except UnknownServer as exc:
+        raise ScenarioError(where("model"), str(exc)) from None
     out: dict[str, Any] = {"model": model}
-    out["workers"] = _int(data.get("workers", 1), where("workers"), 1)
-    if model == "async" and out["workers"] != 1:
-        raise ScenarioError(
-            where("workers"),
-            "async is one event loop in one process (uvicorn app:app); "
-            "for several, use --model hybrid",
-        )
-    if "threads" in data and model != "threaded":
-        raise ScenarioError(
-            where("threads"),
-            f"--threads only applies to the threaded model (gunicorn --threads), not {model}",
-        )
-    out["threads"] = _int(data.get("threads", DEFAULT_THREADS if model == "threaded" else 1),
-                          where("threads"), 1)
-    out["cores"] = _int(data.get("cores", 2), where("cores"), 1)
-    out["backlog"] = _int(data.get("backlog", 2048), where("backlog"), 1)
+    for key, knob in KNOBS.items():
+        default = row.default(key)
+        if key not in data:
+            out[key] = default
+            continue
+        value = _int(data[key], where(key), knob.minimum, knob.maximum)
+        if not row.has(key) and value != default:
+            raise ScenarioError(where(key), row.why_not(key))
+        out[key] = value
+    if out["workers"] * out["threads"] > limits.MAX_HOSTS:
+        raise ScenarioError(where("threads" if "threads" in data else "workers"),
+                            f"{out['workers']} x {out['threads']} hosts is more than the "
+                            f"{limits.MAX_HOSTS:,} a party can hold")
+    out["cores"] = _int(data.get("cores", 2), where("cores"), 1, limits.MAX_CORES)
+    out["backlog"] = _int(data.get("backlog", 2048), where("backlog"), 1, limits.MAX_BACKLOG)
     out["timeout"] = _float(data.get("timeout", 30.0), where("timeout"), positive=True)
     out["boot"] = _float(data.get("boot", 500.0), where("boot"))
-    if "limit_concurrency" in data:
-        if model not in LOOP_MODELS:
-            raise ScenarioError(
-                where("limit_concurrency"),
-                f"--limit-concurrency is uvicorn's (async, hybrid), not {model}'s",
-            )
-        out["limit_concurrency"] = _int(data["limit_concurrency"], where("limit_concurrency"), 1)
     discipline = str(data.get("discipline", "fifo")).strip().lower()
     if discipline not in DISCIPLINES:
         raise ScenarioError(where("discipline"), f"must be fifo or lifo, got {discipline!r}")
     out["discipline"] = discipline
     out["overhead"] = _float(data.get("overhead", 0.0), where("overhead"))
 
-    out["phases"] = _read_script(data, where)
+    if "mix" in data:
+        if "phases" in data or any(k in data for k in PHASE_KEYS):
+            first = next(k for k in ("phases", *PHASE_KEYS) if k in data)
+            raise ScenarioError(where(first), "give either --mix or the phases, not both")
+        out["mix"] = _read_mix(data["mix"], where("mix"))
+        out["phases"] = ""
+    else:
+        out["phases"] = _read_script(data, where)
 
     if "users" in data:
         out["users"] = _int(data["users"], where("users"), 1)
         out["rate"] = None
     else:
         out["rate"] = _float(data.get("rate", 10.0), where("rate"), positive=True)
+        if out["rate"] > limits.MAX_RATE:
+            raise ScenarioError(where("rate"), f"at most {limits.MAX_RATE:,.0f} guests/s, "
+                                f"got {out['rate']:g}")
     try:
         out["think"] = str(parse_dist(str(data.get("think", "0"))))
     except WorkloadError as exc:
@@ -258,18 +288,95 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
     if "think" in data and "users" not in data:
         raise ScenarioError(where("think"), "--think needs --users (a closed loop)")
 
-    out["guests"] = _int(data["guests"], where("guests"), 1) if "guests" in data else None
+    out["guests"] = (_int(data["guests"], where("guests"), 1, limits.MAX_GUESTS)
+                     if "guests" in data else None)
     out["duration"] = (
         _float(data["duration"], where("duration"), positive=True) if "duration" in data else None
     )
+    if out["duration"] is not None and out["duration"] > limits.MAX_DURATION:
+        raise ScenarioError(where("duration"), f"at most {limits.MAX_DURATION:,.0f} s (a day), "
+                            f"got {out['duration']:g}")
     if out["guests"] is None and out["duration"] is None:
         out["guests"] = 10_000
+    if out["guests"] is None and out["rate"] and out["rate"] * out["duration"] > limits.MAX_GUESTS:
+        raise ScenarioError(where("duration"), f"--rate x --duration is "
+                            f"{out['rate'] * out['duration']:,.0f} guests; at most "
+                            f"{limits.MAX_GUESTS:,} in one party (set --guests, or less of either)")
     if "warmup" in data:
         out["warmup"] = _float(data["warmup"], where("warmup"))
         if out["duration"] is not None and out["warmup"] >= out["duration"]:
             raise ScenarioError(where("warmup"), "must be shorter than --duration")
     out["seed"] = _int(data.get("seed", 1), where("seed"), 0)
     return Scenario(**out, origins=dict(where_of))
+
+
+def layer(base: Mapping[str, Any], base_origins: Mapping[str, str],
+          over: Mapping[str, Any], over_origins: Mapping[str, str] | None = None,
+          ) -> tuple[dict[str, Any], dict[str, str]]:
+    """``over`` laid on ``base``: flags over a TOML file, a lesson's ``like =``, a change.
+
+    ``over`` wins; a value of None in it means "back to the default". What ``over``
+    makes meaningless is dropped from ``base`` rather than refused later: the server
+    knobs a newly chosen model lacks, or whose value was only the old model's default
+    (so ``threads`` follows the model); the whole script when ``over`` gives phases or
+    a single phase; ``rate`` when ``over`` gives users, and users and think when it
+    gives a rate.
+    """
+    base = {canonical(k): v for k, v in base.items()}
+    over = {canonical(k): v for k, v in over.items()}
+    origins = {canonical(k): v for k, v in base_origins.items()}
+    inherited = {k: v for k, v in base.items() if k not in over}
+    old = str(base.get("model", DEFAULT)).strip().lower()
+    new = str(over.get("model") or old).strip().lower()
+    if new != old and new in SERVERS:
+        row, before = SERVERS[new], SERVERS.get(old)
+        for key in KNOBS:
+            value = inherited.get(key)
+            if value is None:
+                continue
+            if not row.has(key) or (before is not None and _same(value, before.default(key))):
+                inherited.pop(key)
+    if any(k in over for k in PHASE_KEYS):  # one phase changed: the others stay
+        inherited.pop("phases", None)
+        inherited.pop("mix", None)
+    if "phases" in over or "mix" in over:  # a whole script, or a mix of them
+        for key in (*PHASE_KEYS, "phases", "mix"):
+            inherited.pop(key, None)
+    if "users" in over:
+        inherited.pop("rate", None)
+    if "rate" in over:
+        inherited.pop("users", None)
+        inherited.pop("think", None)
+    values = {**inherited, **{k: v for k, v in over.items() if v is not None}}
+    origins = {k: origins[k] for k in inherited if k in origins}
+    origins.update({canonical(k): v for k, v in (over_origins or {}).items()
+                    if canonical(k) in values})
+    return values, origins
+
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return int(str(value).strip()) == default
+    except (TypeError, ValueError):
+        return False
+
+
+def _read_mix(value: Any, where: str) -> str:
+    """``--mix "90%=io:50;10%=cpu:2"``, or the ``[[mix]]`` tables of a TOML file."""
+    try:
+        if isinstance(value, list):
+            entries = []
+            for entry in value:
+                if not isinstance(entry, Mapping) or set(entry) != {"share", "phases"}:
+                    raise WorkloadError("each [[mix]] entry takes share = 90 (percent) and "
+                                        "phases = \"io:50\", nothing else")
+                entries.append((entry["share"], entry["phases"]))
+            mix = mix_from_entries(entries)
+        else:
+            mix = parse_mix(str(value))
+    except WorkloadError as exc:
+        raise ScenarioError(where, str(exc)) from None
+    return format_mix(mix)
 
 
 def _read_script(data: dict[str, Any], where) -> str:
@@ -321,14 +428,14 @@ def load_toml(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
     origins = {}
     lines = text.splitlines()
     for key, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) or (isinstance(value, list) and key != "mix"):
             raise ScenarioError(f"{path}:{_line_of(lines, key)}", f"unexpected table [{key}]")
         origins[canonical(key)] = f"{path}:{_line_of(lines, key)}"
     return data, origins
 
 
 def _line_of(lines: list[str], key: str) -> int:
-    pattern = re.compile(rf"^\s*(\[)?\s*[\"']?{re.escape(key)}[\"']?\s*(=|\])")
+    pattern = re.compile(rf"^\s*(\[\[?)?\s*[\"']?{re.escape(key)}[\"']?\s*(=|\])")
     for number, line in enumerate(lines, 1):
         if pattern.match(line):
             return number

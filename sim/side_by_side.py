@@ -178,22 +178,6 @@ def server_summary(events: list[Event], scenario: Scenario, t0: float) -> Summar
 # --- running ---------------------------------------------------------------------------
 
 
-def server_knobs(scenario: Scenario, report: str | None) -> dict[str, Any]:
-    """The minimal server's knobs for this scenario (``sim.live.start_server``)."""
-    knobs: dict[str, Any] = {
-        "workers": scenario.workers,
-        "backlog": scenario.backlog,
-        "timeout": scenario.timeout,
-        "graceful_timeout": GRACE,
-        "report": report,
-    }
-    if scenario.model == "threaded":
-        knobs["threads"] = scenario.threads
-    if scenario.limit_concurrency:
-        knobs["limit_concurrency"] = scenario.limit_concurrency
-    return knobs
-
-
 async def _hit_while_listening(gen: Generator, listener: socket.socket | None,
                                chunks: list[list[bytes]]) -> HitResult:  # fmt: skip
     loop = asyncio.get_running_loop()
@@ -229,7 +213,7 @@ def live_party(
 
     ``on_start`` hears the command line of the server once it is up.
     """
-    from sim.live import start_server
+    from sim.live.process import start_for
     from sim.live.real import start_real
 
     chunks: list[list[bytes]] = []
@@ -240,7 +224,7 @@ def live_party(
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listener.bind(path)
             listener.listen(256)
-            server = start_server(scenario.model, **server_knobs(scenario, path))
+            server = start_for(scenario, graceful_timeout=GRACE, report=path)
             command = server.config.real_command(server.port) + "   (stood in by partyhost serve)"
         else:
             server = start_real(real, scenario)

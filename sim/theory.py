@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from sim.scenario import Scenario
+from sim.servers import HOSTS_ARE_SERVERS, IO_NEVER_WAITS, LOOP_IS_SERVER, server
 from sim.trace import BLOCKING, CPU, IO, UPLOAD
 from sim.workload import Constant, Exponential
 
@@ -73,29 +74,30 @@ def littles_law(rate: float, time_in_system: float) -> float:
 
 
 def _mean(scenario: Scenario, *kinds: str) -> float:
-    return sum(step.dist.mean for step in scenario.script if step.kind in kinds) / 1000
+    return scenario.workload.mean_ms(*kinds) / 1000
 
 
 def saturation(scenario: Scenario) -> float:
     """The highest throughput the model can sustain (guests/s); inf if nothing limits it.
 
-    sync: W hosts each tied up for the whole request, and the cores for the cpu part.
-    threaded: W x T hosts, but each process's GIL lets through one cpu phase at a time.
-    async / hybrid: each loop is held by cpu and blocking phases; io and upload are free.
+    Read from the server's structure, not its name. Hosts that stay with a guest
+    (processes, threads) are tied up for the whole request; a GIL lets one cpu phase
+    of a process through at a time; an event loop that juggles is held only by cpu and
+    blocking phases (io and upload are free); every cpu phase needs a core.
     """
     s = scenario
+    shape = s.structure
     cpu = _mean(s, CPU)
     limits = [s.cores / cpu] if cpu > 0 else []
-    if s.model == "sync":
-        limits.append(s.workers / _mean(s, UPLOAD, CPU, IO, BLOCKING) if s.script else math.inf)
-    elif s.model == "threaded":
-        limits.append(s.hosts / _mean(s, UPLOAD, CPU, IO, BLOCKING) if s.script else math.inf)
-        if cpu > 0:
-            limits.append(s.workers / cpu)
-    else:
+    if shape.juggles:
         held = _mean(s, CPU, BLOCKING)
         if held > 0:
             limits.append(s.workers / held)
+    else:
+        busy = _mean(s, UPLOAD, CPU, IO, BLOCKING)
+        limits.append(s.hosts / busy if busy > 0 else math.inf)
+        if shape.gil and cpu > 0:
+            limits.append(s.workers / cpu)
     return min(limits, default=math.inf)
 
 
@@ -118,21 +120,26 @@ def prediction(scenario: Scenario) -> Prediction | None:
     core or GIL contention, no timeouts in reach, an unbounded-enough line.
     """
     s = scenario
-    if s.users or len(s.script) != 1 or s.discipline != "fifo":
+    if s.users or s.mix or len(s.script) != 1 or s.discipline != "fifo":
         return None
     step = s.script[0]
     dist = step.dist
-    if s.model in ("sync", "threaded"):
+    shape, forms = s.structure, server(s.model).theory
+    if not shape.juggles:
+        if HOSTS_ARE_SERVERS not in forms:
+            return None
         servers = s.hosts
-        if step.kind == CPU and (s.model == "threaded" or s.workers > s.cores):
+        if step.kind == CPU and (shape.gil and s.threads > 1 or s.workers > s.cores):
             return None  # the GIL or the cores, not the hosts, would be the servers
     elif step.kind in (CPU, BLOCKING):
-        if s.model == "hybrid" and (s.workers > 1 or s.limit_concurrency):
+        if LOOP_IS_SERVER not in forms or s.workers > 1 or s.limit_concurrency:
             return None  # several loops, each with its own line: not one shared M/M/c
         servers = 1
-    else:  # io or upload under a loop: no waiting at all, infinite servers
+    elif IO_NEVER_WAITS in forms:  # io or upload under a loop: no waiting at all
         return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
                           s.rate or 0.0)
+    else:
+        return None
     if s.limit_concurrency:
         return None
     rate = s.rate or 0.0

@@ -64,10 +64,14 @@ class ServerStarted(Event):
 
 @dataclass(frozen=True, slots=True)
 class Arrived(Event):
-    """A guest knocks: a connection reaches the listen socket."""
+    """A guest knocks: a connection reaches the listen socket.
+
+    ``endpoint`` is which kind of guest it is in a mix (0 without one).
+    """
 
     kind: ClassVar[str] = "arrived"
     guest: int
+    endpoint: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ seconds; milliseconds are only the unit people type and read.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 from collections.abc import Iterator
@@ -229,6 +231,68 @@ def format_script(script: Script) -> str:
     return ",".join(str(step) for step in script) or "(nothing: an instant answer)"
 
 
+# --- guest mixes: a real app's endpoints ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of guest (an endpoint): its share of the guests and its script."""
+
+    share: float  # a fraction of the guests, 0 < share <= 1
+    script: Script
+
+    def __str__(self) -> str:
+        return f"{self.share * 100:g}%={','.join(str(step) for step in self.script) or '0'}"
+
+
+Mix = tuple[Kind, ...]
+SHARE_SLACK = 0.01  # percentage points the shares may miss 100 by (rounding in a file)
+
+
+def parse_mix(spec: str) -> Mix:
+    """Read ``90%=io:50;10%=cpu:2,blocking:50``: shares that add to 100%, each with a
+    script in the ``--phases`` syntax."""
+    kinds = []
+    for part in (p for p in str(spec).split(";") if p.strip()):
+        share, sep, phases = part.partition("=")
+        if not sep:
+            raise WorkloadError(f"{part.strip()!r} should be SHARE%=PHASES, like 90%=io:50")
+        kinds.append(_kind(share, phases))
+    return _checked_mix(kinds, spec)
+
+
+def mix_from_entries(entries: list[tuple[object, object]]) -> Mix:
+    """The TOML and lesson form: ``[[mix]]`` tables of ``share`` (90, "90%" or 0.9 is
+    not accepted: a share is in percent) and ``phases``."""
+    kinds = [_kind(str(share), str(phases)) for share, phases in entries]
+    return _checked_mix(kinds, "[[mix]]")
+
+
+def _kind(share: str, phases: str) -> Kind:
+    text = share.strip().removesuffix("%").strip()
+    try:
+        percent = float(text)
+    except ValueError:
+        raise WorkloadError(f"share {share.strip()!r} is not a percentage like 90%") from None
+    if not math.isfinite(percent) or not 0 < percent <= 100:
+        raise WorkloadError(f"share {share.strip()!r} must be more than 0% and at most 100%")
+    return Kind(percent / 100, parse_phases(phases))
+
+
+def _checked_mix(kinds: list[Kind], spec: str) -> Mix:
+    if len(kinds) < 2:
+        raise WorkloadError(f"{spec!r}: a mix needs two kinds of guest or more "
+                            "(for one, use --phases)")
+    total = sum(kind.share for kind in kinds) * 100
+    if abs(total - 100) > SHARE_SLACK:
+        raise WorkloadError(f"{spec!r}: the shares add to {total:g}%, not 100%")
+    return tuple(kinds)
+
+
+def format_mix(mix: Mix) -> str:
+    return ";".join(str(kind) for kind in mix)
+
+
 # --- guests and arrivals -------------------------------------------------------------
 
 Phase = tuple[str, float]  # (kind, seconds)
@@ -241,6 +305,7 @@ class Guest:
     id: int
     arrival: float
     phases: tuple[Phase, ...]
+    kind: int = 0  # which kind of the workload's mix (0 without a mix)
 
     def query(self) -> str:
         """The phases as the live servers read them: ``phases=cpu:2.000,io:50.000``."""
@@ -260,6 +325,7 @@ class Workload:
     rate: float | None = None
     users: int | None = None
     think: Dist = ZERO
+    mix: Mix = ()  # kinds of guest; each guest's kind drawn from its own stream
 
     @property
     def closed(self) -> bool:
@@ -269,11 +335,26 @@ class Workload:
         return random.Random(f"partyhost:{self.seed}:{purpose}")
 
     def phase_draws(self) -> Iterator[tuple[Phase, ...]]:
-        """Guest 0's phases, guest 1's, ... forever."""
+        """Guest 0's phases, guest 1's, ... forever (of guest i's kind, in a mix)."""
         rng = self._rng("phases")
-        steps = [(step.kind, step.dist) for step in self.script]
+        if not self.mix:
+            steps = [(step.kind, step.dist) for step in self.script]
+            while True:
+                yield tuple((kind, dist.sample(rng) * MS) for kind, dist in steps)
+        scripts = [[(step.kind, step.dist) for step in kind.script] for kind in self.mix]
+        for kind in self.kinds():
+            yield tuple((name, dist.sample(rng) * MS) for name, dist in scripts[kind])
+
+    def kinds(self) -> Iterator[int]:
+        """Guest 0's kind, guest 1's, ... forever: all 0 without a mix."""
+        if not self.mix:
+            while True:
+                yield 0
+        rng = self._rng("kinds")
+        bounds = list(itertools.accumulate(kind.share for kind in self.mix))
+        last = len(bounds) - 1
         while True:
-            yield tuple((kind, dist.sample(rng) * MS) for kind, dist in steps)
+            yield min(bisect.bisect_right(bounds, rng.random() * bounds[-1]), last)
 
     def arrival_times(self) -> Iterator[float]:
         """Open-loop arrival instants in seconds: a Poisson process at ``rate``."""
@@ -288,10 +369,10 @@ class Workload:
 
     def guests(self) -> Iterator[Guest]:
         """Open-loop guests in arrival order, endless; take what you need."""
-        for gid, (arrival, phases) in enumerate(
-            zip(self.arrival_times(), self.phase_draws(), strict=False)
+        for gid, (arrival, phases, kind) in enumerate(
+            zip(self.arrival_times(), self.phase_draws(), self.kinds(), strict=False)
         ):
-            yield Guest(gid, arrival, phases)
+            yield Guest(gid, arrival, phases, kind)
 
     def think_times(self) -> Iterator[float]:
         """Closed-loop think times in seconds, one stream shared by all users."""
@@ -300,10 +381,17 @@ class Workload:
         while True:
             yield think.sample(rng) * MS
 
+    def mean_ms(self, *phases: str) -> float:
+        """Mean milliseconds per guest in phases of these kinds (all if none given),
+        averaged over the mix's kinds by their shares."""
+        mix = self.mix or (Kind(1.0, self.script),)
+        return sum(kind.share * step.dist.mean for kind in mix for step in kind.script
+                   if not phases or step.kind in phases)
+
     def mean_phase(self, kind: str) -> float:
         """Mean seconds per guest spent in phases of ``kind``."""
-        return sum(step.dist.mean for step in self.script if step.kind == kind) * MS
+        return self.mean_ms(kind) * MS
 
     def mean_service(self) -> float:
         """Mean seconds of all phases together (a guest alone on the server)."""
-        return sum(step.dist.mean for step in self.script) * MS
+        return self.mean_ms() * MS

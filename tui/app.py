@@ -18,8 +18,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from sim.scenario import Scenario, build_scenario
+from tui.clock import FPS
+from tui.screens.compare import CompareScreen, partner_for
 from tui.screens.help import HelpScreen
-from tui.screens.party import FPS, PartyScreen
+from tui.screens.party import PartyScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.session import FREE_PLAY
 
@@ -56,6 +58,11 @@ class PartyHostApp(App[int]):
     def _start_compare(self) -> None:
         if isinstance(self.screen, PartyScreen):
             self.screen.action_compare()
+
+    def on_party_screen_compare_asked(self, message: PartyScreen.CompareAsked) -> None:
+        """A party asked to be compared: the very same guests beside a contrasting server."""
+        self.push_screen(CompareScreen(message.scenario, partner_for(message.scenario),
+                                       paused=self.start_paused, fps=self.fps))
 
     def open_party(self, scenario: Scenario | None = None) -> PartyScreen:
         screen = PartyScreen(scenario or self.scenario, paused=self.start_paused, fps=self.fps)

@@ -158,21 +158,15 @@ class LiveDriver:
 
     def start(self) -> None:
         """Start the server, then the load generator; ``error`` says what went wrong."""
-        from sim.live import start_server
         from sim.live.loadgen import Generator, parse_target
+        from sim.live.process import start_for
 
         s = self.scenario
-        knobs: dict[str, Any] = {"workers": s.workers, "backlog": s.backlog,
-                                 "timeout": s.timeout, "report": self.feed.path}
-        if s.model == "threaded":
-            knobs["threads"] = s.threads
-        if s.limit_concurrency is not None:
-            knobs["limit_concurrency"] = s.limit_concurrency
         try:
             with self._lock:
                 if self._closed:
                     return
-            server = start_server(s.model, **knobs)
+            server = start_for(s, report=self.feed.path)
             with self._lock:
                 self.server = server
                 if self._closed:  # closed while it booted: stop it now

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.scenario import LOOP_MODELS
+from sim.servers import structure_of
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -69,20 +69,32 @@ class Narration:
 
 
 def host_name(worker: int, model: str, threads: int = 1) -> str:
-    """How a learner reads a worker id: host 3, or host 1.2 (process 1, thread 2)."""
-    if model == "threaded" and threads > 1:
+    """How a learner reads a worker id: host 3, host 1.2 (process 1, thread 2), or
+    pool thread 7 (a thread behind an event loop)."""
+    shape = structure_of(model)
+    if shape.pool:
+        return f"pool thread {worker}"
+    if shape.threaded and threads > 1:
         return f"host {worker // threads}.{worker % threads}"
     return f"host {worker}"
 
 
+def _worker_word(model: str) -> str:
+    """What holds a guest beside it while it waits: a sync worker or a pool thread."""
+    shape = structure_of(model)
+    return "pool thread" if shape.pool else ("thread" if shape.threaded else "sync worker")
+
+
 def narrate(
-    event: Event, model: str, arrived_at: float | None = None, threads: int = 1
+    event: Event, model: str, arrived_at: float | None = None, threads: int = 1,
+    kinds: tuple[str, ...] = (),
 ) -> Narration | None:
     """The sentence for ``event``; None for events nobody needs told (none so far).
 
-    ``arrived_at`` is the guest's arrival time, for "leaves after 120 ms".
+    ``arrived_at`` is the guest's arrival time, for "leaves after 120 ms"; ``kinds``
+    names each kind of guest of a mix by its phases, so the story says who asks what.
     """
-    loop = model in LOOP_MODELS
+    loop = structure_of(model).juggles
     match event:
         case ServerStarted():
             hosts = (
@@ -96,6 +108,10 @@ def narrate(
                 f"{event.cores} cores, backlog {event.backlog}",
             )
         case Arrived():
+            if kinds and event.endpoint < len(kinds):
+                return Narration(f"guest {event.guest} knocks at the door, asking for "
+                                 f"{kinds[event.endpoint]}",
+                                 f"connection arrives (kind {event.endpoint + 1} of the mix)")
             return Narration(f"guest {event.guest} knocks at the door", "connection arrives")
         case Queued():
             return Narration(
@@ -114,6 +130,9 @@ def narrate(
                     f"{host} lets guest {event.guest} in and starts juggling them",
                     "event loop accepts the connection",
                 )
+            if structure_of(model).pool:
+                return Narration(f"{host} takes guest {event.guest} from the event loop",
+                                 "a thread-pool token is free: the handler runs in a thread")
             return Narration(f"{host} greets guest {event.guest}", "worker accepts the connection")
         case PhaseStarted():
             return _phase_started(event, model, threads)
@@ -156,14 +175,15 @@ def narrate(
 def _phase_started(event: PhaseStarted, model: str, threads: int) -> Narration:
     host = host_name(event.worker, model, threads)
     guest = f"guest {event.guest}"
-    loop = model in LOOP_MODELS
+    shape = structure_of(model)
+    loop, held = shape.juggles, _worker_word(model)
     if event.phase == CPU:
         if loop:
             return Narration(
                 f"{host} chats with {guest}; everyone else waits their turn",
                 "CPU work on the event loop",
             )
-        gil = ", holding the GIL token" if model == "threaded" else ""
+        gil = ", holding the GIL token" if shape.gil else ""
         return Narration(f"{guest} chats with {host} in a room{gil}", "CPU work in the handler")
     if event.phase == IO:
         if loop:
@@ -173,7 +193,7 @@ def _phase_started(event: PhaseStarted, model: str, threads: int) -> Narration:
             )
         return Narration(
             f"{guest} waits for the kitchen; {host} stands idle beside them",
-            "awaiting I/O: sync worker blocked",
+            f"awaiting I/O: {held} blocked",
         )
     if event.phase == BLOCKING:
         if loop:
@@ -183,7 +203,7 @@ def _phase_started(event: PhaseStarted, model: str, threads: int) -> Narration:
             )
         return Narration(
             f"{guest} waits for the kitchen; {host} dozes beside them",
-            "blocking call: sync worker blocked, as with I/O",
+            f"blocking call: {held} blocked, as with I/O",
         )
     if event.phase == UPLOAD:
         if loop:
@@ -193,7 +213,7 @@ def _phase_started(event: PhaseStarted, model: str, threads: int) -> Narration:
             )
         return Narration(
             f"{guest} hands over the coat slowly; {host} waits holding it",
-            "slow client upload: sync worker tied up",
+            f"slow client upload: {held} tied up",
         )
     return Narration(f"{guest} starts {event.phase}", event.phase)
 

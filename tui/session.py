@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sim.scenario import LOOP_MODELS, Scenario
+from sim.scenario import Scenario
+from sim.servers import DEFAULT
 from sim.theory import Prediction, prediction, saturation
 from sim.trace import Event
+from sim.workload import format_script
 from tui.driver import FREE_PLAY_GUESTS, SimDriver
 from tui.narrate import Narration, narrate
 from tui.state import PartyState
@@ -59,28 +61,8 @@ class Driver(Protocol):
 
 
 # What the app opens with: a small gunicorn with a typical web request, busy but coping.
-FREE_PLAY = {"model": "sync", "workers": 4, "cores": 2, "rate": 25, "cpu": "5",
+FREE_PLAY = {"model": DEFAULT, "workers": 4, "cores": 2, "rate": 25, "cpu": "5",
              "io": "exp:100", "guests": FREE_PLAY_GUESTS, "seed": 1}
-
-
-def scenario_values(scenario: Scenario) -> dict[str, Any]:
-    """The scenario's knobs as build_scenario input, leaving out what its model refuses.
-
-    ``Scenario.to_dict`` lists every field, threads and think included, and
-    ``build_scenario`` refuses ``threads`` for sync and ``think`` without users; so a
-    changed knob is rebuilt from these values instead.
-    """
-    data = scenario.to_dict()
-    if data["model"] != "threaded":
-        data.pop("threads", None)
-    if not data.get("users"):
-        data.pop("think", None)
-        data.pop("users", None)
-    else:
-        data.pop("rate", None)
-    if data["model"] not in LOOP_MODELS:
-        data.pop("limit_concurrency", None)
-    return data
 
 
 def rebuild(scenario: Scenario, **changes: Any) -> Scenario:
@@ -130,6 +112,11 @@ class PartySession:
     def close(self) -> None:
         self.driver.close()
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Each kind of guest of the scenario's mix, in words (none without a mix)."""
+        return tuple(format_script(kind.script) for kind in self.scenario.kinds)
+
     def fold(self, events: list[Event], tell: int = 0) -> tuple[Told, int]:
         """Fold ``events`` into the state; narrate the last ``tell``; (sentences, untold)."""
         state = self.state
@@ -141,7 +128,7 @@ class PartySession:
             guest = getattr(event, "guest", None)
             arrived = state.arrival.get(guest) if guest is not None else None
             narration = narrate(event, state.model or self.scenario.model, arrived,
-                                state.threads)
+                                state.threads, self.kinds)
             if narration is not None:
                 told.append((event.t, narration))
             state(event)

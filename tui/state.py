@@ -24,7 +24,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from sim.scenario import LOOP_MODELS
+from sim.servers import Structure, structure_of
 from sim.trace import (
     BLOCKING,
     CPU,
@@ -142,6 +142,7 @@ class PartyState:
 
     def __init__(self) -> None:
         self.model = ""
+        self.structure = Structure()
         self.workers = self.threads = self.hosts = 1
         self.cores = 1
         self.backlog = 0
@@ -160,6 +161,8 @@ class PartyState:
         self.history: deque[Point] = deque(maxlen=HISTORY)
         self.latency = Sketch()
         self.wait = Sketch()
+        self.kind_of: dict[int, int] = {}  # a mix: guest inside -> its kind
+        self.kind_latency: dict[int, Sketch] = {}  # each kind's time inside (a mix: several)
         self.area_line = self.area_busy = 0.0  # integrals over party time
         self.queue_max = 0
         self.arrived = 0
@@ -186,7 +189,8 @@ class PartyState:
 
     @property
     def is_loop(self) -> bool:
-        return self.model in LOOP_MODELS
+        """Are the hosts event loops juggling guests (else each host serves one)?"""
+        return self.structure.juggles
 
     def __call__(self, event: Event) -> None:
         self.events += 1
@@ -257,6 +261,7 @@ class PartyState:
 
     def _server_started(self, e: ServerStarted) -> None:
         self.model, self.workers, self.threads = e.model, e.workers, e.threads
+        self.structure = structure_of(e.model)
         self.cores, self.hosts, self.backlog = e.cores, e.hosts, e.backlog
         self.started = True
         if self.is_loop:
@@ -269,6 +274,7 @@ class PartyState:
     def _arrived(self, e: Arrived) -> None:
         self.arrival[e.guest] = e.t
         self.arrived += 1
+        self.kind_of[e.guest] = e.endpoint
 
     def _queued(self, e: Queued) -> None:
         self.line[e.guest] = self.arrival.get(e.guest, e.t)
@@ -278,6 +284,7 @@ class PartyState:
 
     def _turned_away(self, e: TurnedAway) -> None:
         self.arrival.pop(e.guest, None)
+        self.kind_of.pop(e.guest, None)
         self.turned_away += 1
         self.away.append((e.t, e.guest, e.reason))
         self.v_door += 1
@@ -301,7 +308,7 @@ class PartyState:
     def _phase_started(self, e: PhaseStarted) -> None:
         if e.phase == CPU:
             self.rooms_taken += 1
-            if self.model == "threaded":
+            if self.structure.gil:
                 self.gil[e.worker // max(self.threads, 1)] = e.worker
         if self.is_loop:
             loop = self._loop(e.worker)
@@ -318,7 +325,7 @@ class PartyState:
     def _phase_ended(self, e: PhaseEnded) -> None:
         if e.phase == CPU:
             self.rooms_taken = max(0, self.rooms_taken - 1)
-            if self.model == "threaded":
+            if self.structure.gil:
                 self.gil.pop(e.worker // max(self.threads, 1), None)
         if self.is_loop:
             loop = self._loop(e.worker)
@@ -348,6 +355,7 @@ class PartyState:
 
     def _leave(self, guest: int, worker: int) -> None:
         self.arrival.pop(guest, None)
+        self.kind_of.pop(guest, None)
         if self.line.pop(guest, None) is not None:
             self.v_door += 1
         if worker < 0:
@@ -375,6 +383,8 @@ class PartyState:
         arrival = self.arrival.get(e.guest)
         if arrival is not None:
             self.latency.record(e.t - arrival)
+            kind = self.kind_of.get(e.guest, 0)
+            self.kind_latency.setdefault(kind, Sketch()).record(e.t - arrival)
         self._leave(e.guest, e.worker)
         self.served += 1
         if self.is_loop:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from sim.live.loadgen import Generator, HitResult, Target
 from sim.scenario import build_scenario
+from sim.servers import server as server_row
 
 USERS = 8  # enough to keep one host always busy
 EMPTY = "io:0"  # a guest with nothing to do
@@ -65,17 +66,12 @@ def calibrate(server: str, *, duration: float = 3.0, keep_alive: bool = False) -
     from sim.live import start_server
     from sim.live.real import REAL_SERVERS, model_of, start_real
 
+    model = model_of(server) if server in REAL_SERVERS else server
+    one = {key: 1 for key in ("workers", "threads") if server_row(model).has(key)}
     if server in REAL_SERVERS:
-        model = model_of(server)
-        one = build_scenario({"model": model, "workers": 1,
-                              **({"threads": 1} if model == "threaded" else {})})
-        running = start_real(server, one)
+        running = start_real(server, build_scenario({"model": model, **one}))
     else:
-        model = server
-        knobs = {"workers": 1, "graceful_timeout": 1.0}
-        if model == "threaded":
-            knobs["threads"] = 1
-        running = start_server(model, **knobs)
+        running = start_server(model, graceful_timeout=1.0, **one)
     try:
         alone = _hit(running.port, model, 1, min(1.0, duration / 3), keep_alive)
         busy = _hit(running.port, model, USERS, duration, keep_alive)

@@ -14,7 +14,8 @@ import argparse
 import ipaddress
 from dataclasses import dataclass, replace
 
-from sim.scenario import DEFAULT_THREADS, MODELS, REAL_COMMANDS
+from sim import limits
+from sim.servers import DEFAULT, KNOBS, NAMES, UnknownServer, server
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody else on the network can reach the party
 DEFAULT_PORT = 8000
@@ -31,7 +32,7 @@ class ConfigError(ValueError):
 class ServerConfig:
     """One live server: its model, its hosts, where it listens and who listens to it."""
 
-    model: str = "sync"
+    model: str = DEFAULT
     workers: int = 1
     threads: int = 1
     host: str = DEFAULT_HOST
@@ -49,8 +50,8 @@ class ServerConfig:
 
     @property
     def managed(self) -> bool:
-        """Is there an arbiter (a Gunicorn master)? Only a lone uvicorn has none."""
-        return self.model != "async"
+        """Is there an arbiter (a Gunicorn master)? A lone uvicorn has none."""
+        return server(self.model).structure.manager is not None
 
     @property
     def loopback(self) -> bool:
@@ -62,7 +63,8 @@ class ServerConfig:
     def real_command(self, port: int | None = None) -> str:
         """The Gunicorn or Uvicorn command line this server stands in for."""
         port = self.port if port is None else port
-        base = REAL_COMMANDS[self.model].format(workers=self.workers, threads=self.threads)
+        base = server(self.model).real_command(workers=self.workers, threads=self.threads)
+        base, _, note = base.partition("  # ")
         name, rest = base.split(" ", 1)
         if name == "uvicorn":
             extra = [f"--host {self.host}", f"--port {port}", "--no-access-log"]
@@ -70,7 +72,7 @@ class ServerConfig:
                 extra.append(f"--backlog {self.backlog}")
             if self.limit_concurrency is not None:
                 extra.append(f"--limit-concurrency {self.limit_concurrency}")
-            return f"{base} {' '.join(extra)}"
+            return f"{base} {' '.join(extra)}" + (f"  # {note}" if note else "")
         flags = [f"--bind {self.host}:{port}"]
         if self.backlog != DEFAULT_BACKLOG:
             flags.append(f"--backlog {self.backlog}")
@@ -95,7 +97,7 @@ class ServerConfig:
             "--timeout", f"{self.timeout:g}",
             "--graceful-timeout", f"{self.graceful_timeout:g}",
         ]  # fmt: skip
-        if self.model == "threaded":
+        if server(self.model).has("threads"):
             argv += ["--threads", str(self.threads)]
         if self.limit_concurrency is not None:
             argv += ["--limit-concurrency", str(self.limit_concurrency)]
@@ -109,20 +111,20 @@ class ServerConfig:
 
 def check(config: ServerConfig) -> ServerConfig:
     """Refuse combinations the real servers do not have, in the words of the real flags."""
-    if config.model not in MODELS:
-        raise ConfigError(f"unknown model {config.model!r}: choose {', '.join(MODELS)}")
-    if config.workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {config.workers}")
-    if config.model == "async" and config.workers != 1:
-        raise ConfigError(
-            "async is one event loop in one process (uvicorn app:app); for several, use hybrid"
-        )
-    if config.threads < 1:
-        raise ConfigError(f"--threads must be at least 1, got {config.threads}")
-    if config.model != "threaded" and config.threads != 1:
-        raise ConfigError(
-            f"--threads only applies to threaded (gunicorn --threads), not {config.model}"
-        )
+    try:
+        row = server(config.model)
+    except UnknownServer as exc:
+        raise ConfigError(str(exc)) from None
+    for key, most in (("workers", limits.MAX_LIVE_WORKERS), ("threads", limits.MAX_LIVE_THREADS)):
+        value = getattr(config, key)
+        if value < 1:
+            raise ConfigError(f"{KNOBS[key].flag} must be at least 1, got {value}")
+        if value > most:
+            raise ConfigError(f"{KNOBS[key].flag} at most {most} for a live server "
+                              f"(each is a real {'process' if key == 'workers' else 'thread'}), "
+                              f"got {value:,}")
+        if not row.has(key) and value != 1:
+            raise ConfigError(row.why_not(key))
     if not 0 <= config.port <= 65535:
         raise ConfigError(f"--port must be 0..65535 (0: any free port), got {config.port}")
     if config.backlog < 1:
@@ -134,10 +136,8 @@ def check(config: ServerConfig) -> ServerConfig:
             f"--graceful-timeout must be >= 0 seconds, got {config.graceful_timeout:g}"
         )
     if config.limit_concurrency is not None:
-        if config.model not in ("async", "hybrid"):
-            raise ConfigError(
-                f"--limit-concurrency is uvicorn's (async, hybrid), not {config.model}'s"
-            )
+        if not row.has("limit_concurrency"):
+            raise ConfigError(row.why_not("limit_concurrency"))
         if config.limit_concurrency < 1:
             raise ConfigError(
                 f"--limit-concurrency must be at least 1, got {config.limit_concurrency}"
@@ -152,21 +152,24 @@ def check(config: ServerConfig) -> ServerConfig:
 
 FLAGS = [  # (flag, short, metavar, help)
     ("--workers", "-w", "W", "worker processes, like gunicorn -w (default 1)"),
-    ("--threads", None, "T", f"threads per process, threaded only (default {DEFAULT_THREADS})"),
+    ("--threads", None, "T", "threads per process, or the thread pool's size (default: "
+     + ", ".join(f"{s.name} {s.default('threads')}" for s in map(server, NAMES)
+                 if s.has("threads")) + ")"),
     ("--host", None, "ADDR", f"address to bind (default {DEFAULT_HOST}: this machine only)"),
     ("--port", "-p", "P", f"port (default {DEFAULT_PORT}; 0 picks a free one)"),
     ("--backlog", None, "B", f"listen backlog: the line outside (default {DEFAULT_BACKLOG})"),
     ("--timeout", None, "S", "seconds before the arbiter kills a silent worker (default 30)"),
     ("--graceful-timeout", None, "S",
      f"seconds to finish guests after SIGTERM or Ctrl-C (default {DEFAULT_GRACE:g})"),
-    ("--limit-concurrency", None, "N", "async/hybrid: answer 503 beyond N in flight, as uvicorn"),
+    ("--limit-concurrency", None, "N", "answer 503 beyond N in flight, as uvicorn ("
+     + ", ".join(n for n in NAMES if server(n).has("limit_concurrency")) + ")"),
     ("--report", None, "PATH", "send trace events as JSON lines to a Unix socket or a file"),
 ]  # fmt: skip
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``partyhost serve``; values stay strings until ``config_from_args``."""
-    parser.add_argument("model", metavar="MODEL", help=" | ".join(MODELS))
+    parser.add_argument("model", metavar="MODEL", help=" | ".join(NAMES))
     for flag, short, metavar, text in FLAGS:
         names = [flag, short] if short else [flag]
         parser.add_argument(*names, metavar=metavar, help=text)
@@ -185,7 +188,10 @@ def _number(raw: str | None, flag: str, kind: type, default: float | int | None)
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     """Read and check the flags added by ``add_server_arguments``."""
     model = str(args.model).strip().lower()
-    threads_default = DEFAULT_THREADS if model == "threaded" else 1
+    try:
+        threads_default = server(model).default("threads")
+    except UnknownServer as exc:
+        raise ConfigError(str(exc)) from None
     grace = _number(args.graceful_timeout, "--graceful-timeout", float, DEFAULT_GRACE)
     return check(
         ServerConfig(

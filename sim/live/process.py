@@ -32,8 +32,10 @@ import threading
 import time
 from pathlib import Path
 
-from sim.live.config import ServerConfig, check
+from sim.live.config import ConfigError, ServerConfig, check
 from sim.live.serve import OWNER_ENV, READY_PREFIX
+from sim.scenario import Scenario
+from sim.servers import UnknownServer, server
 
 URL_RE = re.compile(r"http://(\[[^\]]+\]|[^\s/:]+):(\d+)")
 REPO = Path(__file__).resolve().parents[2]  # where ``sim`` can be imported from
@@ -141,11 +143,22 @@ def start_server(model: str, *, ready_timeout: float = 20.0, command: list[str] 
 
     ``knobs`` are ``ServerConfig`` fields (``workers``, ``threads``, ``timeout``,
     ``graceful_timeout``, ``limit_concurrency``, ``report``, ``backlog``, ``host``,
-    ``port``); ``port`` defaults to 0 (any free port). ``command`` replaces
+    ``port``); ``port`` defaults to 0 (any free port), ``threads`` to the model's own.
+    ``command`` replaces
     ``python -m sim.live`` (for example ``[sys.executable, "-m", "tui", "serve"]``).
     """
     knobs.setdefault("port", 0)
-    if model == "threaded":
-        knobs.setdefault("threads", 4)
+    try:
+        knobs.setdefault("threads", server(model).default("threads"))
+    except UnknownServer as exc:
+        raise ConfigError(str(exc)) from None
     config = check(ServerConfig(model=model, **knobs))  # type: ignore[arg-type]
     return ServerProcess(config, command).start(ready_timeout)
+
+
+def start_for(scenario: Scenario, **extra: object) -> ServerProcess:
+    """The minimal server that stands for ``scenario``: its model and server knobs, its
+    line and its manager's patience; ``extra`` sets the rest (``report``, ...)."""
+    knobs: dict[str, object] = {"backlog": scenario.backlog, "timeout": scenario.timeout,
+                                **scenario.server_knobs()}
+    return start_server(scenario.model, **{**knobs, **extra})

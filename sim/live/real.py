@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.scenario import Scenario
+from sim.servers import knob_values, model_of_real
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -41,20 +42,19 @@ INSTALL_HINT = "pip install -e '.[real]'"
 
 @dataclass(frozen=True)
 class RealKind:
-    """One real server: the model it deploys and the modules it needs."""
+    """One real server: the modules it needs (the table says which model it deploys)."""
 
-    model: str  # the partyhost model it is the real thing for
     needs: tuple[str, ...]
     blurb: str
 
 
 REAL_SERVERS: dict[str, RealKind] = {
-    "gunicorn": RealKind("sync", ("gunicorn",), "Gunicorn, sync workers (WSGI)"),
-    "gunicorn-gthread": RealKind("threaded", ("gunicorn",), "Gunicorn, gthread workers (WSGI)"),
-    "uvicorn": RealKind("async", ("uvicorn",), "Uvicorn, one event loop (ASGI)"),
-    "gunicorn-uvicorn": RealKind("hybrid", ("gunicorn", "uvicorn", "uvicorn_worker"),
+    "gunicorn": RealKind(("gunicorn",), "Gunicorn, sync workers (WSGI)"),
+    "gunicorn-gthread": RealKind(("gunicorn",), "Gunicorn, gthread workers (WSGI)"),
+    "uvicorn": RealKind(("uvicorn",), "Uvicorn, one event loop (ASGI)"),
+    "gunicorn-uvicorn": RealKind(("gunicorn", "uvicorn", "uvicorn_worker"),
                                  "Gunicorn with uvicorn_worker.UvicornWorker (ASGI)"),
-    "gunicorn-asgi": RealKind("hybrid", ("gunicorn",), "Gunicorn's own asyncio worker (ASGI)"),
+    "gunicorn-asgi": RealKind(("gunicorn",), "Gunicorn's own asyncio worker (ASGI)"),
 }
 
 
@@ -82,7 +82,7 @@ def missing(name: str) -> str | None:
 
 
 def model_of(name: str) -> str:
-    return REAL_SERVERS[name].model
+    return model_of_real(name)
 
 
 def free_port() -> int:
@@ -254,13 +254,10 @@ def serve_real_from_args(args: object) -> int:
     if host and host not in (HOST, "localhost"):
         raise ValueError(f"--host: real servers here bind {HOST} only")
     model = model_of(name)
-    values = {"model": model}
-    for key in ("workers", "threads", "backlog", "timeout", "limit_concurrency"):
-        value = getattr(args, key, None)
-        if value is not None:
-            values[key] = value
-    if model == "async":
-        values.pop("workers", None)
+    given = {key: getattr(args, key, None)
+             for key in ("workers", "threads", "backlog", "timeout", "limit_concurrency")}
+    values = {"model": model, "backlog": given["backlog"], "timeout": given["timeout"],
+              **knob_values(model, given)}
     try:
         scenario = build_scenario(values)
         port = int(getattr(args, "port", None) or 8000)

@@ -2,8 +2,9 @@
 
 Theory of operation. Whatever the model, the listen socket is bound here, once, in the
 first process, with the configured backlog: the kernel's line outside the door. Then
-either this process becomes the event loop (``async``, a lone uvicorn) or it becomes
-the arbiter that forks the workers (``sync``, ``threaded``, ``hybrid``). ``announce``
+either this process becomes the whole server (a server with no manager in the table,
+as a lone uvicorn) or it becomes the arbiter that forks the workers, each running the
+worker loop the table names (Gunicorn's shape). ``announce``
 is called once every worker is ready, with the real port (``--port 0`` picks one),
 which is how ``partyhost serve`` prints its URL and how ``ServerProcess`` knows the
 server can take guests.
@@ -19,9 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from sim.live.arbiter import Arbiter, WorkerMain
+from sim.live.arbiter import Arbiter
 from sim.live.config import ConfigError, ServerConfig
 from sim.live.report import open_reporter
+from sim.servers import load, server
 from sim.trace import ServerStarted
 
 READY_PREFIX = "partyhost serve:"  # the first line once ready; ServerProcess looks for it
@@ -67,27 +69,27 @@ def bind(config: ServerConfig) -> socket.socket:
     return sock
 
 
-def worker_main(model: str) -> WorkerMain:
-    """The loop each forked worker runs, by model (imported only when needed)."""
-    if model == "sync":
-        from sim.live.sync import sync_worker
+def describe_hosts(config: ServerConfig) -> str:
+    """"2 workers x 4 threads", "1 event loop", "an event loop + 40 threads", by structure."""
+    shape = server(config.model).structure
 
-        return sync_worker
-    if model == "threaded":
-        from sim.live.threaded import threaded_worker
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'s' if n != 1 else ''}"
 
-        return threaded_worker
-    from sim.live.hybrid import hybrid_worker
-
-    return hybrid_worker
+    if shape.pool:
+        return f"an event loop + a pool of {count(config.threads, 'thread')}"
+    if shape.juggles:
+        return count(config.workers, "event loop")
+    if shape.threaded:
+        return f"{count(config.workers, 'worker')} x {count(config.threads, 'thread')}"
+    return count(config.workers, "worker")
 
 
 def banner(config: ServerConfig) -> list[str]:
     """What a learner sees: where, what it stands for, how to try it, how to stop it."""
     host = f"[{config.host}]" if ":" in config.host else config.host
     url = f"http://{host}:{config.port}"
-    hosts = f"{config.workers} x {config.threads} threads" if config.model == "threaded" else (
-        f"{config.workers} worker{'s' if config.workers > 1 else ''}")  # fmt: skip
+    hosts = describe_hosts(config)
     lines = [
         f"{READY_PREFIX} {config.model} ({hosts}) on {url}/  (pid {os.getpid()})",
         f"  the real thing: {config.real_command()}",
@@ -121,11 +123,11 @@ def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None 
             announce(config)
 
     try:
-        if config.model == "async":
-            from sim.live.async_server import run_async_server
-
-            return run_async_server(config, listener, report, on_ready=ready)
-        return Arbiter(config, listener, worker_main(config.model), report, ready).run()
+        row = server(config.model)
+        run = load(row.live)  # a worker's loop under the arbiter, or the whole server
+        if row.structure.manager:
+            return Arbiter(config, listener, run, report, ready).run()
+        return run(config, listener, report, on_ready=ready)
     finally:
         listener.close()
         if report:

@@ -84,7 +84,6 @@ class Backlog:
 class Party:
     """The stage every model shares. Subclasses write ``boot_workers``."""
 
-    model = "base"
 
     def __init__(self, scenario: Scenario, sink: Sink, env: simpy.Environment | None = None):
         self.scenario = scenario
@@ -106,7 +105,7 @@ class Party:
         s = self.scenario
         self.sink(
             ServerStarted(
-                self.env.now, self.model, s.workers, s.threads, s.cores, self.hosts, s.backlog
+                self.env.now, s.model, s.workers, s.threads, s.cores, self.hosts, s.backlog
             )
         )
         self.boot_workers()
@@ -137,7 +136,7 @@ class Party:
 
     def closed_arrivals(self) -> Process:
         """N users, each waiting for an answer and thinking before knocking again."""
-        draws = self.workload.phase_draws()
+        draws = zip(self.workload.phase_draws(), self.workload.kinds(), strict=False)
         thinks = self.workload.think_times()
         budget = self.scenario.guests
         deadline = self.scenario.duration
@@ -152,7 +151,7 @@ class Party:
         while budget is None or self._next_id < budget:
             if deadline is not None and env.now >= deadline:
                 return
-            guest = Guest(self._next_id, env.now, next(draws))
+            guest = Guest(self._next_id, env.now, *next(draws))
             self._next_id += 1
             answered = self._answers[guest.id] = env.event()
             self.knock(guest)
@@ -179,7 +178,7 @@ class Party:
     def knock(self, guest: Guest) -> None:
         """A guest reaches the door: into the line, or turned away if it is full."""
         now = self.env.now
-        self.sink(Arrived(now, guest.id))
+        self.sink(Arrived(now, guest.id, guest.kind))
         if self.line.full:
             self.sink(TurnedAway(now, guest.id, REASON_BACKLOG))
             self._answer(guest.id)

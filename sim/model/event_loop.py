@@ -55,14 +55,13 @@ class Loop:
 class EventLoopParty(Party):
     """W event loops (here one) sharing one line and C rooms."""
 
-    model = "async"
     managed = False  # is there a Gunicorn arbiter watching the loops?
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         s = self.scenario
         self.limit = s.limit_concurrency
-        self.contended = s.workers > s.cores and any(step.kind == CPU for step in s.script)
+        self.contended = s.workers > s.cores and s.has_phase(CPU)
         self.timeout = s.timeout
         self.boot_delay = s.boot / 1000
         self.loops: list[Loop] = []

@@ -23,7 +23,6 @@ from sim.workload import Guest
 class HybridParty(EventLoopParty):
     """W event loops, one per process, watched by Gunicorn's arbiter."""
 
-    model = "hybrid"
     managed = True
 
     def watch(self, loop: Loop, guest: Guest) -> None:

@@ -36,7 +36,6 @@ class Killed(Exception):
 class SyncParty(Party):
     """W single-guest hosts sharing one line and C rooms."""
 
-    model = "sync"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -44,7 +43,7 @@ class SyncParty(Party):
         self.timeout = s.timeout
         self.boot_delay = s.boot / 1000
         # Processes that can never outnumber the cores never wait for one.
-        self.contended = s.workers > s.cores and any(step.kind == CPU for step in s.script)
+        self.contended = s.workers > s.cores and s.has_phase(CPU)
         self.serving: dict[int, Guest] = {}
         self.processes: dict[int, simpy.Process] = {}
 

@@ -29,7 +29,6 @@ from sim.workload import Guest
 class ThreadedParty(SyncParty):
     """W processes of T threads: a host per thread, a GIL per process."""
 
-    model = "threaded"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -30,7 +30,7 @@ Examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from sim.live.real import REAL_SERVERS
-    from sim.scenario import MODELS
+    from sim.servers import NAMES as MODELS
 
     parser.add_argument("server", metavar="MODEL", help=" | ".join([*MODELS, *REAL_SERVERS]))
     parser.add_argument("--duration", metavar="S", default="3",

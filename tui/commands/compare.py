@@ -6,7 +6,8 @@ import argparse
 
 from rich.console import Console
 
-from sim.scenario import LOOP_MODELS, MODELS, Scenario
+from sim.scenario import Scenario
+from sim.servers import KNOBS, NAMES, server
 from tui.commands import CliError
 from tui.commands.report import (
     print_json,
@@ -21,10 +22,10 @@ NAME = "compare"
 HELP = "the same guests (same seed) through several models, side by side"
 DESCRIPTION = """\
 Send the very same guests (drawn from one seed) to several server models and print
-their numbers side by side. Knobs that a model does not have are left out for it:
-async is one event loop (no --workers), only threaded has --threads, only
-async and hybrid have --limit-concurrency.
-"""
+their numbers side by side. A server knob is given to the models that have it and
+left out for the others (the server table says which):
+""" + "\n".join(f"  {knob.flag}: {', '.join(n for n in NAMES if server(n).has(key))}"
+                for key, knob in KNOBS.items()) + "\n"
 EPILOG = DIST_HELP + """
 Examples:
   partyhost compare --models sync,threaded,async,hybrid --workers 4 --rate 60 --io 50
@@ -34,18 +35,23 @@ Examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--models", default="sync,threaded,async,hybrid", metavar="LIST",
-        help="comma-separated models (default: all four)",
+        "--models", default=",".join(NAMES), metavar="LIST",
+        help=f"comma-separated models, each once (default: all of {', '.join(NAMES)})",
     )
     add_scenario_flags(parser, model=False)
+    # Without this, argparse would read --model as an abbreviation of --models.
+    parser.add_argument("--model", dest="single_model", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
 
 
 def models_from(text: str) -> list[str]:
     models = [m.strip().lower() for m in text.split(",") if m.strip()]
     for model in models:
-        if model not in MODELS:
-            raise CliError(f"--models: unknown model {model!r}: choose from {', '.join(MODELS)}")
+        if model not in NAMES:
+            raise CliError(f"--models: unknown model {model!r}: choose from {', '.join(NAMES)}")
+        if models.count(model) > 1:
+            raise CliError(f"--models: {model} is named twice; the same guests would meet "
+                           "the same server")
     if not models:
         raise CliError("--models: give at least one model")
     return models
@@ -55,12 +61,8 @@ def scenarios_for(args: argparse.Namespace, models: list[str]) -> list[Scenario]
     """One scenario per model, each keeping only the knobs that model has."""
     out = []
     for model in models:
-        skip = {
-            "workers": model == "async",
-            "threads": model != "threaded",
-            "limit_concurrency": model not in LOOP_MODELS,
-        }
-        saved = {key: getattr(args, key) for key, drop in skip.items() if drop}
+        row = server(model)
+        saved = {key: getattr(args, key) for key in KNOBS if not row.has(key)}
         for key in saved:
             setattr(args, key, None)
         try:
@@ -72,6 +74,9 @@ def scenarios_for(args: argparse.Namespace, models: list[str]) -> list[Scenario]
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.single_model is not None:
+        raise CliError(f"--model: compare takes --models LIST (for example "
+                       f"--models {args.single_model},async); --model is simulate's")
     scenarios = scenarios_for(args, models_from(args.models))
     if args.json:
         from sim.run import simulate

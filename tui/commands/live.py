@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.scenario import MODELS
+from sim.servers import NAMES as MODELS
 from tui.commands import CliError
 from tui.commands.hit import LiveDisplay, add_hit_flags, generator_lines, hdr_table, hit_scenario
 from tui.commands.hit import request_timeout as read_timeout

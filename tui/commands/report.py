@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sim.limits import LONG_GUESTS
 from sim.metrics import Summary, metrics_for
 from sim.model import build_party
 from sim.scenario import Scenario
@@ -31,6 +32,10 @@ def simulate_with_progress(scenario: Scenario, console: Console, label: str = ""
     metrics = metrics_for(scenario)
     party = build_party(scenario, metrics)
     total = scenario.guests or 0
+    expected = total or (scenario.rate or 0) * (scenario.duration or 0)
+    if expected > LONG_GUESTS:
+        console.print(f"partyhost: a long party: about {expected:,.0f} guests; the progress "
+                      "bar shows how far (Ctrl-C stops it)", style="yellow")
     if not console.is_terminal or (total and total < 20_000):
         party.run()
         return metrics.summary(scenario.to_dict())

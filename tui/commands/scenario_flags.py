@@ -12,18 +12,28 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from sim.scenario import Scenario, build_scenario, flag, load_toml
+from sim.scenario import Scenario, build_scenario, flag, layer, load_toml
+from sim.servers import KNOBS, NAMES, SERVERS
+
 
 # (key, metavar, help); all values are read by sim.scenario
+def _knob_help(key: str) -> str:
+    """A knob's help and, from the table, which servers have it and their defaults."""
+    having = [(name, row.default(key)) for name, row in SERVERS.items() if row.has(key)]
+    defaults = ", ".join(f"{name} {value}" if value is not None else name
+                         for name, value in having)
+    return f"{KNOBS[key].help} ({defaults})"
+
+
 SERVER_FLAGS = [
-    ("model", "MODEL", "sync | threaded | async | hybrid (default sync)"),
-    ("workers", "W", "worker processes, like gunicorn -w (default 1)"),
-    ("threads", "T", "threads per process, threaded only (default 4)"),
+    ("model", "MODEL", " | ".join(NAMES) + f" (default {NAMES[0]})"),
+    ("workers", "W", _knob_help("workers")),
+    ("threads", "T", _knob_help("threads")),
     ("cores", "C", "CPU cores the party's processes share (default 2)"),
     ("backlog", "B", "listen backlog: the line outside; beyond it, turned away (default 2048)"),
     ("timeout", "S", "seconds before the manager kills a silent worker (default 30)"),
     ("boot", "MS", "ms for a replacement worker to boot (default 500)"),
-    ("limit-concurrency", "N", "async/hybrid: 503 beyond N guests in flight, like uvicorn"),
+    ("limit-concurrency", "N", _knob_help("limit_concurrency")),
     ("discipline", "fifo|lifo", "who in the line is served first (default fifo)"),
     ("overhead", "MS", "server cpu per request, as measured by `partyhost calibrate`"),
 ]
@@ -33,6 +43,8 @@ GUEST_FLAGS = [
     ("io", "DIST", "waiting for I/O (ms): an event loop serves others meanwhile"),
     ("blocking", "DIST", "a blocking call (ms): an event loop is stuck for its length"),
     ("phases", "LIST", "explicit ordered script instead, e.g. cpu:2,io:exp:50,cpu:3"),
+    ("mix", "MIX", "kinds of guest (endpoints) instead: SHARE%%=PHASES;..., shares adding to "
+                   "100%%, e.g. \"90%%=io:50;10%%=cpu:2,blocking:50\""),
     ("rate", "R", "open-loop Poisson arrivals, guests/s (default 10)"),
     ("users", "N", "closed loop instead: N users, each waits for its answer"),
     ("think", "DIST", "closed loop: users think this long between requests (ms)"),
@@ -88,27 +100,19 @@ def read_scenario_file(path: str) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def scenario_values(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
-    """The TOML file's values with the flags laid on top, and where each came from."""
+    """The TOML file's values with the flags laid on top (``sim.scenario.layer``), and
+    where each came from."""
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     if getattr(args, "scenario", None):
         values, origins = read_scenario_file(args.scenario)
-        values = {k.replace("-", "_"): v for k, v in values.items()}
+    flags: dict[str, Any] = {}
     for key, _, _ in SERVER_FLAGS + GUEST_FLAGS:
         name = key.replace("-", "_")
         value = getattr(args, name, None)
         if value is not None:
-            values[name] = value
-            origins[name] = flag(name)
-    # A single phase flag on the command line replaces the file's whole script.
-    if any(origins.get(k, "").startswith("--") for k in ("upload", "cpu", "io", "blocking")):
-        values.pop("phases", None)
-    if origins.get("phases", "").startswith("--"):
-        for k in ("upload", "cpu", "io", "blocking"):
-            values.pop(k, None)
-    if origins.get("users", "").startswith("--"):
-        values.pop("rate", None)
-    return values, origins
+            flags[name] = value
+    return layer(values, origins, flags, {name: flag(name) for name in flags})
 
 
 def scenario_from_args(args: argparse.Namespace, **overrides: Any) -> Scenario:

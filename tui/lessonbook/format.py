@@ -31,6 +31,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from sim.scenario import layer
 from tui.lessonbook.claims import (
     PLACEHOLDER,
     Claim,
@@ -50,7 +51,6 @@ NEAR_MISSES = {
     "scenarios": "scenario", "claim": "claims", "prediction": "predict", "predictions": "predict",
     "check": "claims", "checks": "claims", "run": "scenario",
 }
-MODEL_ONLY = {"threads": ("threaded",), "limit_concurrency": ("async", "hybrid")}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -353,8 +353,9 @@ def _scenario(args: list[str], content: str, line: int, runs_seen: dict[str, Run
     like = None
     for key, value in data.items():
         at = f"{where}:{line + 1 + _line_of(body, key)}"
-        if isinstance(value, dict | list):
-            raise LessonError(at, f"{key!r}: scenario keys take single values")
+        if isinstance(value, dict) or (isinstance(value, list) and key != "mix"):
+            raise LessonError(at, f"{key!r}: scenario keys take single values "
+                              "(only a mix takes [[mix]] tables)")
         if key == "like":
             like = (str(value), at)
             continue
@@ -366,25 +367,7 @@ def _scenario(args: list[str], content: str, line: int, runs_seen: dict[str, Run
             known = ", ".join(runs_seen) or "none yet"
             raise LessonError(like[1], f"like = {like[0]!r}: no earlier run has that name "
                               f"(runs so far: {known})")
-        model = str(values.get("model", base.values.get("model", "sync")))
-        inherited = {k: v for k, v in base.values.items() if k not in values}
-        for key, models in MODEL_ONLY.items():
-            if key in inherited and model not in models:
-                del inherited[key]
-        if model == "async":
-            inherited.pop("workers", None)
-        if any(k in values for k in ("upload", "cpu", "io", "blocking")):
-            inherited.pop("phases", None)
-        if "phases" in values:
-            for k in ("upload", "cpu", "io", "blocking"):
-                inherited.pop(k, None)
-        if "users" in values:
-            inherited.pop("rate", None)
-        if "rate" in values:
-            inherited.pop("users", None)
-            inherited.pop("think", None)
-        origins = {**{k: base.origins[k] for k in inherited}, **origins}
-        values = {**inherited, **values}
+        values, origins = layer(base.values, base.origins, values, origins)
     name = words[0] if words else str(values.get("model", "")).strip().lower()
     if not name:
         raise LessonError(f"{where}:{line}", "name this run: ```scenario NAME (or set model)")

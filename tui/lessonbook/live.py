@@ -18,21 +18,10 @@ from sim.scenario import Scenario
 from tui.lessonbook.values import EventCounts, run_values
 
 
-def server_knobs(scenario: Scenario) -> dict[str, object]:
-    knobs: dict[str, object] = {"backlog": scenario.backlog, "timeout": scenario.timeout}
-    if scenario.model != "async":
-        knobs["workers"] = scenario.workers
-    if scenario.model == "threaded":
-        knobs["threads"] = scenario.threads
-    if scenario.limit_concurrency:
-        knobs["limit_concurrency"] = scenario.limit_concurrency
-    return knobs
-
-
 def run_live(scenario: Scenario) -> dict[str, float]:
     from sim.live.loadgen import hit
-    from sim.live.process import start_server
+    from sim.live.process import start_for
 
-    with start_server(scenario.model, **server_knobs(scenario)) as server:
+    with start_for(scenario) as server:
         result = hit(server.url, scenario)
     return run_values(scenario, result.summary, EventCounts())

@@ -18,8 +18,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from sim.scenario import LOOP_MODELS, Scenario, ScenarioError
-from tui.screens.party import DEFAULT_SPEED, FPS, FRAME_BUDGET, MAX_FRAME, SPEEDS
+from sim.scenario import Scenario, ScenarioError
+from sim.servers import SERVERS, contrast
+from tui.clock import DEFAULT_SPEED, FPS, FRAME_BUDGET, SPEEDS, WallClock
 from tui.session import PartySession, rebuild
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView
@@ -29,18 +30,13 @@ TABLE_RATE = 4.0  # numbers table refreshes per wall second, at most
 
 
 def partner_for(scenario: Scenario) -> Scenario:
-    """The party to set beside this one: async beside a worker pool, sync W=4 beside a loop."""
-    if scenario.model in LOOP_MODELS:
-        return rebuild(scenario, model="sync", workers=4)
-    return rebuild(scenario, model="async", workers=1)
+    """The party to set beside this one: a lone event loop beside hosts, hosts beside a loop."""
+    model, knobs = contrast(scenario.model)
+    return rebuild(scenario, model=model, **knobs)
 
 
-PARTNERS = [
-    {"model": "async", "workers": 1},
-    {"model": "sync", "workers": 4},
-    {"model": "threaded", "workers": 2, "threads": 4},
-    {"model": "hybrid", "workers": 2},
-]
+# Every server of the table, as its row suggests showing it ("n" steps through them).
+PARTNERS = [{"model": name, **row.example} for name, row in SERVERS.items()]
 
 
 class SideView(Vertical):
@@ -119,7 +115,7 @@ class CompareScreen(Screen):
         self.fps = fps
         self.speed_index = DEFAULT_SPEED
         self.partner = 0
-        self._wall = time.monotonic()
+        self._wall = WallClock()
         self._table_at = 0.0
 
     def compose(self) -> ComposeResult:
@@ -136,8 +132,7 @@ class CompareScreen(Screen):
         self.draw(force=True)
 
     def tick(self) -> None:
-        now = time.monotonic()
-        wall, self._wall = min(now - self._wall, MAX_FRAME), now
+        wall = self._wall.lap()
         if not self.paused and self.app.screen is self:
             self.advance(wall * SPEEDS[self.speed_index], FRAME_BUDGET / self.fps / 2)
 

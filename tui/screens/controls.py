@@ -15,19 +15,18 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from sim.scenario import LOOP_MODELS, MODELS, Scenario, ScenarioError, canonical
+from sim.scenario import Scenario, ScenarioError, canonical
+from sim.servers import KNOBS, NAMES, SERVERS, server
 from tui.session import rebuild
 
-# key, party words, real term
+# key, party words, real term: the server's knobs (from the table), then the party's
 FIELDS = [
-    ("workers", "hosts (processes)", "gunicorn -w"),
-    ("threads", "hosts per process", "--threads (threaded)"),
+    *((knob.key, knob.party, knob.flag) for knob in KNOBS.values()),
     ("cores", "rooms", "CPU cores"),
     ("rate", "guests per second", "arrival rate, Poisson"),
     ("phases", "what a guest asks", "handler phases, ms"),
     ("backlog", "room in the line", "listen backlog"),
     ("timeout", "manager's patience (s)", "--timeout"),
-    ("limit_concurrency", "max guests juggled", "--limit-concurrency"),
     ("seed", "which guests come", "random seed"),
 ]
 
@@ -48,7 +47,8 @@ class ControlsScreen(ModalScreen[Scenario | None]):
                          "(Enter or Ctrl+S applies, Escape cancels)", id="controls-title")
             with VerticalScroll(id="controls-scroll"), Grid(id="controls-grid"):
                 yield Label("model [dim](server)[/dim]")
-                yield Select([(m, m) for m in MODELS], value=s.model, allow_blank=False,
+                yield Select([(f"{m} · {SERVERS[m].summary}", m) for m in NAMES], value=s.model,
+                             allow_blank=False,
                              id="model")
                 for key, party, real in FIELDS:
                     yield Label(f"{party} [dim]({real})[/dim]")
@@ -60,7 +60,7 @@ class ControlsScreen(ModalScreen[Scenario | None]):
 
     def _value(self, key: str) -> str:
         value = getattr(self.scenario, key)
-        if key == "threads" and self.scenario.model != "threaded":
+        if key in KNOBS and not server(self.scenario.model).has(key):
             return ""
         if value is None:
             return ""
@@ -68,11 +68,10 @@ class ControlsScreen(ModalScreen[Scenario | None]):
 
     @staticmethod
     def _hint(key: str) -> str:
-        return {
-            "threads": "threaded only",
-            "limit_concurrency": "async/hybrid only; empty = none",
-            "phases": "e.g. cpu:5,io:exp:100 or blocking:20",
-        }.get(key, "")
+        if key in KNOBS:
+            having = [name for name in NAMES if SERVERS[name].has(key)]
+            return f"{', '.join(having)} only; empty = the default"
+        return {"phases": "e.g. cpu:5,io:exp:100 or blocking:20"}.get(key, "")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "apply":
@@ -87,15 +86,20 @@ class ControlsScreen(ModalScreen[Scenario | None]):
         self.dismiss(None)
 
     def values(self) -> dict[str, str | None]:
-        """The form's fields; an empty field means "the default" (None)."""
+        """The fields the learner changed; an emptied field means "the default" (None).
+
+        A field left as it was is not passed, so a new model keeps what it shares with
+        the old one and takes its own defaults for the rest (``Scenario.replace``); a
+        knob the chosen server lacks is not asked of it, whatever the field says.
+        """
         out: dict[str, str | None] = {"model": str(self.query_one("#model", Select).value)}
+        row = server(str(out["model"]))
         for key, _, _ in FIELDS:
             text = self.query_one(f"#{key}", Input).value.strip()
-            out[key] = text or None
-        if out["model"] != "threaded":
-            out["threads"] = None
-        if out["model"] not in LOOP_MODELS:
-            out["limit_concurrency"] = None
+            if key in KNOBS and not row.has(key):
+                continue
+            if text != self._value(key):
+                out[key] = text or None
         return out
 
     def action_apply(self) -> None:

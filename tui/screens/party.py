@@ -11,28 +11,24 @@ SimPy: the session's driver does, or, live, a server's reports.
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from sim.scenario import Scenario
+from tui.clock import DEFAULT_SPEED, FPS, FRAME_BUDGET, SPEEDS, WallClock
 from tui.session import PartySession, TooFarToReplay
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView
 from tui.widgets.log import PER_FRAME, NarratedLog
 from tui.widgets.numbers import NumbersPanel
 from tui.widgets.status import StatusBar
-
-SPEEDS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # party s per wall s
-DEFAULT_SPEED = 3  # x0.3: a few guests a second, easy to follow
-MAX_FRAME = 0.25  # wall seconds one tick may cover (after a stall, do not leap)
-FPS = 24.0  # the timer's rate: a little over 20, so jitter still leaves >= 20 frames a second
-FRAME_BUDGET = 0.5  # of a frame's wall time the simulation may use; drawing needs the rest
 
 
 class PartyScreen(Screen):
@@ -58,7 +54,7 @@ class PartyScreen(Screen):
         self.paused = paused
         self.fps = fps
         self.speed_index = DEFAULT_SPEED
-        self._wall = time.monotonic()
+        self._wall = WallClock()
         self.note = ""
         self.lagging = False
         self.frames = 0  # ticks that moved the party and drew it (benchmarks read this)
@@ -91,8 +87,7 @@ class PartyScreen(Screen):
     # --- the clock -----------------------------------------------------------------
 
     def tick(self) -> None:
-        now = time.monotonic()
-        wall, self._wall = min(now - self._wall, MAX_FRAME), now
+        wall = self._wall.lap()
         if self.paused or self.app.screen is not self:
             return
         self.advance(wall * self.speed, budget_frames=True)
@@ -123,7 +118,7 @@ class PartyScreen(Screen):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        self._wall = time.monotonic()
+        self._wall = WallClock()
         self.draw()
 
     def action_step(self) -> None:
@@ -193,14 +188,16 @@ class PartyScreen(Screen):
 
         self.app.push_screen(ControlsScreen(self.scenario), done)
 
-    def action_compare(self) -> None:
-        from tui.screens.compare import CompareScreen, partner_for
+    @dataclass
+    class CompareAsked(Message):
+        """The learner wants this party beside another; the app opens compare."""
 
+        scenario: Scenario
+
+    def action_compare(self) -> None:
         self.paused = True
         self.draw()
-        start_paused = getattr(self.app, "start_paused", False)  # tests drive time by keys
-        self.app.push_screen(CompareScreen(self.scenario, partner_for(self.scenario),
-                                           paused=start_paused, fps=self.fps))
+        self.post_message(self.CompareAsked(self.scenario))
 
     def action_live(self) -> None:
         self.app.toggle_live(self)  # type: ignore[attr-defined]

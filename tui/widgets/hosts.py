@@ -1,7 +1,8 @@
 """The hosts: a card per worker process, with the guest each host serves and what they do.
 
 A sync process is one host; a threaded process is T hosts sharing one GIL token (the
-card says which thread holds it); an event loop is one host juggling many guests,
+card says which thread holds it); a pool of threads behind an event loop is the same
+card with the loop at its head, letting guests in; an event loop is one host juggling many guests,
 drawn frozen (red) while a blocking call holds it. The top line shows the rooms
 (cores) taken. When the cards do not fit the widget, each host becomes one line, and
 when even that does not fit, the rest are counted: the picture degrades, it never
@@ -89,7 +90,7 @@ class HostsView(Widget):
             return Text("the doors are not open yet", style="dim")
         cards = self._loop_cards(width) if s.is_loop else self._host_cards()
         body_h = height - 1
-        card_w = 44 if s.is_loop else (36 if s.model == "threaded" else 28)
+        card_w = 44 if s.is_loop else (36 if s.structure.threaded else 28)
         cols = max(1, min(len(cards), width // card_w))
         card_h = max(len(lines) for _, lines, _ in cards) + 2
         rows = math.ceil(len(cards) / cols)
@@ -123,7 +124,7 @@ class HostsView(Widget):
         for title, body, _ in cards:
             if self.state.is_loop:
                 lines.extend([Text(title, style="bold"), *body])
-            elif self.state.model == "threaded":
+            elif self.state.structure.threaded:
                 lines.extend(Text.assemble((f"p{title.split()[1]:<2} ", "bold"), line)
                              for line in body)
             else:  # a sync card: its guest, and what they do
@@ -154,7 +155,7 @@ class HostsView(Widget):
         """Sync: a card per process (one host). Threaded: a card per process, T lines."""
         s = self.state
         cards = []
-        threads = max(s.threads, 1) if s.model == "threaded" else 1
+        threads = max(s.threads, 1) if s.structure.threaded else 1
         for process in range(math.ceil(len(s.host_list) / threads)):
             hosts = s.host_list[process * threads:(process + 1) * threads]
             if threads == 1:
@@ -180,7 +181,16 @@ class HostsView(Widget):
                     line.append(" [GIL]", style="bold black on yellow")
                 lines.append(line)
             gil = f"GIL → thread {holder % threads}" if holder is not None else "GIL free"
-            cards.append((f"process {process} · {gil}", lines, "blue"))
+            if s.structure.pool:  # the threads stand behind an event loop at the door
+                waiting = len(s.line)
+                lines.insert(0, Text.assemble(
+                    ("event loop ", "bold"), ("lets every guest in; ", "dim"),
+                    (f"{waiting} wait for a thread", "yellow" if waiting else "dim"),
+                    (" (pool tokens)", "dim"), no_wrap=True, overflow="ellipsis"))
+                title = f"process {process} · loop + {threads} threads · {gil}"
+            else:
+                title = f"process {process} · {gil}"
+            cards.append((title, lines, "blue"))
         return cards
 
     def _loop_cards(self, width: int) -> list[tuple[str, list[Text], str]]:

@@ -63,6 +63,10 @@ def numbers_text(state: PartyState, theory: Theory | None, *, live: bool = False
     table.add_row("served", f"{m.served}", beside("responses"))
     table.add_row("turned away", f"{m.turned_away}", beside("connection refused"))
     table.add_row("no answer", f"{m.failed}", beside("failed: 503, killed"))
+    kinds = sorted(state.kind_latency.items()) if len(state.kind_latency) > 1 else []
+    for kind, sketch in kinds:  # a mix: each kind of guest's own
+        table.add_row(f"kind {kind + 1}", f"{sketch.percentile(99) * 1000:.0f} ms",
+                      beside(f"p99 of {sketch.count} served"))
     if not live:
         formula = pred.formula if pred is not None else "no closed form for this party"
         table.add_row(Text("theory", style="magenta"), "", Text(formula, style="magenta"))

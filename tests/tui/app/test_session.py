@@ -4,6 +4,7 @@ import pytest
 
 from sim.metrics import Metrics
 from sim.scenario import build_scenario
+from sim.servers import SERVERS
 from tui.driver import SimDriver
 from tui.session import FREE_PLAY, PartySession, rebuild
 from tui.state import PartyState
@@ -84,6 +85,16 @@ def test_a_killed_worker_is_marked_and_replaced():
     assert session.state.failed > 0
 
 
+def test_a_new_model_takes_its_own_defaults_and_keeps_what_it_shares():
+    threaded = build_scenario({"model": "threaded", "workers": 3})
+    pool = rebuild(threaded, model="threadpool")
+    assert (pool.workers, pool.threads) == (1, 40)  # no workers; its own 40 tokens
+    assert rebuild(pool, model="threaded").threads == 4  # 40 was the pool's default
+    assert rebuild(threaded, model="hybrid").workers == 3  # a knob both have stays
+    small = rebuild(pool, threads=8)
+    assert rebuild(small, model="threaded").threads == 8  # a value the learner chose stays
+
+
 def test_rebuild_changes_a_knob_that_scenario_replace_refuses():
     sync = build_scenario({"model": "sync", "workers": 4, "rate": 30})
     assert rebuild(sync, workers=8).workers == 8
@@ -99,7 +110,10 @@ def test_rebuild_changes_a_knob_that_scenario_replace_refuses():
      "guests": 10**9, "seed": 5},
     {"model": "threaded", "workers": 2, "threads": 3, "cores": 2, "rate": 60, "cpu": "exp:8",
      "io": "exp:40", "backlog": 8, "guests": 10**9, "seed": 2},
-])
+    # every server of the table, busy: the same guests
+    *({"model": name, **row.example, "rate": 60, "cpu": "exp:4", "io": "exp:40",
+       "guests": 10**9, "seed": 3} for name, row in SERVERS.items()),
+], ids=lambda values: values["model"])
 def test_the_quick_numbers_agree_with_sim_metrics(values):
     """The app's cheap running figures are the Metrics' figures on the same trace.
 
