@@ -31,9 +31,14 @@ Inside someone else's loop (the app draws on it), or run from a thread other tha
 main one (``alone()``), it does neither.
 
 Bounds: ``guests`` and/or ``duration`` from the scenario, never more than
-``MAX_GUESTS`` guests or ``MAX_DURATION`` seconds, and each request gives up after
-``timeout`` seconds. A target that is not loopback is refused unless
-``allow_remote``: this tool is for your own machine's servers.
+``MAX_GUESTS`` guests (an open loop whose rate x duration would send more is refused)
+or ``MAX_DURATION`` seconds, and each request gives up after ``timeout`` seconds (at
+most ``MAX_TIMEOUT``). Whatever the timeout, a run stops hard at its duration plus
+``min(timeout, END_GRACE)`` plus a second: guests still unanswered then count as timed
+out. Sending yields to the loop every ``LAUNCH_BATCH`` guests, so a schedule the
+generator cannot keep (a huge rate) still stops at the hard stop. A target that is
+not loopback is refused unless ``allow_remote``: this tool is for your own machine's
+servers. The host is resolved once: the address checked is the address connected to.
 
 The result is folded by ``sim.metrics.Metrics`` from client-side trace events
 (``Arrived`` at the intended send time, ``Started`` at the server's ``X-Started-At``
@@ -77,8 +82,11 @@ from sim.trace import (
 )
 from sim.workload import Guest
 
-MAX_GUESTS = 1_000_000  # hard cap, whatever the flags say
+MAX_GUESTS = 200_000  # hard cap per run, whatever the flags say (rate x duration too)
 MAX_DURATION = 600.0  # s, hard cap on the sending time
+MAX_TIMEOUT = 60.0  # s, the longest a request may wait for its answer
+END_GRACE = 10.0  # s at most, after the sending time, to wait for the last answers
+LAUNCH_BATCH = 500  # guests sent in one loop turn at most, then the loop gets a turn
 DEFAULT_DURATION = 10.0  # s, when neither guests nor duration is given
 DEFAULT_TIMEOUT = 10.0  # s, per request
 LEAD = 0.05  # s between starting the loop and the first scheduled instant
@@ -124,17 +132,21 @@ def parse_target(url: str) -> Target:
     text = url.strip()
     if "://" not in text:
         text = "http://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError as exc:  # "http://[::1" and friends
+        raise LoadgenError(f"URL: cannot read {url!r}: {exc}") from None
     if parts.scheme != "http":
         raise LoadgenError(f"URL: only http:// is supported, got {url!r}")
-    if not parts.hostname:
+    if not hostname:
         raise LoadgenError(f"URL: no host in {url!r}")
     try:
         port = parts.port or 80
     except ValueError:
         raise LoadgenError(f"URL: bad port in {url!r}") from None
     path = parts.path if parts.path not in ("", "/") else "/guest"
-    return Target(parts.hostname, port, path)
+    return Target(hostname, port, path)
 
 
 def is_loopback(host: str) -> bool:
@@ -159,12 +171,30 @@ def resolve(target: Target) -> tuple[int, tuple]:
     return info[0], info[4]
 
 
-def check_target(target: Target, allow_remote: bool) -> None:
-    if not allow_remote and not is_loopback(target.host):
+def check_target(target: Target, allow_remote: bool) -> tuple[int, tuple, bool]:
+    """Resolve the target once; refuse it unless loopback (or ``allow_remote``).
+
+    Returns the family and address to connect to, and whether that address is remote.
+    The check and the connection use the very same address: resolving twice would let
+    a name answer loopback to the check and something else to the connect.
+    """
+    family, address = resolve(target)
+    remote = not ipaddress.ip_address(address[0].split("%")[0]).is_loopback
+    if remote and not allow_remote:
         raise LoadgenError(
             f"URL: {target.host} is not this machine (loopback); "
             "pass --allow-remote to load a server you own elsewhere"
         )
+    return family, address, remote
+
+
+def check_timeout(timeout: float) -> float:
+    """A request timeout within ``MAX_TIMEOUT`` (a flag beyond it errs)."""
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise LoadgenError(f"--request-timeout: must be > 0 s, got {timeout!r}")
+    if timeout > MAX_TIMEOUT:
+        raise LoadgenError(f"--request-timeout: at most {MAX_TIMEOUT:g} s, got {timeout:g}")
+    return timeout
 
 
 # --- the schedule --------------------------------------------------------------------
@@ -187,6 +217,12 @@ def bounds(scenario: Scenario) -> Bounds:
         raise LoadgenError(f"--duration: at most {MAX_DURATION:g} s per run")
     guests = scenario.guests if scenario.guests is not None else MAX_GUESTS
     duration = scenario.duration if scenario.duration is not None else MAX_DURATION
+    rate = None if scenario.users else scenario.rate
+    if scenario.guests is None and rate and rate * duration > MAX_GUESTS:
+        raise LoadgenError(
+            f"--rate x --duration: {rate:g}/s for {duration:g} s is about "
+            f"{rate * duration:,.0f} guests; at most {MAX_GUESTS:,} guests per run"
+        )
     return Bounds(guests, duration, scenario.guests is None or scenario.duration is None)
 
 
@@ -518,14 +554,14 @@ class Generator:
         on_progress: Callable[[Snapshot], None] | None = None,
         max_connections: int | None = None,
     ) -> None:
-        check_target(target, allow_remote)
+        self.family, self.address, remote = check_target(target, allow_remote)
         self.target = target
         self.scenario = scenario
         self.workload_scenario = live_workload_scenario(scenario)
         self.limit = bounds(scenario)
         self.keep_alive = keep_alive
-        self.timeout = timeout
-        self.remote = allow_remote and not is_loopback(target.host)
+        self.timeout = check_timeout(timeout)
+        self.remote = remote
         self.on_progress = on_progress
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         self.max_connections = max_connections or max(16, min(soft - 64, 20_000))
@@ -536,7 +572,6 @@ class Generator:
         self.read_view = memoryview(bytearray(READ_BUFFER))  # every connection reads here
         self.conns: set[Connection] = set()  # every open connection, to abort at the end
         self.connecting: dict[Any, Any] = {}  # fd -> socket (or task -> task) still connecting
-        self.family, self.address = resolve(target)
         self.make_transport: Callable[..., Any] | None = None
         self.connections = 0  # open or opening
         self.waiting: deque[tuple[Shot, bytes, float]] = deque()  # guests waiting for a connection
@@ -547,6 +582,7 @@ class Generator:
         self.sending_done = False
         self.all_done: asyncio.Future[None] | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        self.hard_stop = math.inf
         # closed loop
         self.draws: Iterator | None = None
         self.thinks: Iterator[float] | None = None
@@ -579,12 +615,18 @@ class Generator:
         closed = self.workload_scenario.workload.closed
         ticker = self.loop.create_task(self._progress()) if self.on_progress else None
         self.loop.call_at(self.t0 + SWEEP_EVERY, self._sweep)
-        hard_stop = self.t0 + min(self.limit.duration, MAX_DURATION) + self.timeout + 1.0
+        grace = min(self.timeout, END_GRACE) + 1.0
+        hard_stop = self.t0 + min(self.limit.duration, MAX_DURATION) + grace
+        self.hard_stop = hard_stop
         try:
             if closed:
                 self._start_users()  # the last user to go home sets sending_done
             else:
-                await self._open_loop()
+                try:  # a schedule it cannot keep still ends at the hard stop
+                    await asyncio.wait_for(self._open_loop(), max(hard_stop - self.loop.time(),
+                                                                  0.01))
+                except TimeoutError:
+                    self._next = None
                 self.sending_done = True
                 self._check_done()
             remaining = hard_stop - self.loop.time()
@@ -674,9 +716,16 @@ class Generator:
     def _tick(self) -> None:
         loop, t0 = self.loop, self.t0
         guest = self._next
+        launched = 0
         while guest is not None:
+            if loop.time() >= self.hard_stop:
+                break  # out of time: the rest are never sent
             due = t0 + guest.arrival
             ahead = due - loop.time()
+            if ahead <= 0 and launched >= LAUNCH_BATCH:
+                loop.call_soon(self._tick)  # let the loop breathe: I/O, timers, the stop
+                self._next = guest
+                return
             if ahead > 0:
                 if not self.own_loop:
                     loop.call_at(due, self._tick)
@@ -687,6 +736,7 @@ class Generator:
                 self._next = guest
                 return
             self._launch(guest, due)
+            launched += 1
             guest = next(self._guests, None)
         self._next = None
         if not self._sent_all.done():
@@ -715,8 +765,8 @@ class Generator:
         self.connections += 1
         if self.make_transport is None:  # not a selector loop: the public, slower way
             task = self.loop.create_task(self.loop.create_connection(
-                lambda: Connection(self, (shot, payload, upload)), self.target.host,
-                self.target.port))
+                lambda: Connection(self, (shot, payload, upload)), self.address[0],
+                self.address[1]))
             self.connecting[task] = task
             task.add_done_callback(lambda t: self._connect_task_done(t, shot))
             return

@@ -58,6 +58,11 @@ def test_hit_report_has_the_histogram_and_the_lag(capsys):
     (["hit", "127.0.0.1:1", "--duration", "9999"], ["--duration"]),
     (["hit", "127.0.0.1:1", "--request-timeout", "-1"], ["--request-timeout"]),
     (["hit", "127.0.0.1:1", "--rate", "abc"], ["--rate"]),
+    (["hit", "http://[::1"], ["URL", "cannot read"]),
+    (["hit", "127.0.0.1:1", "--request-timeout", "1e9"], ["--request-timeout", "at most 60 s"]),
+    (["live", "async", "--request-timeout", "1e9"], ["--request-timeout", "at most 60 s"]),
+    (["hit", "127.0.0.1:1", "--rate", "1e6", "--duration", "1"],
+     ["--rate x --duration", "at most 200,000 guests"]),
     (["live", "nginx"], ["MODEL", "gunicorn"]),
     (["calibrate", "async", "--duration", "0"], ["--duration"]),
 ])

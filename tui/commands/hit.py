@@ -31,8 +31,10 @@ oha --latency-correction do it). --users/--think give the closed loop instead.
 turned away = connection refused or reset (the line outside was full);
 failed = a 4xx/5xx answer or a timeout; wait = until the server's X-Started-At."""
 EPILOG = DIST_HELP + """
-Without --guests or --duration, a hit lasts 10 s. Hard caps: 1,000,000 guests and
-600 s. Only loopback targets, unless --allow-remote.
+Without --guests or --duration, a hit lasts 10 s. Hard caps: 200,000 guests per run
+(--rate x --duration too), 600 s of sending, a --request-timeout of 60 s; a run ends at
+most 11 s after its sending time, answered or not. Only loopback targets, unless
+--allow-remote.
 
 Examples:
   partyhost serve async --port 8000 &
@@ -71,7 +73,12 @@ def request_timeout(args: argparse.Namespace) -> float:
         ) from None
     if not math.isfinite(value) or value <= 0:
         raise CliError(f"--request-timeout: must be > 0, got {args.request_timeout!r}")
-    return value
+    from sim.live.loadgen import LoadgenError, check_timeout
+
+    try:
+        return check_timeout(value)
+    except LoadgenError as exc:
+        raise CliError(str(exc)) from None
 
 
 def hit_scenario(args: argparse.Namespace, **overrides: object):

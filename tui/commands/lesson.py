@@ -84,4 +84,27 @@ def run(args: argparse.Namespace) -> int:
     from tui.screens.lesson_player import LessonScreen
 
     number = lesson_number(args.number)
-    return run_app_with(lambda: LessonScreen(number, resume=not args.from_start))
+    progress = open_progress(writing=True)
+    return run_app_with(lambda: LessonScreen(number, resume=not args.from_start,
+                                             progress=progress))
+
+
+def open_progress(*, writing: bool):
+    """The learner's progress; a file set aside is one warning line on stderr.
+
+    ``writing``: a state directory the lesson could not save to is a one-line error
+    now, not a traceback in the middle of the lesson.
+    """
+    import sys
+
+    from tui.lessonbook.progress import Progress, ProgressError
+
+    progress = Progress()
+    if writing:
+        try:
+            progress.check_writable()
+        except ProgressError as exc:
+            raise CliError(str(exc)) from None
+    if progress.problem:
+        print(f"partyhost: warning: {progress.problem}", file=sys.stderr)
+    return progress

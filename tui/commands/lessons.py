@@ -54,14 +54,14 @@ def list_lessons() -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from tui.commands.lesson import open_progress
     from tui.lessonbook.format import LessonError, parse_file
     from tui.lessonbook.library import lesson_files, lessons_dir
-    from tui.lessonbook.progress import Progress
 
     files = lesson_files()
     if not files:
         raise CliError(f"no lessons found in {lessons_dir()}")
-    progress = Progress()
+    progress = open_progress(writing=False)
     table = Table(title="partyhost lessons", title_justify="left")
     for column, style in (("#", "bold"), ("lesson", ""), ("min", ""), ("your progress", "")):
         table.add_column(column, style=style)

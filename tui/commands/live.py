@@ -2,12 +2,23 @@
 
 Thin on purpose: ``sim.side_by_side.live_party`` starts the server, hits it, stops it
 and simulates; this module reads the flags and draws the table.
+
+A live party reports through a Unix socket in a private folder,
+``$TMPDIR/partyhost-live-*`` (the app's live switch makes one too). Its owner removes
+it at the end, but a process killed outright (SIGKILL) cannot: so each ``partyhost
+live`` first removes the stale ones it finds (``remove_stale_live_folders``): a folder
+whose sockets no process has bound any more (``/proc/net/unix`` lists every bound
+one), or, with no socket at all, older than ``STALE_AFTER``; only the user's own.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -52,6 +63,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
 
 
+STALE_AFTER = 60.0  # s: a folder with no socket yet may be a run just starting
+LIVE_FOLDERS = "partyhost-live-*"
+
+
+def bound_unix_paths() -> set[str] | None:
+    """Every path a Unix socket is bound to now, on this machine (None: cannot tell)."""
+    try:
+        text = Path("/proc/net/unix").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    paths = set()
+    for line in text.splitlines()[1:]:
+        fields = line.split(None, 7)
+        if len(fields) == 8 and fields[7].startswith("/"):
+            paths.add(fields[7])
+    return paths
+
+
+def remove_stale_live_folders(base: str | None = None) -> list[str]:
+    """Remove the live parties' folders their owners left behind; the ones removed."""
+    bound = bound_unix_paths()
+    if bound is None:
+        return []  # not Linux: leave everything alone rather than guess
+    removed = []
+    for folder in Path(base or tempfile.gettempdir()).glob(LIVE_FOLDERS):
+        try:
+            info = folder.lstat()
+            if not folder.is_dir() or folder.is_symlink() or info.st_uid != os.getuid():
+                continue
+            sockets = [str(p) for p in folder.iterdir() if p.is_socket()]
+            if sockets:
+                if any(path in bound for path in sockets):
+                    continue  # a live party's, still listening
+            elif time.time() - info.st_mtime < STALE_AFTER:
+                continue
+            shutil.rmtree(folder)
+            removed.append(str(folder))
+        except OSError:
+            continue
+    return removed
+
+
 def model_for(name: str) -> tuple[str, str | None]:
     """The scenario model and the real server's name (None: the minimal server)."""
     from sim.live.real import REAL_SERVERS, model_of
@@ -70,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from sim.live.real import RealServerError, RealServerMissing, missing
     from sim.side_by_side import live_party
 
+    remove_stale_live_folders()
     model, real = model_for(args.server)
     if real is not None and (why := missing(real)):
         raise CliError(why)

@@ -8,6 +8,8 @@ bad ``rate = -1`` on line 3 of a file get the same kind of one-line error.
 from __future__ import annotations
 
 import argparse
+import stat
+from pathlib import Path
 from typing import Any
 
 from sim.scenario import Scenario, build_scenario, flag, layer, load_toml
@@ -73,13 +75,37 @@ def add_scenario_flags(parser: argparse.ArgumentParser, *, model: bool = True) -
     )
 
 
+MAX_SCENARIO_BYTES = 1_000_000  # a scenario file is a few lines; more is a mistake
+
+
+def read_scenario_file(path: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """``load_toml``, but a binary, endless or huge file is one line, not a traceback."""
+    from tui.commands import CliError
+
+    file = Path(path)
+    try:
+        info = file.stat()
+    except OSError:
+        info = None  # load_toml says why it cannot read it
+    if info is not None and not file.is_dir():
+        if not stat.S_ISREG(info.st_mode):
+            raise CliError(f"--scenario {path}: not a regular file")
+        if info.st_size > MAX_SCENARIO_BYTES:
+            raise CliError(f"--scenario {path}: {info.st_size:,} bytes is too big for a "
+                           f"scenario file (at most {MAX_SCENARIO_BYTES:,})")
+    try:
+        return load_toml(path)
+    except UnicodeDecodeError:
+        raise CliError(f"--scenario {path}: not a text file (not UTF-8 TOML)") from None
+
+
 def scenario_values(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
     """The TOML file's values with the flags laid on top (``sim.scenario.layer``), and
     where each came from."""
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     if getattr(args, "scenario", None):
-        values, origins = load_toml(args.scenario)
+        values, origins = read_scenario_file(args.scenario)
     flags: dict[str, Any] = {}
     for key, _, _ in SERVER_FLAGS + GUEST_FLAGS:
         name = key.replace("-", "_")

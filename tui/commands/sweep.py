@@ -8,9 +8,15 @@ the only thing that changes between points is the knob.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -33,7 +39,9 @@ guests every time), and print a table and a terminal chart of throughput and p99
 latency against the key.
 """
 EPILOG = DIST_HELP + """
---vary takes KEY=A..B (whole numbers A to B), KEY=A..B:STEP, or KEY=V1,V2,V3.
+--vary takes KEY=A..B (whole numbers A to B; more than 16 of them: 16 spread evenly
+from A to B, and the sweep says so), KEY=A..B:STEP (every step, at most 200 points),
+or KEY=V1,V2,V3. Ctrl-C stops a sweep at once, its worker processes too.
 
 Examples:
   partyhost sweep --model sync --vary workers=1..16 --rate 100 --io exp:100
@@ -41,6 +49,9 @@ Examples:
   partyhost sweep --model sync --workers 4 --vary io=10,50,100 --rate 30
 """
 POOL_MIN_GUESTS = 20_000  # below this, starting processes costs more than it saves
+DEFAULT_POINTS = 16  # A..B without a step: at most this many points, spread evenly
+MAX_POINTS = 200
+CTRL_C_POLL = 0.1  # s between looks for a Ctrl-C while the pool runs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
 
 
-def parse_vary(text: str) -> tuple[str, list[str]]:
+def parse_vary(text: str, note: Callable[[str], None] | None = None) -> tuple[str, list[str]]:
+    """The knob and its values; ``note`` hears why they are not every whole number."""
     key, sep, spec = text.partition("=")
     key = canonical(key)
     if not sep or not spec.strip():
@@ -69,20 +81,30 @@ def parse_vary(text: str) -> tuple[str, list[str]]:
         if d <= 0 or b < a:
             raise CliError(f"--vary: the range {spec!r} must go up by a positive step")
         count = int((b - a) / d + 1e-9) + 1
-        if count > 200:
-            raise CliError(f"--vary: {count} points is too many (at most 200)")
+        if step is None and count > DEFAULT_POINTS:
+            spread = sorted({round(a + i * (b - a) / (DEFAULT_POINTS - 1))
+                             for i in range(DEFAULT_POINTS)})
+            values = [f"{v:g}" for v in spread]
+            if note is not None:
+                note(f"--vary {key}={spec.strip()}: {count} whole numbers; sweeping "
+                     f"{len(values)} of them ({', '.join(values)}); give a step "
+                     f"({spec.strip()}:1) for every one")
+            return key, values
+        if count > MAX_POINTS:
+            raise CliError(f"--vary: {count} points is too many (at most {MAX_POINTS})")
         values = [a + i * d for i in range(count)]
         return key, [f"{v:g}" for v in values]
     values = [v.strip() for v in spec.split(",") if v.strip()]
-    if len(values) > 200:
-        raise CliError("--vary: at most 200 points")
+    if len(values) > MAX_POINTS:
+        raise CliError(f"--vary: at most {MAX_POINTS} points")
     return key, values
 
 
-def build_points(args: argparse.Namespace) -> tuple[str, list[Scenario]]:
+def build_points(args: argparse.Namespace,
+                 note: Callable[[str], None] | None = None) -> tuple[str, list[Scenario]]:
     from sim.scenario import build_scenario
 
-    key, values = parse_vary(args.vary)
+    key, values = parse_vary(args.vary, note)
     base, origins = scenario_values(args)
     points = []
     for value in values:
@@ -104,16 +126,87 @@ def run_points(points: list[Scenario], jobs: int | None, console: Console) -> li
                   disable=not console.is_terminal) as progress:
         task = progress.add_task("points", total=len(points))
         if use_pool:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(points))) as pool:
+            pool = ProcessPoolExecutor(max_workers=min(jobs, len(points)),
+                                       initializer=_worker_ignores_ctrl_c)
+            ctrl_c = CtrlC()
+            try:
                 futures = {pool.submit(simulate, p): i for i, p in enumerate(points)}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    progress.advance(task)
+                pending = set(futures)
+                while pending:
+                    ctrl_c.check()
+                    done, pending = wait(pending, timeout=CTRL_C_POLL,
+                                         return_when=FIRST_COMPLETED)
+                    for future in done:
+                        results[futures[future]] = future.result()
+                        progress.advance(task)
+            except BaseException as exc:  # Ctrl-C, a failed point: stop every worker now
+                _stop_pool(pool)
+                if not isinstance(exc, KeyboardInterrupt):
+                    ctrl_c.restore()
+                raise
+            ctrl_c.restore()
+            pool.shutdown()
         else:
             for i, point in enumerate(points):
                 results[i] = simulate(point)
                 progress.advance(task)
     return [r for r in results if r is not None]
+
+
+def _worker_ignores_ctrl_c() -> None:
+    """Ctrl-C reaches the whole process group; the parent stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class CtrlC:
+    """While the pool runs: Ctrl-C is noted, not raised mid-way, and only the first counts.
+
+    A KeyboardInterrupt raised wherever the main thread happens to be can land inside
+    concurrent.futures while it holds a future's lock, and stopping the pool then
+    deadlocks. So the handler only notes the press (and ignores any further one, which
+    could otherwise cut the stopping short and leave workers running); ``check``,
+    called between waits of ``CTRL_C_POLL``, raises it where it is safe. On the
+    KeyboardInterrupt path the handler is not restored: the command is ending, and a
+    third Ctrl-C must not turn its exit into a traceback. Off the main thread (no
+    signals there) it does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self.previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._press)
+
+    def _press(self, signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.pressed = True
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the workers at once (not after their point).
+
+    ``shutdown(wait=True)``, what ``with`` does, waits for every running point: a
+    Ctrl-C took seconds.
+    """
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.terminate()
+    for worker in workers:
+        worker.join(1.0)
+        if worker.is_alive():
+            worker.kill()
+            worker.join(1.0)
 
 
 def chart(key: str, xs: list[float], summaries: list[Summary], width: int) -> str:
@@ -137,8 +230,10 @@ def chart(key: str, xs: list[float], summaries: list[Summary], width: int) -> st
 def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise CliError("--jobs: must be at least 1")
-    key, points = build_points(args)
-    summaries = run_points(points, args.jobs, stderr_console())
+    err = stderr_console()
+    key, points = build_points(args, lambda text: print(f"partyhost: note: {text}",
+                                                        file=sys.stderr))
+    summaries = run_points(points, args.jobs, err)
     if args.json:
         print_json([s.to_dict() for s in summaries])
         return 0

@@ -17,9 +17,11 @@ import time
 
 import pytest
 
+from sim.live import loadgen
 from sim.live.loadgen import (
     MAX_DURATION,
     MAX_GUESTS,
+    MAX_TIMEOUT,
     Generator,
     LoadgenError,
     hit,
@@ -197,3 +199,76 @@ def test_json_shape_matches_simulate(server):
     assert set(simulated) <= set(data)
     assert data["generator"]["loop"] == "open"
     assert set(data["send_lag_ms"]) == set(simulated["latency_ms"])
+
+
+def test_request_timeout_and_rate_times_duration_are_capped():
+    target = parse_target("127.0.0.1:1")
+    with pytest.raises(LoadgenError, match="--request-timeout: at most 60 s"):
+        Generator(target, scenario(rate=10, guests=1), timeout=1e9)
+    with pytest.raises(LoadgenError, match=f"at most {MAX_GUESTS:,} guests per run"):
+        Generator(target, scenario(rate=1e6, duration=1))
+    with pytest.raises(LoadgenError, match="cannot read"):
+        parse_target("http://[::1")
+
+
+def test_hard_stop_holds_whatever_the_request_timeout(server, monkeypatch):
+    """A server that never answers and the longest timeout: the run still ends on time."""
+    monkeypatch.setattr(loadgen, "END_GRACE", 0.3)
+    s = scenario(rate=20, io=600_000, duration=0.5)
+    began = time.monotonic()
+    result = hit(server.url, s, timeout=MAX_TIMEOUT)
+    took = time.monotonic() - began
+    assert took < 0.5 + 0.3 + 1.0 + 1.0  # sending + grace + the second + slack
+    assert result.summary.served == 0
+    assert result.summary.failed == len(result.shots) > 3
+
+
+def test_a_schedule_it_cannot_keep_still_stops_at_the_hard_stop(monkeypatch):
+    """Each launch made slow (2 ms): 3,000 guests due in 1 s would take 6 s to send."""
+    with socket.socket() as probe:  # a port nobody listens on: every connect is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    launch = Generator._launch
+    turns = []
+
+    def slow_launch(self, guest, intended):
+        time.sleep(0.002)
+        launch(self, guest, intended)
+
+    monkeypatch.setattr(Generator, "_launch", slow_launch)
+    gen = Generator(parse_target(f"127.0.0.1:{port}"), scenario(rate=3000, duration=1.0),
+                    timeout=0.1)
+
+    async def run():
+        loop = asyncio.get_running_loop()
+
+        def count():  # one call per loop turn, to see the sender let the loop run
+            turns.append(len(gen.shots))
+            if len(turns) < 100_000:
+                loop.call_soon(count)
+
+        loop.call_soon(count)
+        return await gen.arun()
+
+    began = time.monotonic()
+    result = asyncio.run(run())
+    took = time.monotonic() - began
+    assert took < 1.0 + 0.1 + 1.0 + 0.8  # the hard stop, whatever was left unsent
+    assert len(result.shots) < 2000
+    assert max(b - a for a, b in itertools.pairwise(turns)) <= loadgen.LAUNCH_BATCH
+
+
+def test_the_host_is_resolved_once_and_the_checked_address_is_dialled(server, monkeypatch):
+    """A name that says loopback to the check and elsewhere later is never dialled there."""
+    calls = []
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        calls.append(host)
+        ip = "127.0.0.1" if len(calls) == 1 else "192.0.2.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    result = hit(f"http://partyhost-test.invalid:{server.port}", scenario(rate=100, guests=5),
+                 timeout=1.0)
+    assert calls == ["partyhost-test.invalid"]
+    assert result.summary.served == 5
