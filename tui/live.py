@@ -158,7 +158,7 @@ class LiveDriver:
 
     def start(self) -> None:
         """Start the server, then the load generator; ``error`` says what went wrong."""
-        from sim.live.loadgen import Generator, parse_target
+        from sim.live.loadgen import MAX_GUESTS, Generator, parse_target
         from sim.live.process import start_for
 
         s = self.scenario
@@ -172,7 +172,9 @@ class LiveDriver:
                 if self._closed:  # closed while it booted: stop it now
                     server.stop()
                     return
-            guests = rebuild(s, guests=None, duration=LIVE_DURATION)
+            # as long as the generator allows: its hard cap counts guests as well as time
+            duration = LIVE_DURATION if s.users else min(LIVE_DURATION, MAX_GUESTS / s.rate)
+            guests = rebuild(s, guests=None, duration=duration)
             generator = Generator(parse_target(server.url), guests)
         except Exception as exc:  # a server that will not start: say it, do not crash
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
