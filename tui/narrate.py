@@ -116,7 +116,8 @@ def narrate(
         case Queued():
             return Narration(
                 f"guest {event.guest} joins the line ({event.depth} waiting)",
-                "queued in the listen backlog",
+                "let in by the event loop, waiting for a thread-pool token"
+                if structure_of(model).pool else "queued in the listen backlog",
             )
         case TurnedAway():
             return Narration(

@@ -98,6 +98,17 @@ def test_scenario_file_with_flags_on_top(tmp_path, capsys):
         (["sweep", "--vary", "workers=5..1"], "--vary"),
         (["sweep", "--vary", "colour=1..3"], "--vary"),
         (["teleport"], "invalid choice"),
+        # sizes no party can mean: refused with the limit in the message
+        (["simulate", "--workers", "100000000", "--guests", "10"], "at most 1,024"),
+        (["simulate", "--model", "threaded", "--threads", "100000"], "at most 1,024"),
+        (["simulate", "--model", "threaded", "--workers", "1000", "--threads", "1000"],
+         "16,384"),
+        (["simulate", "--guests", "1000000000000000"], "at most 1,000,000,000"),
+        (["simulate", "--rate", "1e300"], "at most 1,000,000 guests/s"),
+        (["simulate", "--rate", "1000000", "--duration", "86400"], "--rate x --duration"),
+        (["simulate", "--cores", "100000"], "at most 256"),
+        (["compare", "--models", "sync,sync,sync"], "named twice"),
+        (["compare", "--models", "sync", "--model", "async"], "compare takes --models"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, words):
@@ -121,3 +132,11 @@ def test_errors_from_a_real_process_have_no_traceback():
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip() == "partyhost: error: --cores: must be at least 1, got 0"
+
+
+def test_a_toml_rate_of_1e300_is_refused_with_its_line(tmp_path, capsys):
+    path = tmp_path / "huge.toml"
+    path.write_text('model = "sync"\nrate = 1e300\n')
+    code, _, err = run(capsys, "simulate", "--scenario", str(path))
+    assert code == 2
+    assert f"{path}:2" in err and "at most" in err

@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from sim.limits import MAX_CORES, MAX_DURATION, MAX_GUESTS, MAX_RATE
 from sim.scenario import Scenario, build_scenario, flag, layer, load_toml
 from sim.servers import KNOBS, NAMES, SERVERS
 
@@ -22,14 +23,15 @@ def _knob_help(key: str) -> str:
     having = [(name, row.default(key)) for name, row in SERVERS.items() if row.has(key)]
     defaults = ", ".join(f"{name} {value}" if value is not None else name
                          for name, value in having)
-    return f"{KNOBS[key].help} ({defaults})"
+    most = KNOBS[key].maximum
+    return f"{KNOBS[key].help} ({defaults}{f'; at most {most:,}' if most else ''})"
 
 
 SERVER_FLAGS = [
     ("model", "MODEL", " | ".join(NAMES) + f" (default {NAMES[0]})"),
     ("workers", "W", _knob_help("workers")),
     ("threads", "T", _knob_help("threads")),
-    ("cores", "C", "CPU cores the party's processes share (default 2)"),
+    ("cores", "C", f"CPU cores the party's processes share (default 2, at most {MAX_CORES})"),
     ("backlog", "B", "listen backlog: the line outside; beyond it, turned away (default 2048)"),
     ("timeout", "S", "seconds before the manager kills a silent worker (default 30)"),
     ("boot", "MS", "ms for a replacement worker to boot (default 500)"),
@@ -45,11 +47,12 @@ GUEST_FLAGS = [
     ("phases", "LIST", "explicit ordered script instead, e.g. cpu:2,io:exp:50,cpu:3"),
     ("mix", "MIX", "kinds of guest (endpoints) instead: SHARE%%=PHASES;..., shares adding to "
                    "100%%, e.g. \"90%%=io:50;10%%=cpu:2,blocking:50\""),
-    ("rate", "R", "open-loop Poisson arrivals, guests/s (default 10)"),
+    ("rate", "R", f"open-loop Poisson arrivals, guests/s (default 10, at most {MAX_RATE:,.0f})"),
     ("users", "N", "closed loop instead: N users, each waits for its answer"),
     ("think", "DIST", "closed loop: users think this long between requests (ms)"),
-    ("guests", "N", "how many guests come (default 10000, or unbounded with --duration)"),
-    ("duration", "S", "stop arrivals after S seconds of party time"),
+    ("guests", "N", "how many guests come (default 10000, or unbounded with --duration; "
+                    f"at most {MAX_GUESTS:,}, and rate x duration too)"),
+    ("duration", "S", f"stop arrivals after S seconds of party time (at most {MAX_DURATION:,.0f})"),
     ("warmup", "S", "seconds left out of the numbers (default: the first 10%% of the run)"),
     ("seed", "N", "random seed: the same seed gives the same guests (default 1)"),
 ]

@@ -56,9 +56,14 @@ class DoorLine(Widget):
         text = Text(no_wrap=True, overflow="ellipsis")
         waiting = len(s.line)
         text.append("the line ", style="bold")
-        text.append("(listen backlog) ", style="dim")
-        text.append(f"{waiting}", style="bold")
-        text.append(f"/{s.backlog} waiting  ", style="dim")
+        if s.structure.pool:  # the loop let them in: they wait inside for a thread
+            text.append("(inside, waiting for a thread-pool token) ", style="dim")
+            text.append(f"{waiting}", style="bold")
+            text.append(" waiting  ", style="dim")
+        else:
+            text.append("(listen backlog) ", style="dim")
+            text.append(f"{waiting}", style="bold")
+            text.append(f"/{s.backlog} waiting  ", style="dim")
         room = width - text.cell_len - 10
         shown = 0
         for arrival in s.line.values():

@@ -31,6 +31,8 @@ DOING = {
     None: ("greeting / waiting a turn", "no core or GIL yet", "white"),
 }
 IDLE = ("idle at the door", "waiting in accept()", "dim")
+# a blocking call beside a host that stays with its guest freezes nobody else
+HOST_BLOCKING = ("waiting for the kitchen", "blocking call: this host only", "yellow")
 
 
 def host_doing(host: Host, state: PartyState) -> tuple[str, str, str]:
@@ -41,6 +43,8 @@ def host_doing(host: Host, state: PartyState) -> tuple[str, str, str]:
         if state.rebooted_recently(host.booted_at):
             return ("a new host, just arrived", "replacement worker booted", "bold cyan")
         return IDLE
+    if host.phase == BLOCKING:
+        return HOST_BLOCKING
     return DOING.get(host.phase, DOING[None])
 
 
@@ -183,10 +187,12 @@ class HostsView(Widget):
             gil = f"GIL → thread {holder % threads}" if holder is not None else "GIL free"
             if s.structure.pool:  # the threads stand behind an event loop at the door
                 waiting = len(s.line)
-                lines.insert(0, Text.assemble(
+                head = Text.assemble(
                     ("event loop ", "bold"), ("lets every guest in; ", "dim"),
                     (f"{waiting} wait for a thread", "yellow" if waiting else "dim"),
-                    (" (pool tokens)", "dim"), no_wrap=True, overflow="ellipsis"))
+                    (" (pool tokens)", "dim"))
+                head.no_wrap, head.overflow = True, "ellipsis"
+                lines.insert(0, head)
                 title = f"process {process} · loop + {threads} threads · {gil}"
             else:
                 title = f"process {process} · {gil}"

@@ -132,17 +132,35 @@ async def test_a_bad_control_is_explained_inline_and_nothing_crashes():
         party = app.screen
         await pilot.press("c")
         controls = app.screen
-        controls.query_one("#model", Select).value = "async"  # with 4 workers: refused
+        controls.query_one("#rate", Input).value = "-3"
         await pilot.click("#apply")
         await pilot.pause()
         assert app.screen is controls
         error = str(controls.query_one("#controls-error", Static).render())
-        assert "--workers" in error and "hybrid" in error
-        assert controls.query_one("#workers", Input).has_class("-bad")
-        controls.query_one("#workers", Input).value = "1"
+        assert "--rate" in error and "> 0" in error
+        assert controls.query_one("#rate", Input).has_class("-bad")
+        controls.query_one("#rate", Input).value = "30"
         await pilot.click("#apply")
         await pilot.pause()
-        assert app.screen is party and party.scenario.model == "async"
+        assert app.screen is party and party.scenario.rate == 30
+
+
+@pilot
+async def test_the_controls_switch_models_with_no_hand_edits():
+    """sync (4 workers) -> async -> hybrid -> threadpool, only the model changed each time:
+    a knob the new server lacks is dropped, one it shares is kept."""
+    app = create_app(start="party", paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        party = app.screen
+        for model, workers, threads in (("async", 1, 1), ("hybrid", 1, 1),
+                                        ("threadpool", 1, 40), ("threaded", 1, 4)):
+            await pilot.press("c")
+            app.screen.query_one("#model", Select).value = model
+            await pilot.click("#apply")
+            await pilot.pause()
+            assert app.screen is party, str(app.screen.query_one("#controls-error").render())
+            s = party.scenario
+            assert (s.model, s.workers, s.threads) == (model, workers, threads)
 
 
 @pilot

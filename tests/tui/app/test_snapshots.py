@@ -53,3 +53,18 @@ def test_compare(snap_compare):
 def test_help(snap_compare):
     app = create_app(start="party", paused=True)
     assert snap_compare(app, press=["question_mark"], terminal_size=(100, 32))
+
+
+POOL_PARTY = {"model": "threadpool", "threads": 8, "rate": 100, "phases": "cpu:1,blocking:20",
+              "guests": 10**9, "seed": 3}
+
+
+def test_party_threadpool(snap_compare):
+    """FastAPI's def endpoints: the loop at the head of a pool of threads, one GIL."""
+    app = create_app(build_scenario(POOL_PARTY), start="party", paused=True)
+
+    async def run_before(pilot) -> None:
+        pilot.app.screen.advance(1.0)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=run_before, terminal_size=(120, 40))
