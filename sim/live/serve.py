@@ -51,22 +51,30 @@ def stop_with_owner() -> None:
     threading.Thread(target=watch, name="owner-watch", daemon=True).start()
 
 
-def bind(config: ServerConfig) -> socket.socket:
-    """The listen socket, bound and listening; a mistake is a ``ConfigError``."""
-    try:
-        infos = socket.getaddrinfo(config.host, config.port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ConfigError(f"--host {config.host}: {exc.strerror}") from None
-    family, kind, proto, _, address = infos[0]
+def listen_on(host: str, port: int, backlog: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening; raises ``OSError`` (a
+    ``socket.gaierror`` for a name that does not resolve)."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(config.backlog)
-    except OSError as exc:
+        sock.listen(backlog)
+    except OSError:
         sock.close()
-        raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+        raise
     return sock
+
+
+def bind(config: ServerConfig) -> socket.socket:
+    """The listen socket, bound and listening; a mistake is a ``ConfigError``."""
+    try:
+        return listen_on(config.host, config.port, config.backlog)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {config.host}: {exc.strerror}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
 
 
 def describe_hosts(config: ServerConfig) -> str:

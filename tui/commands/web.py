@@ -112,19 +112,13 @@ def read_flags(args: argparse.Namespace) -> tuple[str, int, int]:
 
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound now: a mistake is one line before any announcement."""
+    from sim.live.serve import listen_on
+
     try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
+        sock = listen_on(host.strip("[]"), port, 128)
     except socket.gaierror as exc:
         raise CliError(f"--host {host}: cannot resolve it ({exc.strerror})") from None
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(128)
     except OSError as exc:
-        sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise CliError(f"--port {port}: already in use on {host} "
                            "(another server? choose another --port)") from None
