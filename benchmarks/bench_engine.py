@@ -27,6 +27,7 @@ import simpy
 from sim.model import build_party
 from sim.run import simulate
 from sim.scenario import build_scenario
+from sim.servers import SERVERS
 
 RATE, SERVICE, C = 32.0, 0.1, 4
 
@@ -65,8 +66,11 @@ class Count:
 def scenario(model: str, guests: int):
     knobs = {"model": model, "rate": RATE, "io": f"exp:{SERVICE * 1000:g}", "guests": guests,
              "seed": 1, "cores": C}
-    if model != "async":
+    row = SERVERS[model]
+    if row.has("workers"):  # sync W=4 style: C hosts where the server has several
         knobs["workers"] = C
+    elif row.has("threads"):
+        knobs["threads"] = C
     return build_scenario(knobs)
 
 
@@ -80,7 +84,7 @@ def speed(guests: int) -> None:
     bare = min(bare_mmc(guests) for _ in range(2))
     print(f"bare SimPy M/M/{C}: {guests / bare:,.0f} guests/s (reference)")
     print(f"{'model':10} {'tracing':>16} {'ratio':>6} {'+ metrics':>16} {'ratio':>6}")
-    for model in ("sync", "threaded", "async", "hybrid"):
+    for model in SERVERS:
         s = scenario(model, guests)
         traced = min(timed(lambda s=s: build_party(s, Count()).run()) for _ in range(2))
         folded = min(timed(lambda s=s: simulate(s)) for _ in range(2))
