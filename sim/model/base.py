@@ -12,10 +12,11 @@ Every state change is told to ``sink`` as a trace event. The party ends when the
 arrivals are over and every admitted guest has left; ``finished`` is that event, so
 ``env.run(until=party.finished)`` runs a party to its end and a UI can instead step it.
 
-Simplifications shared by every model: cores are handed out whole phases at a time,
-first come first served (the OS time-slices; throughput is the same, the order in
-which oversubscribed cpu phases finish is not); accept and the answer's write take no
-time; the network between guest and door is instant.
+The cores are shared as Linux shares them (``cores.SharedCores``: processor sharing,
+every runnable cpu phase progressing at ``cores / runnable`` of a core).
+
+Simplifications shared by every model: accept and the answer's write take no time;
+the network between guest and door is instant.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Generator, Iterator
 
 import simpy
 
+from sim.model.cores import SharedCores
 from sim.scenario import Scenario
 from sim.trace import (
     REASON_BACKLOG,
@@ -91,7 +93,7 @@ class Party:
         self.env = env or simpy.Environment()
         self.workload = scenario.workload
         self.line = Backlog(self.env, scenario.backlog, scenario.discipline)
-        self.cores = simpy.Resource(self.env, capacity=scenario.cores)
+        self.cores = SharedCores(self.env, scenario.cores)
         self.finished = self.env.event()
         self.in_house = 0  # admitted guests not yet gone
         self.arrivals_over = False
@@ -121,6 +123,19 @@ class Party:
 
     def boot_workers(self) -> None:
         raise NotImplementedError
+
+    contended = False  # can runnable cpu phases outnumber the cores? (set by a model)
+
+    def compute(self, seconds: float) -> Process:
+        """``seconds`` of cpu work: alone on a core, or sharing the cores with others."""
+        if not self.contended:
+            yield self.env.timeout(seconds)
+            return
+        done = self.cores.run(seconds)
+        try:
+            yield done
+        finally:
+            self.cores.cancel(done)  # a no-op once done; a killed host stops computing
 
     def booted(self, worker: int) -> None:
         self.sink(WorkerBooted(self.env.now, worker))

@@ -16,7 +16,8 @@ No manager watches a lone ``uvicorn``: a blocked loop stays blocked however long
 ``--timeout`` does nothing here (``hybrid`` has Gunicorn's arbiter).
 
 Simplifications: see ``base``. Accepting, parsing and writing take no time; a loop
-holds a core only while it runs a cpu phase.
+holds a core only while it runs a cpu phase (sharing it in time slices with the other
+processes' cpu work when they outnumber the cores).
 """
 
 from __future__ import annotations
@@ -141,21 +142,19 @@ class EventLoopParty(Party):
         """A phase that holds the loop: cpu (with a room) or a blocking call (without)."""
         with loop.attention.request() as turn:
             yield turn
-            if kind == CPU and self.contended:
-                with self.cores.request() as room:
-                    yield room
-                    yield from self._held(loop, guest, kind, seconds)
-            else:
-                yield from self._held(loop, guest, kind, seconds)
+            yield from self._held(loop, guest, kind, seconds)
 
     def _held(self, loop: Loop, guest: Guest, kind: str, seconds: float) -> Process:
         env, sink, worker = self.env, self.sink, loop.worker
         sink(PhaseStarted(env.now, guest.id, worker, kind))
         if kind == BLOCKING:
             sink(LoopBlocked(env.now, worker, guest.id, kind))
-        if self.managed and seconds >= self.timeout:
-            self.watch(loop, guest)
-        yield env.timeout(seconds)
+        if self.managed and (seconds >= self.timeout or (kind == CPU and self.contended)):
+            self.watch(loop, guest)  # (a shared core can stretch a phase past it)
+        if kind == CPU:
+            yield from self.compute(seconds)
+        else:
+            yield env.timeout(seconds)
         loop.holder = None
         if kind == BLOCKING:
             sink(LoopUnblocked(env.now, worker, guest.id))

@@ -8,7 +8,8 @@ The manager (Gunicorn's arbiter) watches each host's heartbeat, which a sync wor
 only gives between guests: a guest kept longer than ``--timeout`` gets the host
 killed, the guest gets no answer, and a new host is ready ``--boot`` ms later.
 
-Simplifications: see ``base``. The arbiter checks at the exact instant (Gunicorn looks
+Simplifications: see ``base`` (cores are shared in time slices when the hosts
+outnumber them). The arbiter checks at the exact instant (Gunicorn looks
 about once a second), and boot time is a constant.
 """
 
@@ -82,18 +83,11 @@ class SyncParty(Party):
             sink(PhaseEnded(env.now, guest.id, worker, kind))
 
     def chat(self, guest: Guest, worker: int, seconds: float) -> Process:
-        """CPU work: needs a room (core) for its whole length."""
+        """CPU work: in a room (core), shared in time slices when hosts outnumber rooms."""
         env, sink = self.env, self.sink
-        if not self.contended:
-            sink(PhaseStarted(env.now, guest.id, worker, CPU))
-            yield env.timeout(seconds)
-            sink(PhaseEnded(env.now, guest.id, worker, CPU))
-            return
-        with self.cores.request() as room:
-            yield room
-            sink(PhaseStarted(env.now, guest.id, worker, CPU))
-            yield env.timeout(seconds)
-            sink(PhaseEnded(env.now, guest.id, worker, CPU))
+        sink(PhaseStarted(env.now, guest.id, worker, CPU))
+        yield from self.compute(seconds)
+        sink(PhaseEnded(env.now, guest.id, worker, CPU))
 
     # --- the manager -------------------------------------------------------------
 

@@ -38,16 +38,10 @@ class ThreadedParty(SyncParty):
         """No check: the main thread keeps the heartbeat going (see the docstring)."""
 
     def chat(self, guest: Guest, worker: int, seconds: float) -> Process:
-        """CPU work: first the process's GIL, then a room, for the whole phase."""
+        """CPU work: first the process's GIL, then a room (shared, as ``sync`` shares it)."""
         env, sink = self.env, self.sink
         with self.gils[worker // self.scenario.threads].request() as gil:
             yield gil
-            if self.contended:
-                with self.cores.request() as room:
-                    yield room
-                    sink(PhaseStarted(env.now, guest.id, worker, CPU))
-                    yield env.timeout(seconds)
-            else:
-                sink(PhaseStarted(env.now, guest.id, worker, CPU))
-                yield env.timeout(seconds)
+            sink(PhaseStarted(env.now, guest.id, worker, CPU))
+            yield from self.compute(seconds)
         sink(PhaseEnded(env.now, guest.id, worker, CPU))
