@@ -22,6 +22,8 @@ from sim.servers import HOSTS_ARE_SERVERS, IO_NEVER_WAITS, LOOP_IS_SERVER, serve
 from sim.trace import BLOCKING, CPU, IO, UPLOAD
 from sim.workload import Constant, Exponential
 
+CAP_SERVERS = 100_000  # Erlang C's recursion runs c steps: no M/M/c with more servers
+
 
 def erlang_c(c: int, offered: float) -> float:
     """P(wait) in M/M/c with offered load a = lambda/mu (needs a < c).
@@ -93,6 +95,9 @@ def saturation(scenario: Scenario) -> float:
         held = _mean(s, CPU, BLOCKING)
         if held > 0:
             limits.append(s.workers / held)
+        stay = _mean(s, UPLOAD, CPU, IO, BLOCKING)
+        if s.worker_connections and stay > 0:  # gevent: N guests per hub, each all along
+            limits.append(s.workers * s.worker_connections / stay)
     else:
         busy = _mean(s, UPLOAD, CPU, IO, BLOCKING)
         limits.append(s.hosts / busy if busy > 0 else math.inf)
@@ -135,9 +140,18 @@ def prediction(scenario: Scenario) -> Prediction | None:
         if LOOP_IS_SERVER not in forms or s.workers > 1 or s.limit_concurrency:
             return None  # several loops, each with its own line: not one shared M/M/c
         servers = 1
-    elif IO_NEVER_WAITS in forms:  # io or upload under a loop: no waiting at all
-        return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
-                          s.rate or 0.0)
+    elif IO_NEVER_WAITS in forms:  # io or upload under a loop: no waiting at all...
+        slots = s.workers * s.worker_connections if s.worker_connections else 0
+        offered = (s.rate or 0.0) * dist.mean / 1000
+        # ...unless gevent's --worker-connections binds. Under M/G/inf the guests inside
+        # are Poisson(offered), so beyond 10 sd the cap is out of reach; within it, the
+        # slots are c servers sharing one line: M/M/c if exponential, else no closed form.
+        if not slots or slots >= offered + 10 * math.sqrt(offered) + 10:
+            return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
+                              s.rate or 0.0)
+        if not isinstance(dist, Exponential) or slots > CAP_SERVERS:
+            return None
+        servers = slots
     else:
         return None
     if s.limit_concurrency:
