@@ -108,3 +108,21 @@ def test_only_gevent_has_worker_connections():
     s = build_scenario({"model": "gevent", "workers": 3, "worker_connections": 10})
     assert s.real_command == "gunicorn -w 3 -k gevent --worker-connections 10 app:app"
     assert s.replace(model="hybrid").worker_connections is None  # dropped, not refused
+
+
+def test_the_app_draws_each_hub_as_a_loop_from_the_structure_alone():
+    """No change in tui/: a hub juggles, so it is drawn with loop cards, each holding at
+    most --worker-connections guests while the rest stand in the line."""
+    from sim.model import build_party
+    from tui.state import PartyState
+    from tui.widgets.hosts import HostsView
+
+    scenario = build_scenario({"model": "gevent", "workers": 2, "worker_connections": 3,
+                               "rate": 80, "io": 100, "cpu": 0, "guests": 400})
+    state = PartyState()
+    build_party(scenario, state).env.run(until=2.0)
+    assert state.is_loop
+    cards = HostsView(state)._loop_cards(120)
+    assert [title for title, _, _ in cards] == ["event loop 0 · one host",
+                                                "event loop 1 · one host"]
+    assert all(lines[0].plain.startswith("juggling 3 guests") for _, lines, _ in cards)
