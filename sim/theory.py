@@ -2,10 +2,12 @@
 
 Theory of operation. Queueing theory gives exact answers for a few simple parties:
 M/M/c (Poisson arrivals, exponential service, c servers, one shared line) through
-Erlang's C formula, M/M/1 as its c = 1 case, M/G/1 and M/D/1 (constant service)
-through Pollaczek-Khinchine. Little's law (L = lambda W) holds for any stable system.
-And every model has a saturation throughput: the rate beyond which the line grows
-without end, set by whichever runs out first of hosts, the GIL, loops or cores.
+Erlang's C formula, M/M/1 as its c = 1 case, M/G/c/c (c servers and no line: a loop
+with ``--limit-concurrency c`` and only io) through Erlang's B formula, M/G/1 and
+M/D/1 (constant service) through Pollaczek-Khinchine. Little's law (L = lambda W)
+holds for any stable system. And every model has a saturation throughput: the rate
+beyond which the line grows without end, set by whichever runs out first of hosts,
+the GIL, loops or cores.
 
 ``prediction(scenario)`` says which of these applies to a scenario and what it
 predicts; it returns None for parties no closed form describes, rather than a
@@ -25,18 +27,27 @@ from sim.workload import Constant, Exponential
 CAP_SERVERS = 100_000  # Erlang C's recursion runs c steps: no M/M/c with more servers
 
 
-def erlang_c(c: int, offered: float) -> float:
-    """P(wait) in M/M/c with offered load a = lambda/mu (needs a < c).
+def erlang_b(c: int, offered: float) -> float:
+    """P(refused) in M/G/c/c, c servers and no line, offered load a = lambda E[S].
 
-    Computed with the Erlang B recursion, which stays stable for large c.
+    Erlang's loss formula; it depends on the service time only through its mean. The
+    recursion B(k) = a B(k-1) / (k + a B(k-1)) stays stable for large c.
     """
+    if offered <= 0:
+        return 0.0
+    b = 1.0
+    for k in range(1, c + 1):
+        b = offered * b / (k + offered * b)
+    return b
+
+
+def erlang_c(c: int, offered: float) -> float:
+    """P(wait) in M/M/c with offered load a = lambda/mu (needs a < c), from Erlang B."""
     if offered <= 0:
         return 0.0
     if offered >= c:
         return 1.0
-    b = 1.0
-    for k in range(1, c + 1):
-        b = offered * b / (k + offered * b)
+    b = erlang_b(c, offered)
     rho = offered / c
     return b / (1 - rho + rho * b)
 
@@ -115,6 +126,7 @@ class Prediction:
     latency: float  # mean time in the house, s
     throughput: float  # guests/s
     p_wait: float | None = None  # probability of waiting at all (M/M/c)
+    p_refused: float | None = None  # probability of a 503 at once (M/G/c/c, Erlang B)
 
 
 def prediction(scenario: Scenario) -> Prediction | None:
@@ -140,18 +152,26 @@ def prediction(scenario: Scenario) -> Prediction | None:
         if LOOP_IS_SERVER not in forms or s.workers > 1 or s.limit_concurrency:
             return None  # several loops, each with its own line: not one shared M/M/c
         servers = 1
-    elif IO_NEVER_WAITS in forms:  # io or upload under a loop: no waiting at all...
-        slots = s.workers * s.worker_connections if s.worker_connections else 0
+    elif IO_NEVER_WAITS in forms and s.worker_connections:  # gevent: N guests per hub
+        slots = s.workers * s.worker_connections
         offered = (s.rate or 0.0) * dist.mean / 1000
-        # ...unless gevent's --worker-connections binds. Under M/G/inf the guests inside
-        # are Poisson(offered), so beyond 10 sd the cap is out of reach; within it, the
-        # slots are c servers sharing one line: M/M/c if exponential, else no closed form.
-        if not slots or slots >= offered + 10 * math.sqrt(offered) + 10:
+        # Under M/G/inf the guests inside are Poisson(offered), so beyond 10 sd the cap is
+        # out of reach; within it, the slots are c servers sharing one line (a full hub
+        # leaves guests outside, it refuses none): M/M/c if exponential, else no form.
+        if slots >= offered + 10 * math.sqrt(offered) + 10:
             return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
                               s.rate or 0.0)
         if not isinstance(dist, Exponential) or slots > CAP_SERVERS:
             return None
         servers = slots
+    elif IO_NEVER_WAITS in forms and not s.limit_concurrency:  # io under a loop: no wait
+        return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
+                          s.rate or 0.0)
+    elif IO_NEVER_WAITS in forms and s.workers == 1:  # ... but at most N in flight
+        c, rate = s.limit_concurrency, s.rate or 0.0
+        refused = erlang_b(c, rate * dist.mean / 1000)
+        return Prediction(f"M/G/{c}/{c} (Erlang B: --limit-concurrency {c})", 0.0,
+                          dist.mean / 1000, rate * (1 - refused), p_refused=refused)
     else:
         return None
     if s.limit_concurrency:

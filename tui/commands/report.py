@@ -103,6 +103,19 @@ def theory_lines(scenario: Scenario, summary: Summary) -> list[str]:
             state = " (overloaded: the line grows)" if offered >= ceiling else ""
         lines.append(f"saturation: at most {ceiling:,.1f} guests/s for this server{state}")
     pred = prediction(scenario)
+    if pred is not None and pred.p_refused is not None:
+        arrived = summary.served + summary.failed + summary.turned_away
+        share = summary.failed / arrived if arrived else 0.0
+        lines.append(f"theory {pred.formula}: answered 503 at once {pred.p_refused:.1%}, "
+                     f"measured {share:.1%} ({(share - pred.p_refused) * 100:+.1f} points)")
+        return lines
+    cut = summary.failed + summary.turned_away
+    if pred is not None and cut:
+        arrived = summary.served + cut
+        lines.append(f"theory {pred.formula} does not apply here: {cut:,} of {arrived:,} "
+                     f"guests ({cut / arrived:.1%}) were cut short (killed by the manager, "
+                     "refused or turned away), and the formula assumes every guest is served")
+        return lines
     if pred is not None and math.isfinite(pred.wait):
         measured = summary.wait_ms["mean"]
         diff = (measured / (pred.wait * 1000) - 1) * 100 if pred.wait > 0 else 0.0
