@@ -14,6 +14,9 @@ MAX_WORKERS = 1024  # simulated processes (gunicorn's own docs suggest 2-4 per c
 MAX_THREADS = 1024  # simulated threads per process
 MAX_HOSTS = 16_384  # simulated workers x threads: beyond it a picture or a party means nothing
 MAX_CORES = 256
+MAX_WORKER_CONNECTIONS = 1 << 20  # gevent's connections per worker: each is a file
+# descriptor, and Linux lets one process open at most fs.nr_open (1,048,576 by default),
+# so a larger cap could never bind
 MAX_GUESTS = 10**9  # guests in one party: the app's free play asks for this many, and stops first
 LONG_GUESTS = 2_000_000  # more than this in a batch run: warned, with a progress bar
 MAX_RATE = 1_000_000.0  # guests per second

@@ -62,6 +62,7 @@ class Scenario:
     timeout: float = 30.0  # seconds, as gunicorn's --timeout
     boot: float = 500.0  # ms for a replacement worker to be ready
     limit_concurrency: int | None = None
+    worker_connections: int | None = None  # gevent's cap on guests let in per worker
     discipline: str = "fifo"
     overhead: float = 0.0  # ms of server cpu per request (measured by calibrate)
     # the guests
@@ -118,7 +119,7 @@ class Scenario:
 
     @property
     def real_command(self) -> str:
-        return server(self.model).real_command(workers=self.workers, threads=self.threads)
+        return server(self.model).real_command(**self.server_knobs())
 
     @property
     def structure(self):

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.limits import MAX_THREADS, MAX_WORKERS
+from sim.limits import MAX_THREADS, MAX_WORKER_CONNECTIONS, MAX_WORKERS
 
 
 class UnknownServer(ValueError):
@@ -40,6 +40,8 @@ class Knob:
     help: str  # the flag's help, without the default (each server has its own)
     minimum: int = 1
     maximum: int | None = None
+    otherwise: int | None = None  # the value of a server without it: 1 for a count of
+    # hosts (one process, one thread), None for a limit (no limit)
 
     @property
     def flag(self) -> str:
@@ -50,12 +52,15 @@ KNOBS: dict[str, Knob] = {
     knob.key: knob
     for knob in (
         Knob("workers", "processes", "hosts (processes)",
-             "worker processes, like gunicorn -w", maximum=MAX_WORKERS),
+             "worker processes, like gunicorn -w", maximum=MAX_WORKERS, otherwise=1),
         Knob("threads", "threads per process", "hosts per process",
              "threads per process (gunicorn --threads), or the thread pool's tokens",
-             maximum=MAX_THREADS),
+             maximum=MAX_THREADS, otherwise=1),
         Knob("limit_concurrency", "guests", "max guests juggled",
              "answer 503 beyond N in flight, like uvicorn --limit-concurrency"),
+        Knob("worker_connections", "connections", "guests let in per host",
+             "a worker with N connections open stops accepting (the rest wait in the line), "
+             "like gunicorn --worker-connections", maximum=MAX_WORKER_CONNECTIONS),
     )
 }  # fmt: skip
 
@@ -96,7 +101,7 @@ class Server:
     """One row of the table: a server model, as a real deployment would run it."""
 
     name: str
-    command: str  # the real thing, with {workers} and {threads} filled in from knobs
+    command: str  # the real thing, with {workers}, {threads}... filled in from knobs
     summary: str  # one line, party words and the real ones
     knobs: Mapping[str, int | None]  # the knobs it has -> its default
     structure: Structure
@@ -111,10 +116,11 @@ class Server:
         return knob in self.knobs
 
     def default(self, knob: str) -> int | None:
-        """This server's default for ``knob`` (1 for a count it does not have)."""
+        """This server's default for ``knob`` (1 for a count it does not have, None for
+        a limit it does not have)."""
         if knob in self.knobs:
             return self.knobs[knob]
-        return None if knob == "limit_concurrency" else 1
+        return KNOBS[knob].otherwise
 
     def real_command(self, **knobs: Any) -> str:
         values = {k: self.default(k) for k in KNOBS}
@@ -192,6 +198,26 @@ SERVERS: dict[str, Server] = {
             absent={"workers": "threadpool is one uvicorn process; its --threads is the pool's "
                                "size (AnyIO's 40 tokens by default)"},
             example={"threads": 40},
+        ),
+        # A gevent hub is drawn as a loop: monkey-patched io yields to the hub as an
+        # awaited io yields to a loop, and an unpatched C call (a driver that does not
+        # cooperate) stalls the hub as a blocking call stalls a loop, so the phase
+        # kinds are the same (io, blocking) and no new one is needed.
+        Server(
+            "gevent",
+            "gunicorn -w {workers} -k gevent --worker-connections {worker_connections} app:app",
+            "W processes, each a gevent hub with a greenlet per guest, up to N guests each",
+            {"workers": 1, "worker_connections": 1000},
+            Structure(processes="workers", event_loop=True, manager="arbiter",
+                      accept="one shared listen socket; a worker holding --worker-connections "
+                             "guests stops taking from the line until one leaves"),
+            LOOP_THEORY,
+            party="sim.model.gevent:GeventParty", live="sim.live.gevent_worker:gevent_worker",
+            real=("gunicorn-gevent",),
+            absent={"limit_concurrency": "gevent never answers 503: a worker with "
+                                         "--worker-connections guests stops accepting, and "
+                                         "the rest wait in the line"},
+            example={"workers": 2},
         ),
     )
 }  # fmt: skip

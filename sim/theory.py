@@ -24,6 +24,8 @@ from sim.servers import HOSTS_ARE_SERVERS, IO_NEVER_WAITS, LOOP_IS_SERVER, serve
 from sim.trace import BLOCKING, CPU, IO, UPLOAD
 from sim.workload import Constant, Exponential
 
+CAP_SERVERS = 100_000  # Erlang C's recursion runs c steps: no M/M/c with more servers
+
 
 def erlang_b(c: int, offered: float) -> float:
     """P(refused) in M/G/c/c, c servers and no line, offered load a = lambda E[S].
@@ -104,6 +106,9 @@ def saturation(scenario: Scenario) -> float:
         held = _mean(s, CPU, BLOCKING)
         if held > 0:
             limits.append(s.workers / held)
+        stay = _mean(s, UPLOAD, CPU, IO, BLOCKING)
+        if s.worker_connections and stay > 0:  # gevent: N guests per hub, each all along
+            limits.append(s.workers * s.worker_connections / stay)
     else:
         busy = _mean(s, UPLOAD, CPU, IO, BLOCKING)
         limits.append(s.hosts / busy if busy > 0 else math.inf)
@@ -147,6 +152,18 @@ def prediction(scenario: Scenario) -> Prediction | None:
         if LOOP_IS_SERVER not in forms or s.workers > 1 or s.limit_concurrency:
             return None  # several loops, each with its own line: not one shared M/M/c
         servers = 1
+    elif IO_NEVER_WAITS in forms and s.worker_connections:  # gevent: N guests per hub
+        slots = s.workers * s.worker_connections
+        offered = (s.rate or 0.0) * dist.mean / 1000
+        # Under M/G/inf the guests inside are Poisson(offered), so beyond 10 sd the cap is
+        # out of reach; within it, the slots are c servers sharing one line (a full hub
+        # leaves guests outside, it refuses none): M/M/c if exponential, else no form.
+        if slots >= offered + 10 * math.sqrt(offered) + 10:
+            return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
+                              s.rate or 0.0)
+        if not isinstance(dist, Exponential) or slots > CAP_SERVERS:
+            return None
+        servers = slots
     elif IO_NEVER_WAITS in forms and not s.limit_concurrency:  # io under a loop: no wait
         return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
                           s.rate or 0.0)

@@ -3,7 +3,10 @@
 Theory of operation. The minimal servers (``sim.live``) interpret a guest's phases
 inside their own code. To check them, and the simulation, against the real servers,
 the same interpretation runs here as plain applications: ``wsgi_app`` for Gunicorn's
-sync and gthread workers (every wait holds the worker: ``time.sleep``), ``asgi_app``
+sync and gthread workers (every wait holds the worker: ``time.sleep``) and its gevent
+worker (``io`` is ``time.sleep``, which gevent's monkey patching turns into a yield to
+the hub; ``blocking`` is the unpatched ``time.sleep``, which holds the whole hub, as a
+database driver written in C that gevent cannot patch does), ``asgi_app``
 for Uvicorn, Gunicorn with ``uvicorn_worker.UvicornWorker`` and Gunicorn's own asyncio
 worker (``io`` awaits, so the loop serves others; ``blocking`` sleeps on the loop, the
 classic mistake), and ``starlette_def_app`` for Uvicorn serving a Starlette app whose
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -95,12 +99,30 @@ def _serve_in_thread(gid: int, phases: list[tuple[str, float]],
     for kind, seconds in phases:
         if kind == CPU:
             spin(seconds)
-        else:  # io and blocking alike: the worker (process or thread) waits
-            time.sleep(seconds)
+        elif kind == IO:  # the worker (process or thread) waits; under gevent, the hub
+            time.sleep(seconds)  # serves others (time.sleep is monkey-patched to yield)
+        else:  # blocking: the same wait, except under gevent, where it stalls the hub
+            _unpatched_sleep()(seconds)
     finished = time.monotonic()
-    worker = f"{os.getpid()}.{threading.get_ident()}"
+    # under gevent the host is the hub (the process); get_ident would name the greenlet
+    worker = str(os.getpid()) if _patched() else f"{os.getpid()}.{threading.get_ident()}"
     body = f"guest {gid} served by {worker}\n".encode()
     return _headers(worker, started, finished, len(body)), body
+
+
+def _patched() -> bool:
+    """Has gevent monkey-patched this process (Gunicorn's gevent worker, after the fork:
+    so it is asked each time, not once at import)?"""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("time")
+
+
+def _unpatched_sleep() -> Callable[[float], None]:
+    """``time.sleep`` as the C library has it, even where gevent has patched it: an
+    uncooperative driver's call, which holds the whole hub."""
+    if _patched():
+        return sys.modules["gevent.monkey"].get_original("time", "sleep")
+    return time.sleep
 
 
 # --- ASGI: uvicorn, gunicorn -k uvicorn_worker.UvicornWorker, gunicorn -k asgi ------------

@@ -29,7 +29,9 @@ halved the hello-world rate; here every connection of the loop reads into one sh
 SIGTERM or SIGINT: stop accepting, close idle connections, let guests in flight finish
 for up to ``--graceful-timeout``, cancel the rest, and exit. ``hybrid`` runs this same
 loop in each of its forked workers; ``threadpool`` runs it too, but hands each guest's
-handler to a pool of threads (``LoopServer.run_guest`` is the one place that differs).
+handler to a pool of threads (``LoopServer.run_guest`` is the one place that differs);
+``gevent_worker`` runs it in forked workers that stop accepting while full
+(``LoopServer.listen``).
 """
 
 from __future__ import annotations
@@ -93,11 +95,16 @@ class LoopServer:
         finish(guest, self.report)
 
     async def start(self, listener: socket.socket) -> None:
-        loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(
+        await self.listen(listener)
+        asyncio.get_running_loop().call_later(self.sweep_every, self.sweep)
+
+    async def listen(self, listener: socket.socket) -> None:
+        """Accept on ``listener``: asyncio's server takes every knock whenever the loop
+        turns. The one hook for a server that accepts on its own terms (``gevent``: not
+        while it holds ``--worker-connections`` connections)."""
+        self.server = await asyncio.get_running_loop().create_server(
             lambda: HttpProtocol(self), sock=listener, backlog=self.config.backlog
         )
-        loop.call_later(self.sweep_every, self.sweep)
 
     def sweep(self) -> None:
         """Close the connections idle past ``KEEPALIVE``, and those whose request has

@@ -43,6 +43,7 @@ class ServerConfig:
     timeout: float = DEFAULT_TIMEOUT
     graceful_timeout: float = DEFAULT_GRACE
     limit_concurrency: int | None = None
+    worker_connections: int | None = None  # gevent: connections a worker holds at most
     report: str | None = None
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
@@ -66,7 +67,8 @@ class ServerConfig:
     def real_command(self, port: int | None = None) -> str:
         """The Gunicorn or Uvicorn command line this server stands in for."""
         port = self.port if port is None else port
-        base = server(self.model).real_command(workers=self.workers, threads=self.threads)
+        base = server(self.model).real_command(workers=self.workers, threads=self.threads,
+                                               worker_connections=self.worker_connections)
         base, _, note = base.partition("  # ")
         name, rest = base.split(" ", 1)
         if name == "uvicorn":
@@ -105,6 +107,8 @@ class ServerConfig:
             argv += ["--threads", str(self.threads)]
         if self.limit_concurrency is not None:
             argv += ["--limit-concurrency", str(self.limit_concurrency)]
+        if self.worker_connections is not None:
+            argv += ["--worker-connections", str(self.worker_connections)]
         if self.report:
             argv += ["--report", self.report]
         return argv
@@ -159,6 +163,14 @@ def check(config: ServerConfig) -> ServerConfig:
             raise ConfigError(
                 f"--limit-concurrency must be at least 1, got {config.limit_concurrency}"
             )
+    if config.worker_connections is not None:
+        if not row.has("worker_connections"):
+            raise ConfigError(row.why_not("worker_connections"))
+        if not 1 <= config.worker_connections <= limits.MAX_WORKER_CONNECTIONS:
+            raise ConfigError(
+                f"--worker-connections must be 1..{limits.MAX_WORKER_CONNECTIONS:,} "
+                f"(MAX_WORKER_CONNECTIONS), got {config.worker_connections:,}"
+            )
     if not config.host:
         raise ConfigError("--host must not be empty")
     return config
@@ -180,6 +192,10 @@ FLAGS = [  # (flag, short, metavar, help)
      f"seconds to finish guests after SIGTERM or Ctrl-C (default {DEFAULT_GRACE:g})"),
     ("--limit-concurrency", None, "N", "answer 503 beyond N in flight, as uvicorn ("
      + ", ".join(n for n in NAMES if server(n).has("limit_concurrency")) + ")"),
+    ("--worker-connections", None, "N", "a worker with N connections open stops accepting, "
+     "as gunicorn's gevent worker (" + ", ".join(
+         f"{n} {server(n).default('worker_connections')}" for n in NAMES
+         if server(n).has("worker_connections")) + ")"),
     ("--report", None, "PATH", "send trace events as JSON lines to a Unix socket or a file"),
     ("--header-timeout", None, "S",
      f"seconds for a request to arrive once its connection is taken, else the connection "
@@ -214,6 +230,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     except UnknownServer as exc:
         raise ConfigError(str(exc)) from None
     grace = _number(args.graceful_timeout, "--graceful-timeout", float, DEFAULT_GRACE)
+    connections = _number(args.worker_connections, "--worker-connections", int,
+                          server(model).default("worker_connections"))
     return check(
         ServerConfig(
             model=model,
@@ -225,6 +243,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
             timeout=_number(args.timeout, "--timeout", float, DEFAULT_TIMEOUT),
             graceful_timeout=grace,
             limit_concurrency=_number(args.limit_concurrency, "--limit-concurrency", int, None),
+            worker_connections=connections,
             report=args.report or None,
             header_timeout=_number(args.header_timeout, "--header-timeout", float,
                                    DEFAULT_HEADER_TIMEOUT),

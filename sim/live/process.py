@@ -142,14 +142,15 @@ def start_server(model: str, *, ready_timeout: float = 20.0, command: list[str] 
     """Start a live ``model`` server on loopback, on a free port, and wait until ready.
 
     ``knobs`` are ``ServerConfig`` fields (``workers``, ``threads``, ``timeout``,
-    ``graceful_timeout``, ``limit_concurrency``, ``report``, ``backlog``, ``host``,
-    ``port``); ``port`` defaults to 0 (any free port), ``threads`` to the model's own.
-    ``command`` replaces
+    ``graceful_timeout``, ``limit_concurrency``, ``worker_connections``, ``report``,
+    ``backlog``, ``host``, ``port``); ``port`` defaults to 0 (any free port), ``threads``
+    and ``worker_connections`` to the model's own. ``command`` replaces
     ``python -m sim.live`` (for example ``[sys.executable, "-m", "tui", "serve"]``).
     """
     knobs.setdefault("port", 0)
     try:
         knobs.setdefault("threads", server(model).default("threads"))
+        knobs.setdefault("worker_connections", server(model).default("worker_connections"))
     except UnknownServer as exc:
         raise ConfigError(str(exc)) from None
     config = check(ServerConfig(model=model, **knobs))  # type: ignore[arg-type]

@@ -3,7 +3,9 @@
 Theory of operation. Each name in ``REAL_SERVERS`` is a real deployment of one of the
 models: ``gunicorn`` (sync workers), ``gunicorn-gthread`` (``-k gthread --threads``),
 ``uvicorn`` (one event loop), ``gunicorn-uvicorn`` (``-k uvicorn_worker.UvicornWorker``;
-the old ``uvicorn.workers`` path is deprecated), ``gunicorn-asgi`` (Gunicorn's own
+the old ``uvicorn.workers`` path is deprecated), ``gunicorn-gevent`` (``-k gevent
+--worker-connections N``: the WSGI app, monkey-patched so its ``io`` sleep yields to
+the hub, while its ``blocking`` sleep stays unpatched), ``gunicorn-asgi`` (Gunicorn's own
 asyncio worker, ``-k asgi``, in Gunicorn releases that have it) and ``uvicorn-def``
 (Starlette, FastAPI's core, with a plain ``def`` route: AnyIO's thread pool, its
 tokens passed in ``PARTYHOST_THREADS``). ``command(name, ...)``
@@ -68,6 +70,9 @@ class RealKind:
 REAL_SERVERS: dict[str, RealKind] = {
     "gunicorn": RealKind(("gunicorn",), "Gunicorn, sync workers (WSGI)"),
     "gunicorn-gthread": RealKind(("gunicorn",), "Gunicorn, gthread workers (WSGI)"),
+    "gunicorn-gevent": RealKind(("gunicorn", "gevent"),
+                                "Gunicorn, gevent workers: a hub and a greenlet per connection "
+                                "(WSGI, monkey-patched)"),
     "uvicorn": RealKind(("uvicorn",), "Uvicorn, one event loop (ASGI)"),
     "gunicorn-uvicorn": RealKind(("gunicorn", "uvicorn", "uvicorn_worker"),
                                  "Gunicorn with uvicorn_worker.UvicornWorker (ASGI)"),
@@ -138,8 +143,12 @@ def command(name: str, scenario: Scenario, port: int) -> list[str]:
         argv += ["--worker-class", "uvicorn_worker.UvicornWorker"]
     elif name == "gunicorn-asgi":
         argv += ["--worker-class", "asgi"]
-    app = "sim.live.apps:wsgi_app" if name in ("gunicorn", "gunicorn-gthread") else \
-        "sim.live.apps:asgi_app"
+    elif name == "gunicorn-gevent":
+        argv += ["--worker-class", "gevent", "--worker-connections",
+                 str(s.worker_connections
+                     or server(model_of_real(name)).default("worker_connections"))]
+    wsgi = ("gunicorn", "gunicorn-gthread", "gunicorn-gevent")
+    app = "sim.live.apps:wsgi_app" if name in wsgi else "sim.live.apps:asgi_app"
     return [*argv, app]
 
 
@@ -359,9 +368,10 @@ def serve_real_from_args(args: object) -> int:
             raise ValueError(f"{key}: {why}")
     model = model_of(name)
     given = {key: getattr(args, key, None)
-             for key in ("workers", "threads", "backlog", "timeout", "limit_concurrency")}
+             for key in ("workers", "threads", "backlog", "timeout", "limit_concurrency",
+                         "worker_connections")}
     row = server(model)
-    for key in ("workers", "threads", "limit_concurrency"):  # never silently dropped
+    for key in ("workers", "threads", "limit_concurrency", "worker_connections"):  # never dropped
         if given[key] is None or row.has(key) or str(given[key]).strip() == "1":
             continue
         if key == "workers":

@@ -50,6 +50,7 @@ class Loop:
         self.greeter: simpy.Process | None = None
         self.door: simpy.Event | None = None  # set while the greeter waits at an empty line
         self.greeting: Guest | None = None  # taken from the line, not yet let in
+        self.room: simpy.Event | None = None  # set while a full loop waits for a guest to go
         self.holder: object | None = None  # the phase that holds the loop right now
 
 
@@ -89,6 +90,11 @@ class EventLoopParty(Party):
         try:
             burst = False  # inside one accept callback: take everyone already in line
             while True:
+                while self.full(loop):  # gevent: stop accepting until a guest leaves
+                    burst = False
+                    loop.room = env.event()
+                    yield loop.room
+                    loop.room = None
                 guest = self.line.pop()
                 if guest is None:
                     burst = False
@@ -113,6 +119,11 @@ class EventLoopParty(Party):
             if loop.greeting is not None:
                 self.leave(Failed(env.now, loop.greeting.id, loop.worker, REASON_TIMEOUT))
 
+    def full(self, loop: Loop) -> bool:
+        """Does the loop stop taking guests from the line? Never here (``gevent``: when
+        it holds ``--worker-connections`` guests)."""
+        return False
+
     @staticmethod
     def busy(loop: Loop) -> bool:
         """Is anything running or ready on the loop? Then a newcomer queues behind it."""
@@ -136,6 +147,8 @@ class EventLoopParty(Party):
             self.leave(Failed(env.now, guest.id, worker, REASON_TIMEOUT))
             return
         del loop.guests[guest.id]
+        if loop.room is not None and not loop.room.triggered:
+            loop.room.succeed()  # a full loop takes the next guest from the line
         self.done(guest, worker)
 
     def hold(self, loop: Loop, guest: Guest, kind: str, seconds: float) -> Process:

@@ -36,6 +36,7 @@ SERVER_FLAGS = [
     ("timeout", "S", "seconds before the manager kills a silent worker (default 30)"),
     ("boot", "MS", "ms for a replacement worker to boot (default 500)"),
     ("limit-concurrency", "N", _knob_help("limit_concurrency")),
+    ("worker-connections", "N", _knob_help("worker_connections")),
     ("discipline", "fifo|lifo", "who in the line is served first (default fifo)"),
     ("overhead", "MS", "server cpu per request, as measured by `partyhost calibrate`"),
 ]
