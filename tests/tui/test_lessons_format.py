@@ -150,3 +150,14 @@ def test_format_mistakes_name_file_and_line(change, where, message) -> None:
     with pytest.raises(LessonError, match=message) as caught:
         parse(GOOD.replace(*change))
     assert caught.value.where == f"lessons/07-x.md:{where}"
+
+
+def test_a_lesson_run_takes_a_guest_mix_and_like_keeps_it() -> None:
+    from sim.scenario import build_scenario
+
+    text = GOOD.replace('model = "sync"\nio = 50', 'model = "sync"\n\n[[mix]]\nshare = 80\n'
+                        'phases = "io:50"\n\n[[mix]]\nshare = 20\nphases = "cpu:5"')
+    lesson = parse(text)
+    first, second = lesson.steps[0].runs[0], lesson.steps[1].runs[0]
+    assert build_scenario(first.values).mix == "80%=io:50;20%=cpu:5"
+    assert build_scenario(second.values).mix == "80%=io:50;20%=cpu:5"  # like = "one"
