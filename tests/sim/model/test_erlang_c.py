@@ -79,6 +79,7 @@ def measured() -> dict[tuple[int, float], float]:
 
 
 @pytest.mark.long
+@pytest.mark.timeout(1200)  # about 2 minutes alone; 5+ when the machine is shared (a hang guard)
 @pytest.mark.parametrize(("c", "rho", "guests", "tolerance"), CASES,
                          ids=[f"c{c}-rho{rho}" for c, rho, _, _ in CASES])
 def test_sync_mean_wait_agrees_with_erlang_c(measured, c, rho, guests, tolerance):
