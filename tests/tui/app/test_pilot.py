@@ -230,3 +230,34 @@ async def test_a_running_party_advances_on_its_own_timer():
         screen.speed_index = 6  # x10
         await pilot.pause(0.5)
         assert screen.session.state.events > 0
+
+
+# --- issue 16: the party you can see and touch ------------------------------------------
+
+WAYS_IN = [("lesson", "LessonScreen"), ("free_play", "PartyScreen"), ("demo", "DemoScreen")]
+
+
+@pytest.mark.parametrize(("button", "screen_name"), WAYS_IN)
+@pytest.mark.parametrize("how", ["click", "enter"])
+def test_each_welcome_button_opens_its_screen_by_click_and_by_enter(
+        button, screen_name, how, tmp_path, monkeypatch):
+    """The first screen's buttons: a mouse click, or Tab to the button and Enter."""
+    from tui.lessonbook.progress import ENV
+
+    monkeypatch.setenv(ENV, str(tmp_path))  # the lesson player saves progress here
+
+    async def run() -> None:
+        app = create_app(paused=True)
+        async with app.run_test(size=SIZE) as pilot:
+            welcome = app.screen
+            assert isinstance(welcome, WelcomeScreen)
+            if how == "click":
+                await pilot.click(f"#{button}")
+            else:
+                while app.focused is None or app.focused.id != button:
+                    await pilot.press("tab")
+                await pilot.press("enter")
+            await pilot.pause()
+            assert type(app.screen).__name__ == screen_name, f"{how} on #{button}"
+
+    asyncio.run(run())
