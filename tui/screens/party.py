@@ -37,7 +37,7 @@ class PartyScreen(Screen):
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause/run"),
         Binding("full_stop,right", "step", "Step"),
-        Binding("comma,left", "step_back", "Back"),
+        Binding("comma,left", "step_back", "Step back"),
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus,underscore", "slower", "Slower"),
         Binding("greater_than_sign", "skip", "+1s", show=False),
@@ -46,6 +46,7 @@ class PartyScreen(Screen):
         Binding("v", "compare", "Compare"),
         Binding("l", "live", "Live"),
         Binding("n", "toggle_log", "Story"),
+        Binding("escape", "leave", "Back"),
     ]
 
     def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = FPS) -> None:
@@ -164,6 +165,11 @@ class PartyScreen(Screen):
         if self.session.live:
             self.start_live(self.session.driver)
         self.draw()
+
+    def action_leave(self) -> None:
+        """Back to where the learner came from (the welcome screen); the party stops."""
+        if len(self.app.screen_stack) > 2:  # the default screen, then what opened this
+            self.app.pop_screen()
 
     def action_toggle_log(self) -> None:
         story = self.query_one(NarratedLog)

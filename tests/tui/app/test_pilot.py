@@ -215,7 +215,7 @@ async def test_every_party_key_is_in_the_command_palette():
     app = create_app(start="party", paused=True)
     async with app.run_test(size=SIZE):
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for wanted in ("Pause/run", "Step", "Back", "Faster", "Slower", "Restart",
+        for wanted in ("Pause/run", "Step", "Step back", "Back", "Faster", "Slower", "Restart",
                        "Controls", "Compare", "Live", "Story", "Help", "Theme"):
             assert wanted in titles
 
@@ -261,3 +261,26 @@ def test_each_welcome_button_opens_its_screen_by_click_and_by_enter(
             assert type(app.screen).__name__ == screen_name, f"{how} on #{button}"
 
     asyncio.run(run())
+
+
+@pilot
+async def test_escape_goes_back_from_compare_to_the_party_to_the_welcome():
+    """Free play is left the way it was entered: Esc, shown in the footer."""
+    app = create_app(paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        party = app.screen
+        assert isinstance(party, PartyScreen)
+        shown = {key: active.binding.description
+                 for key, active in party.active_bindings.items() if active.binding.show}
+        assert shown.get("escape") == "Back"
+        await pilot.press("v")
+        assert isinstance(app.screen, CompareScreen)
+        await pilot.press("escape")
+        assert app.screen is party
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+        await pilot.press("escape")  # nothing further back: the welcome stays
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
