@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 
 import pytest
+from textual.geometry import Region
 from textual.widgets import Input, Select, Static
 
 from sim.scenario import build_scenario
@@ -284,3 +285,54 @@ async def test_escape_goes_back_from_compare_to_the_party_to_the_welcome():
         await pilot.press("escape")  # nothing further back: the welcome stays
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)
+
+
+def screen_lines(widget) -> list[str]:
+    """What a widget shows, line by line, as the terminal gets it."""
+    width, height = widget.size
+    return ["".join(segment.text for segment in strip)
+            for strip in widget.render_lines(Region(0, 0, width, height))]
+
+
+IO_8MS = {"model": "sync", "workers": 4, "phases": "io:8", "rate": 100, "guests": 10**9}
+
+
+@pilot
+async def test_the_numbers_panel_never_cuts_a_number():
+    """4 sync workers, 8 ms each: theory's max is 500.0 guests/s, shown whole at 120 columns."""
+    app = create_app(build_scenario(IO_8MS), start="party", paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert app.screen.session.theory.saturation == 500.0
+        lines = screen_lines(app.screen.query_one("#figures"))
+        served = next(line for line in lines if line.startswith("served/s"))
+        assert "max 500.0" in served
+        backlog = next(line for line in lines if line.startswith("line now"))
+        assert "mean 0.0, max " in backlog and "…" not in backlog.split("·")[0]
+
+
+@pilot
+async def test_no_closed_form_is_said_plainly_not_in_red():
+    app = create_app(build_scenario(IO_8MS), start="party", paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = " ".join(screen_lines(app.screen.query_one("#figures")))
+        assert "no closed form for this party (simulation only)" in " ".join(text.split())
+    from tui.session import Theory
+    from tui.widgets.numbers import theory_line
+
+    def styles(line) -> str:
+        return " ".join(str(span.style) for span in line.spans) + f" {line.style}"
+
+    none = theory_line(Theory(None, 500.0))
+    assert "red" not in styles(none) and "dim" in styles(none)
+    overloaded = build_scenario({**IO_8MS, "workers": 1, "phases": "io:exp:100", "rate": 20})
+    from sim.theory import prediction
+    pred = prediction(overloaded)
+    assert pred is not None and pred.wait == float("inf")
+    line = theory_line(Theory(pred, 10.0))
+    assert "red" in styles(line) and "overloaded" in line.plain
+    fine = theory_line(Theory(prediction(build_scenario({**IO_8MS, "phases": "io:exp:100",
+                                                        "rate": 20})), 40.0))
+    assert "Erlang C" in fine.plain and "red" not in styles(fine)
