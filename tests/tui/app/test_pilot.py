@@ -7,6 +7,7 @@ key moves it (step, step back, ``>`` for one second): no test depends on the wal
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Coroutine
 
 import pytest
@@ -336,3 +337,30 @@ async def test_no_closed_form_is_said_plainly_not_in_red():
     fine = theory_line(Theory(prediction(build_scenario({**IO_8MS, "phases": "io:exp:100",
                                                         "rate": 20})), 40.0))
     assert "Erlang C" in fine.plain and "red" not in styles(fine)
+
+
+@pilot
+async def test_palette_and_footer_show_keys_as_typed_never_their_names():
+    """"key: >" in the palette, not "key: greater_than_sign"; the same in every footer."""
+    app = create_app(paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = []
+        for key in ("", "2", "v"):  # welcome, the party, compare
+            if key:
+                await pilot.press(key)
+            screen = app.screen
+            helps = [c.help for c in app.get_system_commands(screen) if c.help.startswith("key:")]
+            footer = [app.get_key_display(active.binding)
+                      for active in screen.active_bindings.values() if active.binding.show]
+            seen += helps
+            for shown in helps + footer:
+                assert not re.search(r"[a-z]_[a-z]", shown), f"{type(screen).__name__}: {shown!r}"
+        assert "key: >" in seen and "key: . or →" in seen and "key: ?" in seen
+        # a palette entry really runs its action (the palette awaits run_action)
+        await pilot.press("escape")
+        party = app.screen
+        assert isinstance(party, PartyScreen) and party.paused
+        pause = next(c for c in app.get_system_commands(party) if c.title == "Pause/run")
+        app.call_later(pause.callback)
+        await pilot.pause()
+        assert not party.paused
