@@ -30,6 +30,8 @@ from tui.widgets.log import PER_FRAME, NarratedLog
 from tui.widgets.numbers import NumbersPanel
 from tui.widgets.status import StatusBar
 
+PAUSED_HINT = "paused: space to run"
+
 
 class PartyScreen(Screen):
     """The door, the hosts, the numbers and the story of one party."""
@@ -119,6 +121,8 @@ class PartyScreen(Screen):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+        if self.note == PAUSED_HINT:
+            self.note = ""
         self._wall = WallClock()
         self.draw()
 
@@ -185,11 +189,13 @@ class PartyScreen(Screen):
         self.draw()
 
         def done(scenario: Scenario | None) -> None:
+            self.paused = was_paused  # a running party runs on, restarted or not
             if scenario is not None:
                 self.action_restart(scenario)
-                self.notify(f"restarted: {scenario.describe()}", title="Controls")
-            else:
-                self.paused = was_paused
+                hint = f"; {PAUSED_HINT}" if self.paused else ""
+                self.notify(f"restarted: {scenario.describe()}{hint}", title="Controls")
+                self.note = PAUSED_HINT if self.paused else ""
+            self._wall = WallClock()
             self.draw()
 
         self.app.push_screen(ControlsScreen(self.scenario), done)

@@ -364,3 +364,32 @@ async def test_palette_and_footer_show_keys_as_typed_never_their_names():
         app.call_later(pause.callback)
         await pilot.pause()
         assert not party.paused
+
+
+@pilot
+async def test_controls_open_on_a_field_and_apply_resumes_a_running_party():
+    """Enter applies at once (a field has the focus); a party that ran runs on after Apply,
+    and one that was paused says so: "paused: space to run"."""
+    app = create_app(start="party")  # running, on the wall clock
+    async with app.run_test(size=SIZE) as pilot:
+        party = app.screen
+        assert not party.paused
+        await pilot.press("c")
+        controls = app.screen
+        assert isinstance(controls, ControlsScreen) and party.paused
+        first = controls.query(Input).first()
+        assert app.focused is first
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is party and not party.paused
+        assert "paused" not in str(party.query_one("#status").render())
+
+        await pilot.press("space")  # paused by the learner: Apply leaves it paused, and says so
+        await pilot.press("c")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is party and party.paused
+        assert "paused: space to run" in str(party.query_one("#status").render())
+        await pilot.press("space")
+        assert not party.paused
+        assert "space to run" not in str(party.query_one("#status").render())
