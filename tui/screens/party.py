@@ -36,7 +36,8 @@ PAUSED_HINT = "paused: space to run"
 class PartyScreen(Screen):
     """The door, the hosts, the numbers and the story of one party."""
 
-    BINDINGS = [
+    BINDINGS = [  # the footer shows them in this order, as many as fit (all in ctrl+p)
+        Binding("escape", "leave", "Back"),
         Binding("space", "toggle_pause", "Pause/run"),
         Binding("full_stop,right", "step", "Step"),
         Binding("comma,left", "step_back", "Step back"),
@@ -48,7 +49,6 @@ class PartyScreen(Screen):
         Binding("v", "compare", "Compare"),
         Binding("l", "live", "Live"),
         Binding("n", "toggle_log", "Story"),
-        Binding("escape", "leave", "Back"),
     ]
 
     def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = FPS) -> None:
@@ -73,7 +73,7 @@ class PartyScreen(Screen):
             yield HostsView(state, id="hosts")
             yield NumbersPanel(state, self.session.theory, id="numbers")
         yield NarratedLog(id="story")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.fps, self.tick)
