@@ -61,6 +61,7 @@ class PartyScreen(Screen):
         self.note = ""
         self.lagging = False
         self.frames = 0  # ticks that moved the party and drew it (benchmarks read this)
+        self.drawable = False  # a key can come before the widgets' own children mount
 
     # --- layout --------------------------------------------------------------------
 
@@ -76,8 +77,14 @@ class PartyScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.drawable = True
         self.set_interval(1 / self.fps, self.tick)
         self.draw()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No key acts before the widgets are all there (Esc, 2, . in one burst)."""
+        return self.drawable
 
     @property
     def speed(self) -> float:
@@ -107,6 +114,8 @@ class PartyScreen(Screen):
         self.draw()
 
     def draw(self) -> None:
+        if not self.drawable:
+            return  # on_mount draws
         s = self.session
         state = s.state
         self.query_one(StatusBar).show(

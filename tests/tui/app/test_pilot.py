@@ -393,3 +393,17 @@ async def test_controls_open_on_a_field_and_apply_resumes_a_running_party():
         await pilot.press("space")
         assert not party.paused
         assert "space to run" not in str(party.query_one("#status").render())
+
+
+@pilot
+async def test_a_key_before_the_party_has_mounted_is_ignored_not_a_crash():
+    """Esc, 2, . in one burst (the fuzz test found it): the . may come before the party's
+    widgets are all mounted; it does nothing then, and the party works once they are."""
+    app = create_app(paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        party = app.open_party()  # pushed, not yet mounted
+        await app.run_action("step", party)
+        await pilot.pause()
+        assert app.is_running and app.screen is party
+        await pilot.press("full_stop")
+        assert party.session.state.events == 1
