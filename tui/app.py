@@ -110,8 +110,15 @@ class PartyHostApp(App[int]):
                 continue
             target = self if binding in self.BINDINGS else screen
             yield SystemCommand(binding.description or binding.action,
-                                f"key: {binding.key.split(',')[0]}",
+                                f"key: {self.keys_shown(binding)}",
                                 partial(target.run_action, binding.action))
+
+    def keys_shown(self, binding: Binding) -> str:
+        """A binding's keys as a person types them: "." or "→", never "full_stop"."""
+        if binding.key_display:
+            return binding.key_display
+        keys = [key.strip() for key in binding.key.split(",") if key.strip()]
+        return " or ".join(self.get_key_display(Binding(key, binding.action)) for key in keys)
 
 
 def create_app(scenario: Scenario | None = None, *, start: str = "welcome",

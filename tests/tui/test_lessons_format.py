@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tui.lessonbook.claims import ClaimError, evaluate, fill_text, parse_claim, parse_expr
+from tui.lessonbook.claims import (
+    ClaimError,
+    evaluate,
+    fill_text,
+    parse_claim,
+    parse_expr,
+    render,
+)
 from tui.lessonbook.format import LessonError, parse_lesson
 
 NUMBERS = {("a", "p99"): 300.0, ("b", "p99"): 100.0, ("a", "throughput"): 49.0,
@@ -64,6 +71,19 @@ def test_a_false_claim_shows_the_numbers_that_decided() -> None:
     holds, shown = parse_claim("b.p99 > a.p99").evaluate(lookup)
     assert not holds
     assert "b.p99 = 100" in shown and "a.p99 = 300" in shown
+
+
+@pytest.mark.parametrize("text", [
+    "dozes.rate * (dozes.cpu_ms + dozes.blocking_ms) / 1000",
+    "a.p99 - (b.p99 - c.p99)",
+    "a.p99 / (b.p99 * c.p99)",
+    "-(a.p99 + b.p99)",
+    "2 * (a.cpu_ms + max(a.io_ms, 1000000) - 0.5)",
+    "a.p99 - b.p99 - c.p99",
+])
+def test_expressions_are_shown_as_written_with_their_brackets(text: str) -> None:
+    """What the player shows beside a claim's numbers reads back as the same expression."""
+    assert render(parse_expr(text)) == text
 
 
 def test_division_by_zero_is_an_error_not_a_crash() -> None:

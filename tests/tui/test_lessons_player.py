@@ -138,3 +138,86 @@ async def _no_question() -> None:
         assert "one pair of hands" in text_of(screen, "#lesson-text")
         assert screen.query_one("#next", Button).disabled  # the last step
         assert isinstance(screen.query_one("#lesson-status"), Static)
+
+
+BRACKETS = """\
+---
+title: Brackets [and parentheses]
+summary: The lesson's own words reach the learner as written.
+minutes: 1
+covers: rendering
+---
+
+# Brackets [and parentheses]
+
+## Pick [one]
+
+One sync host, 10 ms of kitchen each.
+
+```scenario one
+model = "sync"
+io = 10
+rate = 20
+guests = 300
+```
+
+```predict
+Is the host busy less than half the time [utilisation]?
+- yes [under 50%] when one.utilization < 0.5
+- no [50% or more] when one.utilization >= 0.5
+```
+
+It was.
+
+```claims
+one.utilization within 50% of one.rate * (one.io_ms + one.cpu_ms) / 1000
+```
+
+## A number
+
+```scenario two
+like = "one"
+rate = 40
+```
+
+```predict
+How busy is the host now, in percent?
+answer: two.utilization * 100
+tolerance: 20%
+unit: %
+```
+
+Busy {{ two.utilization :.0% }}.
+"""
+
+
+def test_predict_box_is_focused_and_lesson_words_keep_their_brackets(tmp_path) -> None:
+    path = tmp_path / "99-brackets.md"
+    path.write_text(BRACKETS)
+    asyncio.run(_brackets(path))
+
+
+async def _brackets(path) -> None:
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = LessonScreen(path=path, animate=False)
+        await app.push_screen(screen)
+        await until(pilot, lambda: 0 in screen.ready)
+        await pilot.pause()
+        # the question opens focused: arrows pick a choice, Enter takes it
+        assert screen.query_one("#choices").has_focus_within
+        assert "[one]" in text_of(screen, "#lesson-step")
+        assert "[utilisation]" in text_of(screen, "#question-text")
+        labels = [str(b.label) for b in screen.query("#choices RadioButton")]
+        assert labels == ["yes [under 50%]", "no [50% or more]"]
+        await pilot.press("enter")  # the first choice, from the keyboard alone
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: screen.revealed.get(0) is not None)
+        claims = text_of(screen, "#lesson-claims")
+        assert "one.rate * (one.io_ms + one.cpu_ms) / 1000 = " in claims
+        await pilot.press("ctrl+n")
+        await until(pilot, lambda: 1 in screen.ready)
+        await pilot.pause()
+        assert app.focused is screen.query_one("#guess", Input)
+        await pilot.press("3", "0", "enter")  # typed straight in: no click first
+        await until(pilot, lambda: screen.revealed.get(1) is not None)

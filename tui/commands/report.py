@@ -11,10 +11,12 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from sim.limits import LONG_GUESTS
 from sim.metrics import Summary, metrics_for
@@ -62,34 +64,45 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}"
 
 
-ROWS: list[tuple[str, Callable[[dict], str]]] = [
-    ("served [requests answered]", lambda d: f"{d['served']:,}"),
-    ("turned away [refused: backlog full]", lambda d: f"{d['turned_away']:,}"),
-    ("failed [5xx, worker killed]", lambda d: f"{d['failed']:,}"),
-    ("throughput [guests/s]", lambda d: f"{d['throughput']:,.2f}"),
-    ("latency mean [ms]", lambda d: _ms(d["latency_ms"]["mean"])),
-    ("latency p50 / p99 [ms]",
-     lambda d: f"{_ms(d['latency_ms']['p50'])} / {_ms(d['latency_ms']['p99'])}"),
-    ("latency p99.9 / max [ms]",
-     lambda d: f"{_ms(d['latency_ms']['p999'])} / {_ms(d['latency_ms']['max'])}"),
-    ("wait in line mean [ms, until accept]", lambda d: _ms(d["wait_ms"]["mean"])),
-    ("wait p50 / p99 [ms]", lambda d: f"{_ms(d['wait_ms']['p50'])} / {_ms(d['wait_ms']['p99'])}"),
-    ("hosts busy [utilisation]", lambda d: f"{d['utilization']:.1%}"),
-    ("line mean / max [backlog]", lambda d: f"{d['queue']['mean']:,.2f} / {d['queue']['max']:,}"),
-    ("Little's law L vs λW",
-     lambda d: f"{d['littles_law']['L']:,.2f} vs {d['littles_law']['lambda_W']:,.2f}"),
+# (party words, the real term, the cell): one number per cell, so five models fit in
+# 80 columns; the real terms go under the table, in its caption.
+ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
+    ("served", "requests answered", lambda d: f"{d['served']:,}"),
+    ("turned away", "refused: backlog full", lambda d: f"{d['turned_away']:,}"),
+    ("failed", "5xx, worker killed", lambda d: f"{d['failed']:,}"),
+    ("served/s", "throughput, guests/s", lambda d: f"{d['throughput']:,.2f}"),
+    ("latency mean", "", lambda d: _ms(d["latency_ms"]["mean"])),
+    ("latency p50", "", lambda d: _ms(d["latency_ms"]["p50"])),
+    ("latency p99", "", lambda d: _ms(d["latency_ms"]["p99"])),
+    ("latency p99.9", "", lambda d: _ms(d["latency_ms"]["p999"])),
+    ("latency max", "", lambda d: _ms(d["latency_ms"]["max"])),
+    ("wait mean", "in line until accept()", lambda d: _ms(d["wait_ms"]["mean"])),
+    ("wait p50", "", lambda d: _ms(d["wait_ms"]["p50"])),
+    ("wait p99", "", lambda d: _ms(d["wait_ms"]["p99"])),
+    ("hosts busy", "utilisation", lambda d: f"{d['utilization']:.1%}"),
+    ("line mean", "listen backlog", lambda d: f"{d['queue']['mean']:,.2f}"),
+    ("line max", "", lambda d: f"{d['queue']['max']:,}"),
+    ("Little's L", "guests inside, mean", lambda d: f"{d['littles_law']['L']:,.2f}"),
+    ("  vs λW", "arrival rate x mean latency", lambda d: f"{d['littles_law']['lambda_W']:,.2f}"),
 ]
+LEGEND = "; ".join(f"{party.strip()}: {real}" for party, real, _ in ROWS if real)
 
 
-def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Table:
-    table = Table(title=escape(title), title_justify="left")
-    table.add_column("", style="bold")
+def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Group:
+    """Party words down the left (never wrapped), one number per cell, times in ms.
+
+    The real term of each row is said once under the table (``LEGEND``), across the
+    terminal's whole width.
+    """
+    table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column("", style="bold", no_wrap=True)
     for label, _ in columns:
-        table.add_column(escape(label), justify="right")
+        table.add_column(escape(label), justify="right", no_wrap=True)
     dicts = [summary.to_dict() for _, summary in columns]
-    for name, cell in ROWS:
+    for name, _, cell in ROWS:
         table.add_row(escape(name), *(cell(d) for d in dicts))
-    return table
+    return Group(table, Text(f"times in ms; {LEGEND}", style="dim"))
 
 
 def theory_lines(scenario: Scenario, summary: Summary) -> list[str]:

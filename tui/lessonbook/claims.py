@@ -288,17 +288,30 @@ def evaluate(node: Node, lookup: Lookup) -> float:
     return a / b
 
 
+PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3}  # anything else binds tightest
+
+
 def render(node: Node) -> str:
+    """The expression as a teacher would write it, with the brackets its meaning needs."""
     head = node[0]
-    if head == "num":
-        return fmt(node[1])
+    if head == "num":  # as written: "1000", not "1,000" (a comma separates arguments)
+        value = node[1]
+        return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
     if head == "ref":
         return f"{node[1]}.{node[2]}"
     if head == "neg":
-        return f"-{render(node[1])}"
+        return f"-{_operand(node[1], 3)}"
     if head == "call":
         return f"{node[1]}({', '.join(render(a) for a in node[2])})"
-    return f"{render(node[1])} {head} {render(node[2])}"
+    level = PRECEDENCE[head]
+    # a - (b - c) and a / (b * c) keep their brackets; a + b + c and a * b / c need none
+    right = level + 1 if head in ("-", "/") else level
+    return f"{_operand(node[1], level)} {head} {_operand(node[2], right)}"
+
+
+def _operand(node: Node, level: int) -> str:
+    text = render(node)
+    return f"({text})" if PRECEDENCE.get(node[0], 4) < level else text
 
 
 def fmt(value: float) -> str:

@@ -11,6 +11,15 @@ import importlib
 from typing import Any
 
 
+def escape(text: str) -> str:
+    """``text`` shown as written inside Textual markup: every ``[`` is a bracket.
+
+    ``rich.markup.escape`` (and Textual's) leave ``[50% or more]`` alone because it does
+    not look like a tag, yet Textual's markup still eats it; this escapes them all.
+    """
+    return text.replace("[", r"\[")
+
+
 def optional_screen(module: str, name: str) -> Any | None:
     """The class ``name`` from ``tui.screens.<module>``, or None if it is not there yet."""
     try:

@@ -58,6 +58,10 @@ class ControlsScreen(ModalScreen[Scenario | None]):
                 yield Button("Apply", id="apply", variant="primary")
                 yield Button("Cancel", id="cancel")
 
+    def on_mount(self) -> None:
+        """The first field has the focus, so Enter applies as the title says."""
+        self.query(Input).first().focus()
+
     def _value(self, key: str) -> str:
         value = getattr(self.scenario, key)
         if key in KNOBS and not server(self.scenario.model).has(key):

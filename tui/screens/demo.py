@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,6 +30,7 @@ from tui.lessonbook.claims import ClaimError, fill_text, fmt
 from tui.lessonbook.format import Lesson, parse_file
 from tui.lessonbook.library import demo_file
 from tui.lessonbook.runner import LessonRunner, LiveSkipped, scenario_of
+from tui.screens import escape
 from tui.screens.lesson_player import ROWS, PartyPane
 
 TICK = 0.1  # s between checks of the step's clock

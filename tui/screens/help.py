@@ -26,6 +26,7 @@ HELP = """\
 | `c` | controls: model, hosts, rooms, guests... (the party pauses) |
 | `v` | compare: this party beside another model, same guests |
 | `m` | (in compare) set another model beside |
+| `escape` | back: from the party to the welcome, from compare to the party |
 | `l` | live: a real server on this machine, hit by a real load generator |
 | `n` | show / hide the story (narrated log) |
 | `?` | this help; `escape` closes it |

@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -46,6 +45,7 @@ from tui.lessonbook.format import Lesson, LessonError, Step, parse_file
 from tui.lessonbook.library import lesson_file, lessons_dir
 from tui.lessonbook.progress import Progress
 from tui.lessonbook.runner import LessonRunner, LiveSkipped, Verdict, scenario_of
+from tui.screens import escape
 from tui.session import PartySession
 from tui.state import PartyState
 from tui.widgets.door import DoorLine
@@ -227,7 +227,7 @@ class LessonScreen(Screen):
         self.progress.at_step(self.lesson.key, index, total)
         self.sub_title = f"step {index + 1} of {total}"
         self.query_one("#lesson-step", Static).update(
-            f"Step {index + 1} of {total}: {step.title}")
+            f"Step {index + 1} of {total}: {escape(step.title)}")
         await self._question(step)
         self.query_one("#lesson-verdict", Static).update(self.verdicts.get(index, ""))
         self.query_one("#back", Button).disabled = index == 0
@@ -259,14 +259,16 @@ class LessonScreen(Screen):
         self.query_one("#reveal", Button).display = predict is not None
         if predict is None:
             return
-        widgets: list = [Static(f"Predict: {predict.question}", id="question-text")]
+        # the lesson's own words: brackets in them are text, never Rich markup
+        widgets: list = [Static(f"Predict: {escape(predict.question)}", id="question-text")]
         if predict.choices:
-            widgets.append(RadioSet(*(RadioButton(c.text) for c in predict.choices),
-                                    id="choices"))
+            answer: RadioSet | Input = RadioSet(
+                *(RadioButton(escape(c.text)) for c in predict.choices), id="choices")
         else:
             unit = f" ({predict.unit})" if predict.unit else ""
-            widgets.append(Input(placeholder=f"your guess{unit}", type="number", id="guess"))
-        await box.mount(*widgets)
+            answer = Input(placeholder=f"your guess{unit}", type="number", id="guess")
+        await box.mount(*widgets, answer)
+        answer.focus()  # the learner answers at once: arrows and Enter, or a number
 
     def render_step(self) -> None:
         """Draw the text, the verdict, the numbers and the claims for what is known now."""

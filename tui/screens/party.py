@@ -30,14 +30,17 @@ from tui.widgets.log import PER_FRAME, NarratedLog
 from tui.widgets.numbers import NumbersPanel
 from tui.widgets.status import StatusBar
 
+PAUSED_HINT = "paused: space to run"
+
 
 class PartyScreen(Screen):
     """The door, the hosts, the numbers and the story of one party."""
 
-    BINDINGS = [
+    BINDINGS = [  # the footer shows them in this order, as many as fit (all in ctrl+p)
+        Binding("escape", "leave", "Back"),
         Binding("space", "toggle_pause", "Pause/run"),
         Binding("full_stop,right", "step", "Step"),
-        Binding("comma,left", "step_back", "Back"),
+        Binding("comma,left", "step_back", "Step back"),
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus,underscore", "slower", "Slower"),
         Binding("greater_than_sign", "skip", "+1s", show=False),
@@ -58,6 +61,7 @@ class PartyScreen(Screen):
         self.note = ""
         self.lagging = False
         self.frames = 0  # ticks that moved the party and drew it (benchmarks read this)
+        self.drawable = False  # a key can come before the widgets' own children mount
 
     # --- layout --------------------------------------------------------------------
 
@@ -70,11 +74,17 @@ class PartyScreen(Screen):
             yield HostsView(state, id="hosts")
             yield NumbersPanel(state, self.session.theory, id="numbers")
         yield NarratedLog(id="story")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.drawable = True
         self.set_interval(1 / self.fps, self.tick)
         self.draw()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No key acts before the widgets are all there (Esc, 2, . in one burst)."""
+        return self.drawable
 
     @property
     def speed(self) -> float:
@@ -104,6 +114,8 @@ class PartyScreen(Screen):
         self.draw()
 
     def draw(self) -> None:
+        if not self.drawable:
+            return  # on_mount draws
         s = self.session
         state = s.state
         self.query_one(StatusBar).show(
@@ -118,6 +130,8 @@ class PartyScreen(Screen):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+        if self.note == PAUSED_HINT:
+            self.note = ""
         self._wall = WallClock()
         self.draw()
 
@@ -165,6 +179,11 @@ class PartyScreen(Screen):
             self.start_live(self.session.driver)
         self.draw()
 
+    def action_leave(self) -> None:
+        """Back to where the learner came from (the welcome screen); the party stops."""
+        if len(self.app.screen_stack) > 2:  # the default screen, then what opened this
+            self.app.pop_screen()
+
     def action_toggle_log(self) -> None:
         story = self.query_one(NarratedLog)
         story.display = not story.display
@@ -179,11 +198,13 @@ class PartyScreen(Screen):
         self.draw()
 
         def done(scenario: Scenario | None) -> None:
+            self.paused = was_paused  # a running party runs on, restarted or not
             if scenario is not None:
                 self.action_restart(scenario)
-                self.notify(f"restarted: {scenario.describe()}", title="Controls")
-            else:
-                self.paused = was_paused
+                hint = f"; {PAUSED_HINT}" if self.paused else ""
+                self.notify(f"restarted: {scenario.describe()}{hint}", title="Controls")
+                self.note = PAUSED_HINT if self.paused else ""
+            self._wall = WallClock()
             self.draw()
 
         self.app.push_screen(ControlsScreen(self.scenario), done)

@@ -42,8 +42,9 @@ class WelcomeScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#free_play", Button).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.run_action(event.button.id or "")
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        # run_action is a coroutine: not awaited, a click or Enter would do nothing
+        await self.run_action(event.button.id or "")
 
     def action_lesson(self) -> None:
         lesson = optional_screen("lesson_player", "LessonScreen")

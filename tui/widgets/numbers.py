@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -31,7 +32,8 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def numbers_text(state: PartyState, theory: Theory | None, *, live: bool = False) -> Table:
+def numbers_text(state: PartyState, theory: Theory | None, *,
+                 live: bool = False) -> Table | Group:
     """The measured numbers (party words, value, real term), with theory's beside them."""
     m = state.numbers()
     table = Table.grid(padding=(0, 1), expand=True)
@@ -40,11 +42,13 @@ def numbers_text(state: PartyState, theory: Theory | None, *, live: bool = False
     table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     pred = theory.prediction if theory is not None and not live else None
 
-    def beside(real: str, theory_says: str = "") -> Text:
-        out = Text(real, style="dim")
-        if theory_says:
+    def beside(real: str, figures: str = "", style: str = "magenta") -> Text:
+        """The real term, after any figures: a narrow panel cuts words, never a number."""
+        out = Text()
+        if figures:
+            out.append(figures, style=style)
             out.append(" · ", style="dim")
-            out.append(theory_says, style="magenta")
+        out.append(real, style="dim")
         return out
 
     sat = ""
@@ -58,7 +62,7 @@ def numbers_text(state: PartyState, theory: Theory | None, *, live: bool = False
     table.add_row("wait in line", f"{m.wait_mean:.0f} ms",
                   beside("wait mean", f"theory {_ms(pred.wait)}" if pred else ""))
     table.add_row("line now", f"{len(state.line)}",
-                  beside(f"backlog (mean {m.queue_mean:.1f}, max {m.queue_max})"))
+                  beside("backlog", f"mean {m.queue_mean:.1f}, max {m.queue_max}", "default"))
     table.add_row("hosts busy", f"{m.utilization * 100:.0f}%", beside("utilisation"))
     table.add_row("served", f"{m.served}", beside("responses"))
     table.add_row("turned away", f"{m.turned_away}", beside("connection refused"))
@@ -66,11 +70,30 @@ def numbers_text(state: PartyState, theory: Theory | None, *, live: bool = False
     kinds = sorted(state.kind_latency.items()) if len(state.kind_latency) > 1 else []
     for kind, sketch in kinds:  # a mix: each kind of guest's own
         table.add_row(f"kind {kind + 1}", f"{sketch.percentile(99) * 1000:.0f} ms",
-                      beside(f"p99 of {sketch.count} served"))
-    if not live:
-        formula = pred.formula if pred is not None else "no closed form for this party"
-        table.add_row(Text("theory", style="magenta"), "", Text(formula, style="magenta"))
-    return table
+                      beside("p99", f"of {sketch.count} served", "default"))
+    if live:
+        return table
+    return Group(table, theory_line(theory))
+
+
+NO_CLOSED_FORM = "no closed form for this party (simulation only)"
+
+
+def theory_line(theory: Theory | None) -> Text:
+    """Which formula theory used: none is no fault (dim); only overload is red.
+
+    The line wraps rather than being cut, so the words always reach the learner.
+    """
+    pred = theory.prediction if theory is not None else None
+    line = Text("theory ", style="bold magenta" if pred is not None else "bold dim")
+    if pred is None:
+        line.append(NO_CLOSED_FORM, style="dim")
+    elif math.isinf(pred.wait):
+        line.append(f"{pred.formula}: overloaded, the line grows without end",
+                    style="bold red")
+    else:
+        line.append(pred.formula)
+    return line
 
 
 class NumbersPanel(Vertical):

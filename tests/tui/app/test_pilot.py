@@ -7,9 +7,11 @@ key moves it (step, step back, ``>`` for one second): no test depends on the wal
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Coroutine
 
 import pytest
+from textual.geometry import Region
 from textual.widgets import Input, Select, Static
 
 from sim.scenario import build_scenario
@@ -215,7 +217,7 @@ async def test_every_party_key_is_in_the_command_palette():
     app = create_app(start="party", paused=True)
     async with app.run_test(size=SIZE):
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for wanted in ("Pause/run", "Step", "Back", "Faster", "Slower", "Restart",
+        for wanted in ("Pause/run", "Step", "Step back", "Back", "Faster", "Slower", "Restart",
                        "Controls", "Compare", "Live", "Story", "Help", "Theme"):
             assert wanted in titles
 
@@ -230,3 +232,178 @@ async def test_a_running_party_advances_on_its_own_timer():
         screen.speed_index = 6  # x10
         await pilot.pause(0.5)
         assert screen.session.state.events > 0
+
+
+# --- issue 16: the party you can see and touch ------------------------------------------
+
+WAYS_IN = [("lesson", "LessonScreen"), ("free_play", "PartyScreen"), ("demo", "DemoScreen")]
+
+
+@pytest.mark.parametrize(("button", "screen_name"), WAYS_IN)
+@pytest.mark.parametrize("how", ["click", "enter"])
+def test_each_welcome_button_opens_its_screen_by_click_and_by_enter(
+        button, screen_name, how, tmp_path, monkeypatch):
+    """The first screen's buttons: a mouse click, or Tab to the button and Enter."""
+    from tui.lessonbook.progress import ENV
+
+    monkeypatch.setenv(ENV, str(tmp_path))  # the lesson player saves progress here
+
+    async def run() -> None:
+        app = create_app(paused=True)
+        async with app.run_test(size=SIZE) as pilot:
+            welcome = app.screen
+            assert isinstance(welcome, WelcomeScreen)
+            if how == "click":
+                await pilot.click(f"#{button}")
+            else:
+                while app.focused is None or app.focused.id != button:
+                    await pilot.press("tab")
+                await pilot.press("enter")
+            await pilot.pause()
+            assert type(app.screen).__name__ == screen_name, f"{how} on #{button}"
+
+    asyncio.run(run())
+
+
+@pilot
+async def test_escape_goes_back_from_compare_to_the_party_to_the_welcome():
+    """Free play is left the way it was entered: Esc, shown in the footer."""
+    app = create_app(paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        party = app.screen
+        assert isinstance(party, PartyScreen)
+        shown = {key: active.binding.description
+                 for key, active in party.active_bindings.items() if active.binding.show}
+        assert shown.get("escape") == "Back"
+        await pilot.press("v")
+        assert isinstance(app.screen, CompareScreen)
+        await pilot.press("escape")
+        assert app.screen is party
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+        await pilot.press("escape")  # nothing further back: the welcome stays
+        await pilot.pause()
+        assert isinstance(app.screen, WelcomeScreen)
+
+
+def screen_lines(widget) -> list[str]:
+    """What a widget shows, line by line, as the terminal gets it."""
+    width, height = widget.size
+    return ["".join(segment.text for segment in strip)
+            for strip in widget.render_lines(Region(0, 0, width, height))]
+
+
+IO_8MS = {"model": "sync", "workers": 4, "phases": "io:8", "rate": 100, "guests": 10**9}
+
+
+@pilot
+async def test_the_numbers_panel_never_cuts_a_number():
+    """4 sync workers, 8 ms each: theory's max is 500.0 guests/s, shown whole at 120 columns."""
+    app = create_app(build_scenario(IO_8MS), start="party", paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert app.screen.session.theory.saturation == 500.0
+        lines = screen_lines(app.screen.query_one("#figures"))
+        served = next(line for line in lines if line.startswith("served/s"))
+        assert "max 500.0" in served
+        backlog = next(line for line in lines if line.startswith("line now"))
+        assert "mean 0.0, max " in backlog and "…" not in backlog.split("·")[0]
+
+
+@pilot
+async def test_no_closed_form_is_said_plainly_not_in_red():
+    app = create_app(build_scenario(IO_8MS), start="party", paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = " ".join(screen_lines(app.screen.query_one("#figures")))
+        assert "no closed form for this party (simulation only)" in " ".join(text.split())
+    from tui.session import Theory
+    from tui.widgets.numbers import theory_line
+
+    def styles(line) -> str:
+        return " ".join(str(span.style) for span in line.spans) + f" {line.style}"
+
+    none = theory_line(Theory(None, 500.0))
+    assert "red" not in styles(none) and "dim" in styles(none)
+    overloaded = build_scenario({**IO_8MS, "workers": 1, "phases": "io:exp:100", "rate": 20})
+    from sim.theory import prediction
+    pred = prediction(overloaded)
+    assert pred is not None and pred.wait == float("inf")
+    line = theory_line(Theory(pred, 10.0))
+    assert "red" in styles(line) and "overloaded" in line.plain
+    fine = theory_line(Theory(prediction(build_scenario({**IO_8MS, "phases": "io:exp:100",
+                                                        "rate": 20})), 40.0))
+    assert "Erlang C" in fine.plain and "red" not in styles(fine)
+
+
+@pilot
+async def test_palette_and_footer_show_keys_as_typed_never_their_names():
+    """"key: >" in the palette, not "key: greater_than_sign"; the same in every footer."""
+    app = create_app(paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = []
+        for key in ("", "2", "v"):  # welcome, the party, compare
+            if key:
+                await pilot.press(key)
+            screen = app.screen
+            helps = [c.help for c in app.get_system_commands(screen) if c.help.startswith("key:")]
+            footer = [app.get_key_display(active.binding)
+                      for active in screen.active_bindings.values() if active.binding.show]
+            seen += helps
+            for shown in helps + footer:
+                assert not re.search(r"[a-z]_[a-z]", shown), f"{type(screen).__name__}: {shown!r}"
+        assert "key: >" in seen and "key: . or →" in seen and "key: ?" in seen
+        # a palette entry really runs its action (the palette awaits run_action)
+        await pilot.press("escape")
+        party = app.screen
+        assert isinstance(party, PartyScreen) and party.paused
+        pause = next(c for c in app.get_system_commands(party) if c.title == "Pause/run")
+        app.call_later(pause.callback)
+        await pilot.pause()
+        assert not party.paused
+
+
+@pilot
+async def test_controls_open_on_a_field_and_apply_resumes_a_running_party():
+    """Enter applies at once (a field has the focus); a party that ran runs on after Apply,
+    and one that was paused says so: "paused: space to run"."""
+    app = create_app(start="party")  # running, on the wall clock
+    async with app.run_test(size=SIZE) as pilot:
+        party = app.screen
+        assert not party.paused
+        await pilot.press("c")
+        controls = app.screen
+        assert isinstance(controls, ControlsScreen) and party.paused
+        first = controls.query(Input).first()
+        assert app.focused is first
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is party and not party.paused
+        assert "paused" not in str(party.query_one("#status").render())
+
+        await pilot.press("space")  # paused by the learner: Apply leaves it paused, and says so
+        await pilot.press("c")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is party and party.paused
+        assert "paused: space to run" in str(party.query_one("#status").render())
+        await pilot.press("space")
+        assert not party.paused
+        assert "space to run" not in str(party.query_one("#status").render())
+
+
+@pilot
+async def test_a_key_before_the_party_has_mounted_is_ignored_not_a_crash():
+    """Esc, 2, . in one burst (the fuzz test found it): the . may come before the party's
+    widgets are all mounted; it does nothing then, and the party works once they are."""
+    app = create_app(paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        party = app.open_party()  # pushed, not yet mounted
+        await app.run_action("step", party)
+        await pilot.pause()
+        assert app.is_running and app.screen is party
+        await pilot.press("full_stop")
+        assert party.session.state.events == 1
