@@ -3,7 +3,9 @@
 Keys are drawn with a fixed seed from every binding the app has, plus typing, tab,
 enter and escape, so controls forms get garbage and screens open and close in any
 order. Left out: quit (it would end the test early), live (it starts real servers;
-the tmux test covers it), and the lesson and demo screens, which are other modules'.
+the tmux test covers it), and the keys of the lesson and demo screens, which are other
+modules' (Tab and Enter on the welcome's buttons can still open them; a lesson's
+progress then goes to a temporary directory, never the user's).
 Parties start paused and run on their timers whenever a space lets them, at whatever
 speed the keys pick.
 """
@@ -16,6 +18,7 @@ import random
 from textual import events
 
 from tui.app import create_app
+from tui.lessonbook.progress import ENV as PROGRESS_ENV
 
 KEYS = [
     "space", "full_stop", "comma", "left", "right", "plus", "minus", "greater_than_sign",
@@ -35,7 +38,9 @@ def key_event(key: str) -> events.Key:
     return events.Key(key, char)
 
 
-def test_two_thousand_random_keys_and_a_tiny_terminal():
+def test_two_thousand_random_keys_and_a_tiny_terminal(tmp_path, monkeypatch):
+    monkeypatch.setenv(PROGRESS_ENV, str(tmp_path))
+
     async def run() -> None:
         rng = random.Random(20240601)
         app = create_app(paused=True, fps=10)

@@ -49,8 +49,14 @@ async def test_welcome_offers_three_ways_in_and_free_play_opens_the_party():
         assert app.screen.session.state.events == 0  # paused: nothing happened yet
 
 
-@pilot
-async def test_lesson_and_demo_open_their_screen_or_say_why_not():
+def test_lesson_and_demo_open_their_screen_or_say_why_not(tmp_path, monkeypatch):
+    from tui.lessonbook.progress import ENV
+
+    monkeypatch.setenv(ENV, str(tmp_path))  # lesson 1's progress: never the user's file
+    asyncio.run(_lesson_and_demo_open())
+
+
+async def _lesson_and_demo_open():
     app = create_app(paused=True)
     async with app.run_test(size=SIZE) as pilot:
         for key in ("1", "3"):
