@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import socket
 
 from sim.live.arbiter import WorkerContext
-from sim.live.async_server import HttpProtocol, LoopServer, run_loop
+from sim.live.async_server import HttpProtocol, LoopServer
+from sim.live.hybrid import hybrid_worker
 
 
 class PooledProtocol(HttpProtocol):
@@ -97,14 +97,4 @@ class GeventServer(LoopServer):
 
 def gevent_worker(ctx: WorkerContext) -> None:
     """One cooperative loop with at most N connections, until SIGTERM or its master goes."""
-
-    def heartbeat() -> bool:
-        ctx.beat()
-        return ctx.parent_alive()
-
-    ctx.beat()
-    asyncio.run(
-        run_loop(ctx.config, ctx.listener, worker=ctx.slot, report=ctx.report,
-                 numbers=ctx.guest_numbers, stop_signals=(signal.SIGTERM,),
-                 heartbeat=heartbeat, tick=ctx.tick, server_class=GeventServer)
-    )  # fmt: skip
+    hybrid_worker(ctx, server_class=GeventServer)

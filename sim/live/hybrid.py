@@ -20,10 +20,10 @@ import asyncio
 import signal
 
 from sim.live.arbiter import WorkerContext
-from sim.live.async_server import run_loop
+from sim.live.async_server import LoopServer, run_loop
 
 
-def hybrid_worker(ctx: WorkerContext) -> None:
+def hybrid_worker(ctx: WorkerContext, server_class: type[LoopServer] = LoopServer) -> None:
     """One event loop in one forked worker, until SIGTERM or its master is gone."""
 
     def heartbeat() -> bool:
@@ -34,5 +34,5 @@ def hybrid_worker(ctx: WorkerContext) -> None:
     asyncio.run(
         run_loop(ctx.config, ctx.listener, worker=ctx.slot, report=ctx.report,
                  numbers=ctx.guest_numbers, stop_signals=(signal.SIGTERM,),
-                 heartbeat=heartbeat, tick=ctx.tick)
+                 heartbeat=heartbeat, tick=ctx.tick, server_class=server_class)
     )  # fmt: skip

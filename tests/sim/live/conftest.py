@@ -135,3 +135,19 @@ def trace_path(tmp_path: Path) -> Path:
 
 def as_json(events: list[Event]) -> str:
     return json.dumps([e.kind for e in events])
+
+
+def at_once(port: int, paths: list[str]) -> tuple[list[Reply], float]:
+    """Send every request at the same moment, each on its own connection; and how long."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(paths)) as pool:
+        begin = time.monotonic()
+        replies = list(pool.map(lambda path: get(port, path), paths))
+        return replies, time.monotonic() - begin
+
+
+def rounds(replies: list[Reply]) -> list[float]:
+    """When each guest began its service, relative to the first (seconds, sorted)."""
+    begun = sorted(float(r.headers["x-started-at"]) for r in replies)
+    return [s - begun[0] for s in begun]

@@ -21,24 +21,20 @@ from sim.live.config import ConfigError, ServerConfig, check
 from sim.live.real import command, missing, start_real
 from sim.scenario import build_scenario
 from sim.trace import REASON_TIMEOUT, LoopBlocked, WorkerBooted, WorkerKilled
-from tests.sim.live.conftest import Reply, get, my_children, overlap, read_trace, serving, wait_gone
+from tests.sim.live.conftest import (
+    Reply,
+    at_once,
+    get,
+    my_children,
+    overlap,
+    read_trace,
+    rounds,
+    serving,
+    wait_gone,
+)
 
 CONNECTIONS = 4
 IO_MS = 200
-
-
-def at_once(port: int, paths: list[str]) -> tuple[list[Reply], float]:
-    """Send every request at the same moment, each on its own connection; and how long."""
-    with ThreadPoolExecutor(len(paths)) as pool:
-        begin = time.monotonic()
-        replies = list(pool.map(lambda path: get(port, path), paths))
-        return replies, time.monotonic() - begin
-
-
-def starts(replies: list[Reply]) -> list[float]:
-    """When each guest began its service, relative to the first (seconds, sorted)."""
-    begun = sorted(float(r.headers["x-started-at"]) for r in replies)
-    return [s - begun[0] for s in begun]
 
 
 def blocked_behind(port: int, blocking_ms: int) -> tuple[Reply, Reply, float]:
@@ -64,7 +60,7 @@ def test_a_full_worker_stops_accepting_and_the_rest_wait_in_the_line(trace_path:
     # Two rounds of 200 ms: about 400 ms. Not one round (< 300 ms), not three (600 ms);
     # the upper bound is wide for a busy machine, the start times tell the rounds apart.
     assert 0.38 <= took < 1.2, took
-    begun = starts(replies)
+    begun = rounds(replies)
     assert begun[CONNECTIONS - 1] < 0.15, begun  # the first N together
     assert begun[CONNECTIONS] >= 0.18, begun  # the rest only once a slot frees
     served = [(r.time("started"), r.time("finished")) for r in replies]
@@ -165,5 +161,5 @@ def test_real_gevent_worker_connections_leave_the_rest_in_the_line(real_gevent):
         server.stop()
     assert all(r.status == 200 for r in replies)  # no 503: gevent has none
     assert 0.38 <= took < 1.2, took  # two rounds, as our own server
-    begun = starts(replies)
+    begun = rounds(replies)
     assert begun[CONNECTIONS - 1] < 0.15 and begun[CONNECTIONS] >= 0.18, begun

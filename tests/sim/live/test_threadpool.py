@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -20,13 +19,14 @@ from sim.live.real import missing, start_real
 from sim.scenario import build_scenario
 from sim.trace import Finished, PhaseEnded, PhaseStarted, Started, WorkerBooted
 from tests.sim.live.conftest import (
-    Reply,
     alive,
+    at_once,
     exchange,
     get,
     my_children,
     overlap,
     read_trace,
+    rounds,
     serving,
     tree,
     wait_gone,
@@ -34,20 +34,6 @@ from tests.sim.live.conftest import (
 
 THREADS = 4
 IO_MS = 200
-
-
-def at_once(port: int, paths: list[str]) -> tuple[list[Reply], float]:
-    """Send every request at the same moment, each on its own connection; and how long."""
-    with ThreadPoolExecutor(len(paths)) as pool:
-        begin = time.monotonic()
-        replies = list(pool.map(lambda path: get(port, path), paths))
-        return replies, time.monotonic() - begin
-
-
-def rounds(replies: list[Reply]) -> list[float]:
-    """When each guest began its service, relative to the first (seconds, sorted)."""
-    starts = sorted(float(r.headers["x-started-at"]) for r in replies)
-    return [s - starts[0] for s in starts]
 
 
 def test_io_guests_overlap_up_to_t_threads_then_wait_for_a_token(trace_path: Path):
