@@ -29,6 +29,7 @@ from sim.trace import (
     Queued,
     ServerStarted,
     Started,
+    SynDropped,
     TurnedAway,
     WorkerKilled,
 )
@@ -44,6 +45,11 @@ class Tally:
         self.hosts = 1
         self.juggles = False  # are the hosts event loops, busy only while held?
         self.arrived = self.served = self.turned_away = self.failed = 0
+        self.turned_away_by: dict[str, int] = {}  # refused / reset / timed_out
+        self.failed_by: dict[str, int] = {}  # timeout (killed), 503, error, ...
+        self.syn_dropped = 0  # SYNs Linux dropped at a full line (each knock counts)
+        self.retries = 0  # arrivals that were a client's retry of an earlier guest
+        self.wasted = 0  # answers served to a guest who had already given up
         self.arrival: dict[int, float] = {}  # guests inside -> arrival time
         self.line: dict[int, float] = {}  # guests in line -> arrival, in order of joining
         self.busy: set[int] = set()  # hosts in use now
@@ -55,6 +61,7 @@ class Tally:
             Arrived: self._arrived,
             Queued: self._queued,
             TurnedAway: self._turned_away,
+            SynDropped: self._syn_dropped,
             Started: self._started,
             PhaseStarted: self._phase_started,
             PhaseEnded: self._phase_ended,
@@ -91,7 +98,12 @@ class Tally:
     def _arrived(self, e: Arrived) -> None:
         self._advance(e.t)
         self.arrived += 1
+        if e.attempt:
+            self.retries += 1
         self.arrival[e.guest] = e.t
+
+    def _syn_dropped(self, e: SynDropped) -> None:
+        self.syn_dropped += 1
 
     def _queued(self, e: Queued) -> None:
         self._advance(e.t)
@@ -102,6 +114,7 @@ class Tally:
     def _turned_away(self, e: TurnedAway) -> None:
         self._advance(e.t)
         self.turned_away += 1
+        self.turned_away_by[e.reason] = self.turned_away_by.get(e.reason, 0) + 1
         self.arrival.pop(e.guest, None)
         self.line.pop(e.guest, None)
 
@@ -130,12 +143,15 @@ class Tally:
         return self.arrival.pop(guest, None)
 
     def _finished(self, e: Finished) -> None:
-        self.served += 1
-        self._leave(e.t, e.guest, e.worker)
+        if self._leave(e.t, e.guest, e.worker) is None:
+            self.wasted += 1  # nobody was waiting for this answer any more
+        else:
+            self.served += 1
 
     def _failed(self, e: Failed) -> None:
-        self.failed += 1
-        self._leave(e.t, e.guest, e.worker)
+        if self._leave(e.t, e.guest, e.worker) is not None:
+            self.failed += 1
+            self.failed_by[e.reason] = self.failed_by.get(e.reason, 0) + 1
 
     def _worker_killed(self, e: WorkerKilled) -> None:
         self._advance(e.t)

@@ -32,3 +32,9 @@ MAX_REQUEST_SECONDS = 600.0  # s of phases in one request, all phases together (
 MAX_GRACEFUL_TIMEOUT = 600.0  # s a stop may wait for guests in flight: an infinite grace
 # would make Ctrl-C unable to stop a server, and no guest may take longer than this anyway
 MAX_HEADER_TIMEOUT = 600.0  # s a live server may be told to wait for a request to arrive
+
+# The door (Linux's accept queue) and the guests' patience.
+MAX_SOMAXCONN = 1 << 20  # net.core.somaxconn takes any int; past a million is a typo
+MAX_SYN_RETRIES = 127  # tcp_syn_retries' own bound in the kernel
+MAX_CONNECT_TIMEOUT = 600.0  # s, as the live generator's longest wait
+MAX_RETRIES = 10  # a client that retries more than this is a storm by design already

@@ -24,7 +24,7 @@ Definitions (times in ms in the summary):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -32,6 +32,7 @@ from hdrh.histogram import HdrHistogram
 from sim.fold import Tally
 from sim.scenario import Scenario
 from sim.trace import (
+    TURNED_AWAY_REASONS,
     Arrived,
     Failed,
     Finished,
@@ -120,6 +121,11 @@ class Summary:
     littles_L: float
     littles_lambda_W: float
     window: tuple[float, float]
+    turned_away_by: dict[str, int] = field(default_factory=dict)
+    failed_by: dict[str, int] = field(default_factory=dict)
+    syn_dropped: int = 0
+    retries: int = 0
+    wasted: int = 0
     kinds: tuple[dict[str, Any], ...] = ()  # per kind of guest, when the workload is a mix
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,7 +133,12 @@ class Summary:
             "scenario": self.scenario,
             "served": self.served,
             "turned_away": self.turned_away,
+            **{reason: self.turned_away_by.get(reason, 0) for reason in TURNED_AWAY_REASONS},
             "failed": self.failed,
+            "failed_by": dict(self.failed_by),
+            "syn_dropped": self.syn_dropped,
+            "retries": self.retries,
+            "wasted": self.wasted,
             "throughput": self.throughput,
             "latency_ms": self.latency_ms,
             "wait_ms": self.wait_ms,
@@ -209,7 +220,18 @@ class Metrics(Tally):
         self.sojourn_count += 1
         return t - arrival
 
+    def _gone(self, e: Finished | Failed) -> bool:
+        """A guest who gave up already: its answer (or failure) reaches nobody."""
+        if e.guest in self.arrival:
+            return False
+        self._leave(e.t, e.guest, e.worker)
+        if isinstance(e, Finished):
+            self.wasted += 1
+        return True
+
     def _finished(self, e: Finished) -> None:
+        if self._gone(e):
+            return
         self.served += 1
         if self.t0 is not None and e.t >= self.t0:
             self.finished_in_window += 1
@@ -223,7 +245,10 @@ class Metrics(Tally):
                 counts.latency.record(sojourn)
 
     def _failed(self, e: Failed) -> None:
+        if self._gone(e):
+            return
         self.failed += 1
+        self.failed_by[e.reason] = self.failed_by.get(e.reason, 0) + 1
         self._sojourn(e.t, e.guest, e.worker)
         if self.by_kind:
             self.by_kind[self.kind_of.pop(e.guest, 0)].failed += 1
@@ -258,6 +283,11 @@ class Metrics(Tally):
             littles_L=round(rate(house), 4),
             littles_lambda_W=round(lam * w, 4),
             window=(t0, t1),
+            turned_away_by=dict(self.turned_away_by),
+            failed_by=dict(self.failed_by),
+            syn_dropped=self.syn_dropped,
+            retries=self.retries,
+            wasted=self.wasted,
             kinds=tuple(
                 {"share": share, "phases": phases, "served": counts.served,
                  "turned_away": counts.turned_away, "failed": counts.failed,

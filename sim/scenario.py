@@ -65,6 +65,16 @@ class Scenario:
     worker_connections: int | None = None  # gevent's cap on guests let in per worker
     discipline: str = "fifo"
     overhead: float = 0.0  # ms of server cpu per request (measured by calibrate)
+    # the door: Linux's accept queue and the client's SYN ladder (see sim.model.door)
+    somaxconn: int = 4096  # net.core.somaxconn: caps the backlog a server asks for
+    abort_on_overflow: bool = False  # net.ipv4.tcp_abort_on_overflow: refuse, not drop
+    syn_retries: int = 6  # net.ipv4.tcp_syn_retries
+    syn_linear_timeouts: int = 4  # net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
+    connect_timeout: float = 10.0  # s the client waits for a connection
+    # the guests' patience and their retries
+    patience: str = ""  # ms a guest waits for its answer before hanging up ("" = forever)
+    retries: int = 0  # how often a guest who failed or gave up tries again
+    backoff: str = "0"  # ms before a retry, doubled each time (a distribution = jitter)
     # the guests
     phases: str = ""  # the script, in --phases syntax, after defaults are applied
     mix: str = ""  # or kinds of guest, in --mix syntax ("90%=io:50;10%=cpu:2"); then no phases
@@ -111,6 +121,8 @@ class Scenario:
             users=self.users,
             think=parse_dist(self.think),
             mix=self.kinds,
+            patience=parse_dist(self.patience) if self.patience else None,
+            backoff=parse_dist(self.backoff),
         )
 
     @property
@@ -219,6 +231,28 @@ def _float(value: Any, where: str, *, positive: bool = False) -> float:
     return number
 
 
+def _bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ScenarioError(where, f"expected true or false, got {value!r}")
+
+
+def _dist_or_empty(value: Any, where: str) -> str:
+    """A distribution in ms, kept as its canonical text; "" for none."""
+    text = str(value).strip()
+    if not text:
+        return ""
+    try:
+        return str(parse_dist(text))
+    except WorkloadError as exc:
+        raise ScenarioError(where, str(exc)) from None
+
+
 def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None = None) -> Scenario:
     """Check ``values`` (keys as flags or TOML keys) and build the Scenario.
 
@@ -259,7 +293,7 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
                             f"{out['workers']} x {out['threads']} hosts is more than the "
                             f"{limits.MAX_HOSTS:,} a party can hold")
     out["cores"] = _int(data.get("cores", 2), where("cores"), 1, limits.MAX_CORES)
-    out["backlog"] = _int(data.get("backlog", 2048), where("backlog"), 1, limits.MAX_BACKLOG)
+    out["backlog"] = _int(data.get("backlog", 2048), where("backlog"), 0, limits.MAX_BACKLOG)
     out["timeout"] = _float(data.get("timeout", 30.0), where("timeout"), positive=True)
     out["boot"] = _float(data.get("boot", 500.0), where("boot"))
     discipline = str(data.get("discipline", "fifo")).strip().lower()
@@ -267,6 +301,23 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
         raise ScenarioError(where("discipline"), f"must be fifo or lifo, got {discipline!r}")
     out["discipline"] = discipline
     out["overhead"] = _float(data.get("overhead", 0.0), where("overhead"))
+    out["somaxconn"] = _int(data.get("somaxconn", 4096), where("somaxconn"), 1,
+                            limits.MAX_SOMAXCONN)
+    out["abort_on_overflow"] = _bool(data.get("abort_on_overflow", False),
+                                     where("abort_on_overflow"))
+    out["syn_retries"] = _int(data.get("syn_retries", 6), where("syn_retries"), 1,
+                              limits.MAX_SYN_RETRIES)
+    out["syn_linear_timeouts"] = _int(data.get("syn_linear_timeouts", 4),
+                                      where("syn_linear_timeouts"), 0, limits.MAX_SYN_RETRIES)
+    out["connect_timeout"] = _float(data.get("connect_timeout", 10.0), where("connect_timeout"),
+                                    positive=True)
+    if out["connect_timeout"] > limits.MAX_CONNECT_TIMEOUT:
+        raise ScenarioError(where("connect_timeout"),
+                            f"at most {limits.MAX_CONNECT_TIMEOUT:g} s, got "
+                            f"{out['connect_timeout']:g}")
+    out["patience"] = _dist_or_empty(data.get("patience", ""), where("patience"))
+    out["retries"] = _int(data.get("retries", 0), where("retries"), 0, limits.MAX_RETRIES)
+    out["backoff"] = _dist_or_empty(data.get("backoff", "0"), where("backoff")) or "0"
 
     if "mix" in data:
         if "phases" in data or any(k in data for k in PHASE_KEYS):

@@ -30,11 +30,15 @@ IO = "io"
 BLOCKING = "blocking"
 PHASE_KINDS = (UPLOAD, CPU, IO, BLOCKING)
 
-# Why a guest failed or was turned away.
-REASON_BACKLOG = "backlog"  # the line outside was full: connection refused
+# Why a guest was turned away: what the client saw, never knowing why.
+REASON_REFUSED = "refused"  # RST to the SYN (a full line with tcp_abort_on_overflow=1)
+REASON_RESET = "reset"  # the connection was reset before the request was sent
+REASON_TIMED_OUT = "timed_out"  # the client gave up: connect timeout, or its patience
+TURNED_AWAY_REASONS = (REASON_REFUSED, REASON_RESET, REASON_TIMED_OUT)
+# Why a guest failed: its request was sent, and no good answer came.
 REASON_TIMEOUT = "timeout"  # the manager killed the worker serving the guest
-REASON_LIMIT = "503"  # limit-concurrency: answered 503 at once
-REASON_ERROR = "error"  # a live server answered 5xx or reset the connection
+REASON_LIMIT = "503"  # limit-concurrency: answered 503
+REASON_ERROR = "error"  # a live server answered 5xx, or reset after the request was sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +68,32 @@ class ServerStarted(Event):
 
 @dataclass(frozen=True, slots=True)
 class Arrived(Event):
-    """A guest knocks: a connection reaches the listen socket.
+    """A guest knocks: a connection reaches the listen socket (its first SYN).
 
-    ``endpoint`` is which kind of guest it is in a mix (0 without one).
+    ``endpoint`` is which kind of guest it is in a mix (0 without one). ``attempt`` is
+    0 for a first try and k for a client's k-th retry of a request that failed or
+    timed out (``--retries``); each try is its own guest id.
     """
 
     kind: ClassVar[str] = "arrived"
     guest: int
     endpoint: int = 0
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SynDropped(Event):
+    """The line was full and Linux dropped the guest's SYN without a word.
+
+    The client will knock again (retransmit the SYN) at ``retry_at``, or ``None`` if its
+    connect timeout comes first (then a ``TurnedAway`` with ``timed_out`` follows).
+    ``attempt`` counts the SYNs sent so far (1 for the first).
+    """
+
+    kind: ClassVar[str] = "syn_dropped"
+    guest: int
+    attempt: int
+    retry_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +107,12 @@ class Queued(Event):
 
 @dataclass(frozen=True, slots=True)
 class TurnedAway(Event):
-    """The line was full: the guest never gets in (connection refused)."""
+    """The guest leaves unanswered before sending a request, or gives up waiting.
+
+    ``reason`` is what the client saw (``TURNED_AWAY_REASONS``): refused, reset, or
+    timed out (its connect timeout during the SYN ladder, or its patience at any point:
+    a guest who gives up inside may still be served later, for nobody).
+    """
 
     kind: ClassVar[str] = "turned_away"
     guest: int
@@ -182,6 +209,7 @@ class WorkerBooted(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     ServerStarted,
     Arrived,
+    SynDropped,
     Queued,
     TurnedAway,
     Started,

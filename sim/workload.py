@@ -375,6 +375,8 @@ class Workload:
     rate: float | None = None
     users: int | None = None
     think: Dist = ZERO
+    patience: Dist | None = None  # how long a guest waits for its answer (None: forever)
+    backoff: Dist = ZERO  # a retry's pause before its doubling (see sim.model.door)
     mix: Mix = ()  # kinds of guest; each guest's kind drawn from its own stream
 
     @property
@@ -423,6 +425,26 @@ class Workload:
             zip(self.arrival_times(), self.phase_draws(), self.kinds(), strict=False)
         ):
             yield Guest(gid, arrival, phases, kind)
+
+    def patience_draws(self) -> Iterator[float | None]:
+        """Guest 0's patience in seconds, guest 1's, ... (None: waits forever).
+
+        Its own random stream, so giving guests patience changes nothing else they draw.
+        """
+        if self.patience is None:
+            while True:
+                yield None
+        rng = self._rng("patience")
+        patience = self.patience
+        while True:
+            yield patience.sample(rng) * MS
+
+    def backoff_draws(self) -> Iterator[float]:
+        """Pauses in seconds before retries, one stream for all guests (before doubling)."""
+        rng = self._rng("backoff")
+        backoff = self.backoff
+        while True:
+            yield backoff.sample(rng) * MS
 
     def think_times(self) -> Iterator[float]:
         """Closed-loop think times in seconds, one stream shared by all users."""

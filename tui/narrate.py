@@ -19,9 +19,11 @@ from sim.trace import (
     BLOCKING,
     CPU,
     IO,
-    REASON_BACKLOG,
     REASON_ERROR,
     REASON_LIMIT,
+    REASON_REFUSED,
+    REASON_RESET,
+    REASON_TIMED_OUT,
     REASON_TIMEOUT,
     UPLOAD,
     Arrived,
@@ -42,7 +44,9 @@ from sim.trace import (
 
 # The real term for each reason a guest leaves unanswered.
 REASON_TERMS = {
-    REASON_BACKLOG: "connection refused: listen backlog full",
+    REASON_REFUSED: "connection refused (a full backlog with tcp_abort_on_overflow=1)",
+    REASON_RESET: "connection reset before the request was sent",
+    REASON_TIMED_OUT: "client timed out: connect timeout or its patience",
     REASON_TIMEOUT: "worker killed by the arbiter: --timeout",
     REASON_LIMIT: "503: --limit-concurrency reached",
     REASON_ERROR: "5xx or connection reset",

@@ -67,8 +67,9 @@ from urllib.parse import urlsplit
 from sim.metrics import Distribution, Summary, metrics_for
 from sim.scenario import Scenario
 from sim.trace import (
-    REASON_BACKLOG,
     REASON_ERROR,
+    REASON_REFUSED,
+    REASON_RESET,
     REASON_TIMEOUT,
     UPLOAD,
     Arrived,
@@ -953,7 +954,8 @@ def summarize(shots: list[Shot], scenario: Scenario, t0: float, *,
         done = max(shot.done - t0, arrival)
         events.append((arrival, 0, Arrived(arrival, shot.guest)))
         if shot.outcome in TURNED_AWAY:
-            events.append((done, 3, TurnedAway(done, shot.guest, REASON_BACKLOG)))
+            reason = REASON_REFUSED if shot.outcome == REFUSED else REASON_RESET
+            events.append((done, 3, TurnedAway(done, shot.guest, reason)))
             continue
         worker = workers.setdefault(shot.worker, len(workers)) if shot.worker is not None else -1
         if use_server_times and shot.started_at is not None and worker >= 0:

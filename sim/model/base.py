@@ -21,21 +21,27 @@ the network between guest and door is instant.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Generator, Iterator
 
 import simpy
 
+from sim.model import door
 from sim.model.cores import SharedCores
 from sim.scenario import Scenario
 from sim.trace import (
-    REASON_BACKLOG,
+    REASON_REFUSED,
+    REASON_TIMED_OUT,
+    UPLOAD,
     Arrived,
     Event,
+    Failed,
     Finished,
     Queued,
     ServerStarted,
     Sink,
+    SynDropped,
     TurnedAway,
     WorkerBooted,
 )
@@ -49,6 +55,10 @@ class Backlog:
 
     A worker that finds it empty waits at the door (``wait``); the next guest is handed
     straight to the first such worker. ``lifo`` serves the newest guest first.
+
+    The kernel reads a guest's request while the guest waits here, so a slow coat
+    (an upload as the first phase) is partly or wholly off by the time a worker takes
+    the guest: ``pop`` hands the guest over with what is left of it.
     """
 
     def __init__(self, env: simpy.Environment, capacity: int, discipline: str = "fifo"):
@@ -56,6 +66,7 @@ class Backlog:
         self.capacity = capacity
         self.guests: deque[Guest] = deque()
         self.waiting: deque[simpy.Event] = deque()
+        self.since: dict[int, float] = {}  # guests with an upload first -> joined the line
         self._take = self.guests.pop if discipline == "lifo" else self.guests.popleft
 
     def __len__(self) -> int:
@@ -71,11 +82,27 @@ class Backlog:
             if not door.triggered:  # a worker killed while waiting leaves its event behind
                 door.succeed(guest)
                 return
+        if guest.phases and guest.phases[0][0] == UPLOAD:
+            self.since[guest.id] = self.env.now
         self.guests.append(guest)
 
     def pop(self) -> Guest | None:
         """The next guest if one is waiting, else None (then ``yield line.wait()``)."""
-        return self._take() if self.guests else None
+        if not self.guests:
+            return None
+        guest = self._take()
+        if self.since:
+            joined = self.since.pop(guest.id, None)
+            if joined is not None and self.env.now > joined:
+                guest = self._uploaded(guest, self.env.now - joined)
+        return guest
+
+    @staticmethod
+    def _uploaded(guest: Guest, waited: float) -> Guest:
+        """The guest with ``waited`` seconds of its first-phase upload already read."""
+        kind, seconds = guest.phases[0]
+        return dataclasses.replace(
+            guest, phases=((kind, max(seconds - waited, 0.0)), *guest.phases[1:]))
 
     def wait(self) -> simpy.Event:
         door = self.env.event()
@@ -92,7 +119,18 @@ class Party:
         self.sink = sink
         self.env = env or simpy.Environment()
         self.workload = scenario.workload
-        self.line = Backlog(self.env, scenario.backlog, scenario.discipline)
+        self.line = Backlog(self.env, door.capacity(scenario.backlog, scenario.somaxconn),
+                            scenario.discipline)
+        self.ladder = door.syn_times(scenario.syn_retries, scenario.syn_linear_timeouts)
+        self.last_chance = door.gives_up_after(scenario.syn_retries, scenario.syn_linear_timeouts)
+        self.knocking = 0  # guests outside whose SYN was dropped, who will knock again
+        self.patience = self.workload.patience_draws()
+        self.patient = self.workload.patience is None
+        self.pauses = self.workload.backoff_draws()
+        self.attempt: dict[int, int] = {}  # a retry's guest id -> which retry it is
+        self.inside: dict[int, Guest] = {}  # guests let in (in line or with a host)
+        self.outside: set[int] = set()  # guests knocking again after a dropped SYN
+        self.gone: set[int] = set()  # guests inside or knocking who gave up
         self.cores = SharedCores(self.env, scenario.cores)
         self.finished = self.env.event()
         self.in_house = 0  # admitted guests not yet gone
@@ -146,6 +184,9 @@ class Party:
         for guest in self._budgeted(self.workload.guests()):
             if guest.arrival > env.now:
                 yield env.timeout(guest.arrival - env.now)
+            if self._next_id != guest.id:  # retries took numbers: keep ids in arrival order
+                guest = dataclasses.replace(guest, id=self._next_id)
+            self._next_id += 1
             self.knock(guest)
         self._arrivals_end()
 
@@ -187,28 +228,123 @@ class Party:
 
     def _arrivals_end(self) -> None:
         self.arrivals_over = True
-        if self.in_house == 0 and not self.finished.triggered:
+        self._maybe_over()
+
+    def _maybe_over(self) -> None:
+        """The party is over once no guest is inside, knocking, or about to retry."""
+        if (self.arrivals_over and self.in_house == 0 and self.knocking == 0
+                and not self.finished.triggered):
             self.finished.succeed()
 
+    # --- the door ------------------------------------------------------------------
+
     def knock(self, guest: Guest) -> None:
-        """A guest reaches the door: into the line, or turned away if it is full."""
+        """A guest's first SYN reaches the door."""
+        self.sink(Arrived(self.env.now, guest.id, guest.kind, self.attempt.get(guest.id, 0)))
+        if not self.patient:
+            patience = next(self.patience)
+            if patience is not None:
+                alarm = self.env.timeout(patience)
+                alarm.callbacks.append(lambda _: self._out_of_patience(guest))
+        self._syn(guest, 1)
+
+    def _syn(self, guest: Guest, sent: int) -> None:
+        """The guest's ``sent``-th SYN: into the line, or dropped (or refused) if it is full."""
         now = self.env.now
-        self.sink(Arrived(now, guest.id, guest.kind))
-        if self.line.full:
-            self.sink(TurnedAway(now, guest.id, REASON_BACKLOG))
+        if guest.id in self.gone:  # out of patience while knocking: stopped knocking
+            return
+        if not self.door_full():
+            self.in_house += 1
+            self.inside[guest.id] = guest
+            self.admit(guest)
+            return
+        if self.scenario.abort_on_overflow:
+            self._turn_away(guest, REASON_REFUSED)
+            return
+        started = now - self.ladder[sent - 1]  # when the first SYN went
+        deadline = started + min(self.scenario.connect_timeout, self.last_chance)
+        again = started + self.ladder[sent] if sent < len(self.ladder) else None
+        if again is not None and again >= deadline:
+            again = None
+        self.sink(SynDropped(now, guest.id, sent, again))
+        self.knocking += 1
+        self.outside.add(guest.id)
+        later = self.env.timeout((again if again is not None else deadline) - now)
+        later.callbacks.append(lambda _: self._knock_again(guest, sent + 1, again is None))
+
+    def door_full(self) -> bool:
+        """Is the accept queue full? (Never, where a loop accepts everyone at once.)"""
+        return self.line.full
+
+    def admit(self, guest: Guest) -> None:
+        """The guest is let in: into the accept queue, to wait for a worker."""
+        self.sink(Queued(self.env.now, guest.id, len(self.line) + 1))
+        self.line.put(guest)
+
+    def _knock_again(self, guest: Guest, sent: int, give_up: bool) -> None:
+        self.knocking -= 1
+        self.outside.discard(guest.id)
+        if guest.id in self.gone:  # it gave up while waiting to knock
+            self.gone.discard(guest.id)
+            self._maybe_over()
+        elif give_up:
+            self._turn_away(guest, REASON_TIMED_OUT)
+        else:
+            self._syn(guest, sent)
+
+    def _turn_away(self, guest: Guest, reason: str) -> None:
+        """The guest leaves without being let in (refused, or timed out knocking)."""
+        self.sink(TurnedAway(self.env.now, guest.id, reason))
+        self._unanswered(guest)
+        self._maybe_over()
+
+    def _out_of_patience(self, guest: Guest) -> None:
+        """The guest hangs up; inside, the server goes on working for nobody."""
+        gid = guest.id
+        if gid in self.gone or (gid not in self.inside and gid not in self.outside):
+            return  # already gone, answered, or turned away
+        self.sink(TurnedAway(self.env.now, guest.id, REASON_TIMED_OUT))
+        self.gone.add(guest.id)
+        self._unanswered(guest)
+
+    def _unanswered(self, guest: Guest) -> None:
+        """A guest got no good answer: it tries again if it has retries left, else its
+        user (closed loop) hears the bad news."""
+        attempt = self.attempt.pop(guest.id, 0)
+        if attempt >= self.scenario.retries:
             self._answer(guest.id)
             return
-        self.in_house += 1
-        self.sink(Queued(now, guest.id, len(self.line) + 1))
-        self.line.put(guest)
+        pause = door.backoff(next(self.pauses), attempt + 1)
+        retry = dataclasses.replace(guest, id=self._next_id, arrival=self.env.now + pause)
+        self._next_id += 1
+        self.attempt[retry.id] = attempt + 1
+        if self._answers and guest.id in self._answers:  # the user waits for the retry now
+            self._answers[retry.id] = self._answers.pop(guest.id)
+        self.knocking += 1
+        later = self.env.timeout(pause)
+        later.callbacks.append(lambda _: self._retry(retry))
+
+    def _retry(self, guest: Guest) -> None:
+        self.knocking -= 1
+        self.knock(guest)
+
+    # --- leaving -------------------------------------------------------------------
 
     def leave(self, event: Event) -> None:
         """A guest goes (finished or failed): tell the sink and whoever waits on it."""
         self.sink(event)
         self.in_house -= 1
-        self._answer(event.guest)  # type: ignore[attr-defined]
-        if self.in_house == 0 and self.arrivals_over and not self.finished.triggered:
-            self.finished.succeed()
+        gid = event.guest  # type: ignore[attr-defined]
+        guest = self.inside.pop(gid, None)
+        if gid in self.gone:  # nobody waits for it any more
+            self.gone.discard(gid)
+            self.attempt.pop(gid, None)
+        elif isinstance(event, Failed) and guest is not None:
+            self._unanswered(guest)
+        else:
+            self.attempt.pop(gid, None)
+            self._answer(gid)
+        self._maybe_over()
 
     def done(self, guest: Guest, worker: int) -> None:
         self.leave(Finished(self.env.now, guest.id, worker))

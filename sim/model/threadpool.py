@@ -27,7 +27,7 @@ import math
 
 from sim.model.base import Process
 from sim.model.threaded import ThreadedParty
-from sim.trace import REASON_LIMIT, UPLOAD, Arrived, Failed, Queued
+from sim.trace import REASON_LIMIT, UPLOAD, Failed, Queued
 from sim.workload import Guest
 
 
@@ -39,13 +39,14 @@ class ThreadPoolParty(ThreadedParty):
         self.line.capacity = math.inf  # the loop accepts everyone; they wait for a token
         self.limit = self.scenario.limit_concurrency
 
-    def knock(self, guest: Guest) -> None:
+    def door_full(self) -> bool:
+        return False  # the loop accepts every connection at once
+
+    def admit(self, guest: Guest) -> None:
         """The loop lets the guest in, unless uvicorn's limit says 503; a slow coat is
         taken by the loop (the body is read before the ``def`` handler is called), so
         the guest asks for a thread only once it is off."""
         now = self.env.now
-        self.sink(Arrived(now, guest.id, guest.kind))
-        self.in_house += 1
         if self.limit is not None and self.in_house > self.limit:
             self.leave(Failed(now, guest.id, -1, REASON_LIMIT))
             return

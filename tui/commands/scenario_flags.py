@@ -40,6 +40,17 @@ SERVER_FLAGS = [
     ("discipline", "fifo|lifo", "who in the line is served first (default fifo)"),
     ("overhead", "MS", "server cpu per request, as measured by `partyhost calibrate`"),
 ]
+DOOR_FLAGS = [
+    ("somaxconn", "N", "net.core.somaxconn: Linux caps the backlog at this (default 4096)"),
+    ("abort-on-overflow", None, "net.ipv4.tcp_abort_on_overflow=1: a full line refuses a guest "
+                                "at once; by default Linux drops the SYN and the guest knocks "
+                                "again 1, 2, 3, 4, 5, 7, 11... s later"),
+    ("syn-retries", "N", "net.ipv4.tcp_syn_retries: SYNs a client resends (default 6)"),
+    ("syn-linear-timeouts", "N", "net.ipv4.tcp_syn_linear_timeouts: resends 1 s apart before "
+                                 "the gaps double (default 4, Linux >= 6.5; 0 on older kernels: "
+                                 "1, 3, 7, 15... s)"),
+    ("connect-timeout", "S", "seconds a guest keeps knocking before giving up (default 10)"),
+]
 GUEST_FLAGS = [
     ("upload", "DIST", "slow client sending its request (ms), before the handler runs"),
     ("cpu", "DIST", "handler CPU work (ms): needs a core"),
@@ -56,6 +67,11 @@ GUEST_FLAGS = [
     ("duration", "S", f"stop arrivals after S seconds of party time (at most {MAX_DURATION:,.0f})"),
     ("warmup", "S", "seconds left out of the numbers (default: the first 10%% of the run)"),
     ("seed", "N", "random seed: the same seed gives the same guests (default 1)"),
+    ("patience", "DIST", "ms a guest waits for the answer before hanging up (default: forever); "
+                         "the server goes on working for nobody"),
+    ("retries", "N", "a guest turned away, failed or out of patience tries again, N times at "
+                     "most (default 0)"),
+    ("backoff", "DIST", "ms before a retry, doubled each time; exp:200 adds jitter (default 0)"),
 ]
 
 DIST_HELP = """\
@@ -71,6 +87,13 @@ def add_scenario_flags(parser: argparse.ArgumentParser, *, model: bool = True) -
         if key == "model" and not model:
             continue
         server.add_argument(flag(key), dest=key.replace("-", "_"), metavar=metavar, help=text)
+    door = parser.add_argument_group("the door (Linux's accept queue)")
+    for key, metavar, text in DOOR_FLAGS:
+        if metavar is None:
+            door.add_argument(flag(key), dest=key.replace("-", "_"), action="store_const",
+                              const="true", help=text)
+        else:
+            door.add_argument(flag(key), dest=key.replace("-", "_"), metavar=metavar, help=text)
     guests = parser.add_argument_group("the guests (the workload)")
     for key, metavar, text in GUEST_FLAGS:
         guests.add_argument(flag(key), dest=key, metavar=metavar, help=text)
@@ -111,7 +134,7 @@ def scenario_values(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
     if getattr(args, "scenario", None):
         values, origins = read_scenario_file(args.scenario)
     flags: dict[str, Any] = {}
-    for key, _, _ in SERVER_FLAGS + GUEST_FLAGS:
+    for key, _, _ in SERVER_FLAGS + DOOR_FLAGS + GUEST_FLAGS:
         name = key.replace("-", "_")
         value = getattr(args, name, None)
         if value is not None:

@@ -4,7 +4,7 @@ from sim.trace import (
     BLOCKING,
     CPU,
     IO,
-    REASON_BACKLOG,
+    REASON_REFUSED,
     Finished,
     LoopBlocked,
     PhaseStarted,
@@ -47,7 +47,7 @@ def test_finished_says_how_long_the_guest_stayed():
 
 
 def test_turned_away_and_killed_name_the_real_cause():
-    assert "connection refused" in narrate(TurnedAway(0, 5, REASON_BACKLOG), "sync").real
+    assert "connection refused" in narrate(TurnedAway(0, 5, REASON_REFUSED), "sync").real
     assert "arbiter" in narrate(WorkerKilled(0, 1, "timeout"), "sync").real
 
 

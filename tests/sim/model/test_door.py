@@ -1,0 +1,125 @@
+"""The door as Linux keeps it: the queue's size, the SYN ladder, patience and retries."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.metrics import metrics_for
+from sim.model import door
+from sim.model.sync import SyncParty
+from sim.scenario import build_scenario
+from sim.trace import Arrived, Queued, Started, SynDropped, TurnedAway, tee
+
+
+def run(**values):
+    scenario = build_scenario({"model": "sync", **values})
+    events = []
+    metrics = metrics_for(scenario)
+    SyncParty(scenario, tee(events.append, metrics)).open().run()
+    return events, metrics.summary(scenario.to_dict())
+
+
+def test_the_ladder_is_linux_s():
+    # Linux >= 6.5 (tcp_syn_linear_timeouts=4, tcp_syn_retries=6): five resends 1 s apart,
+    # then doubling, ten resends in all (tcp_write_timeout adds the linear ones).
+    assert door.syn_times(6, 4) == (0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67)
+    assert door.gives_up_after(6, 4) == 131
+    # older kernels: the classic 1, 3, 7 ... 63, giving up at 127 s
+    assert door.syn_times(6, 0) == (0, 1, 3, 7, 15, 31, 63)
+    assert door.gives_up_after(6, 0) == 127
+
+
+def test_the_queue_holds_one_more_than_the_backlog_and_somaxconn_caps_it():
+    assert door.capacity(8, 4096) == 9  # measured: listen(8) leaves 9 established
+    assert door.capacity(2048, 128) == 129
+
+
+def test_a_full_line_drops_the_syn_and_the_guest_knocks_again_on_the_ladder():
+    # one sync host busy for 2.5 s, a line of 1 (backlog 0 holds 1): guest 2 arrives at
+    # ~0 to a full line; its SYNs go at 1 and 2 s (full), 3 s (the host took guest 1 at
+    # 2.5 s, so there is room): it is let in at 3 s, 3 s after it first knocked.
+    events, summary = run(workers=1, backlog=0, io=2500, cpu=0, phases=None,
+                          rate=1000, guests=3, warmup=0)
+    dropped = [e for e in events if isinstance(e, SynDropped) and e.guest == 2]
+    assert [e.attempt for e in dropped] == [1, 2, 3]
+    first = next(e.t for e in events if isinstance(e, Arrived) and e.guest == 2)
+    assert [round(e.retry_at - first, 6) for e in dropped] == [1, 2, 3]
+    queued = next(e.t for e in events if isinstance(e, Queued) and e.guest == 2)
+    assert queued - first == pytest.approx(3.0)
+    assert summary.syn_dropped == 3 and summary.turned_away == 0 and summary.served == 3
+
+
+def test_a_guest_gives_up_at_its_connect_timeout_as_timed_out():
+    events, summary = run(workers=1, backlog=0, io=20000, cpu=0, rate=1000, guests=3,
+                          connect_timeout=4.5, warmup=0)
+    gave_up = [e for e in events if isinstance(e, TurnedAway)]
+    assert [e.reason for e in gave_up] == ["timed_out"]
+    first = next(e.t for e in events if isinstance(e, Arrived) and e.guest == 2)
+    assert gave_up[0].t - first == pytest.approx(4.5)
+    assert summary.to_dict()["timed_out"] == 1 and summary.turned_away == 1
+
+
+def test_abort_on_overflow_refuses_at_once():
+    events, summary = run(workers=1, backlog=0, io=2500, cpu=0, rate=1000, guests=3,
+                          abort_on_overflow=True, warmup=0)
+    refused = [e for e in events if isinstance(e, TurnedAway)]
+    assert [e.reason for e in refused] == ["refused"]
+    arrival = next(e.t for e in events if isinstance(e, Arrived) and e.guest == refused[0].guest)
+    assert refused[0].t == arrival
+    assert not any(isinstance(e, SynDropped) for e in events)
+
+
+def test_the_kernel_reads_a_slow_upload_while_the_guest_waits():
+    # two guests with a 200 ms upload and 100 ms of io, one host: the second waits
+    # 300 ms in line, by when its upload is all in: its host needs only the 100 ms.
+    events, _ = run(workers=1, phases="upload:200,io:100", rate=1000, guests=2, warmup=0)
+    started = {e.guest: e.t for e in events if isinstance(e, Started)}
+    done = {e.guest: e.t for e in events if type(e).__name__ == "Finished"}
+    assert done[0] - started[0] == pytest.approx(0.3)
+    assert done[1] - started[1] == pytest.approx(0.1)
+
+
+def test_impatient_guests_leave_and_the_server_serves_nobody():
+    # 1 host, io 100 ms, 20 guests at once, patience 250 ms: the first three are served
+    # in time (answers at 0.1, 0.2, 0.3 s, but the third too late: 0.3 > 0.25), so two
+    # are served, the other 18 hang up at 0.25 s, and the host still serves all 20.
+    events, summary = run(workers=1, io=100, cpu=0, rate=1e6, guests=20, patience=250,
+                          warmup=0)
+    assert summary.served == 2
+    assert summary.to_dict()["timed_out"] == 18
+    assert summary.wasted == 18  # answered for nobody
+
+
+def test_retries_come_back_with_backoff_and_count():
+    # patience 250 ms and 2 retries with a 1 s backoff: every guest who gave up knocks
+    # again 1 s later, and then 2 s after that.
+    events, summary = run(workers=1, io=100, cpu=0, rate=1e6, guests=20, patience=250,
+                          retries=2, backoff=1000, warmup=0)
+    retries = [e for e in events if isinstance(e, Arrived) and e.attempt]
+    assert summary.retries == len(retries) > 0
+    assert {e.attempt for e in retries} == {1, 2}
+    ids = [e.guest for e in events if isinstance(e, Arrived)]
+    assert ids == sorted(ids) == list(range(len(ids)))  # ids stay in arrival order
+    first_retry = min(e.t for e in retries if e.attempt == 1)
+    assert first_retry == pytest.approx(0.25 + 1.0, abs=1e-3)  # arrivals 1 us apart
+
+
+@pytest.mark.parametrize("retries", [0, 3])
+def test_a_closed_loop_user_waits_for_its_last_retry(retries):
+    # 5 users; a request is out from its Arrived until the client hears its end (turned
+    # away, or an answer it still waits for). A user sends its retry, never a new
+    # request beside it, so at most 5 are ever out.
+    events, summary = run(workers=1, io=100, cpu=0, users=5, guests=40, patience=150,
+                          retries=retries, backoff=10, warmup=0)
+    out: set[int] = set()
+    peak = 0
+    for e in events:
+        if isinstance(e, Arrived):
+            out.add(e.guest)
+            peak = max(peak, len(out))
+        elif isinstance(e, TurnedAway) or type(e).__name__ in ("Finished", "Failed"):
+            out.discard(e.guest)
+    assert peak == 5
+    assert summary.retries == (0 if retries == 0 else summary.retries)
+    if retries:
+        assert summary.retries > 0
