@@ -32,3 +32,9 @@ MAX_REQUEST_SECONDS = 600.0  # s of phases in one request, all phases together (
 MAX_GRACEFUL_TIMEOUT = 600.0  # s a stop may wait for guests in flight: an infinite grace
 # would make Ctrl-C unable to stop a server, and no guest may take longer than this anyway
 MAX_HEADER_TIMEOUT = 600.0  # s a live server may be told to wait for a request to arrive
+
+# The database (issue 14, a finite kitchen): --db-pool, --db-max, --db-timeout.
+MAX_DB_POOL = 10_000  # connections in one process's pool (SQLAlchemy's pool_size): each is a
+# socket to the database and a server process behind it, so thousands per process mean nothing
+MAX_DB_MAX = 262_143  # the database's max_connections: PostgreSQL's own ceiling (MAX_BACKENDS)
+MAX_DB_TIMEOUT = MAX_REQUEST_SECONDS  # s a guest may wait for a pool connection (pool_timeout)

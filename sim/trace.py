@@ -28,13 +28,16 @@ UPLOAD = "upload"
 CPU = "cpu"
 IO = "io"
 BLOCKING = "blocking"
-PHASE_KINDS = (UPLOAD, CPU, IO, BLOCKING)
+DB = "db"  # io that needs one connection of the process's database pool (sim.model.base)
+PHASE_KINDS = (UPLOAD, CPU, IO, DB, BLOCKING)
 
 # Why a guest failed or was turned away.
 REASON_BACKLOG = "backlog"  # the line outside was full: connection refused
 REASON_TIMEOUT = "timeout"  # the manager killed the worker serving the guest
 REASON_LIMIT = "503"  # limit-concurrency: answered 503 at once
 REASON_ERROR = "error"  # a live server answered 5xx or reset the connection
+REASON_DB_TIMEOUT = "db_timeout"  # no pool connection within --db-timeout: a 500
+REASON_DB_REFUSED = "db_refused"  # the database was at --db-max connections: a 500 at once
 
 
 @dataclass(frozen=True, slots=True)
