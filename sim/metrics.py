@@ -19,12 +19,14 @@ Definitions (times in ms in the summary):
   from accept to goodbye, idle kitchen waits included (that is the point); an event
   loop only while it runs a cpu phase or is stuck in a blocking one;
 - Little's law: L (mean guests in the house) against lambda (admitted arrivals per
-  second) times W (mean time in the house, failed guests included).
+  second) times W (mean time in the house, failed guests included);
+- failed_by: the failed guests by reason (``sim.trace``'s ``REASON_*``: a timeout, a 503,
+  ``db_timeout``...), in ``--json`` when any failed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -121,6 +123,7 @@ class Summary:
     littles_lambda_W: float
     window: tuple[float, float]
     kinds: tuple[dict[str, Any], ...] = ()  # per kind of guest, when the workload is a mix
+    failed_by: dict[str, int] = field(default_factory=dict)  # reason -> failed guests
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,7 @@ class Summary:
             "queue": {"mean": self.queue_mean, "max": self.queue_max},
             "littles_law": {"L": self.littles_L, "lambda_W": self.littles_lambda_W},
             **({"kinds": list(self.kinds)} if self.kinds else {}),
+            **({"failed_by": dict(self.failed_by)} if self.failed_by else {}),
         }
 
 
@@ -164,6 +168,7 @@ class Metrics(Tally):
         self.kinds = kinds
         self.kind_of: dict[int, int] = {}
         self.by_kind = [KindCounts() for _ in kinds]
+        self.failed_by: dict[str, int] = {}  # why guests failed: reason -> count
 
     # --- the window on top of the tally ----------------------------------------------
 
@@ -224,6 +229,7 @@ class Metrics(Tally):
 
     def _failed(self, e: Failed) -> None:
         self.failed += 1
+        self.failed_by[e.reason] = self.failed_by.get(e.reason, 0) + 1
         self._sojourn(e.t, e.guest, e.worker)
         if self.by_kind:
             self.by_kind[self.kind_of.pop(e.guest, 0)].failed += 1
@@ -263,6 +269,7 @@ class Metrics(Tally):
                  "turned_away": counts.turned_away, "failed": counts.failed,
                  "latency_ms": counts.latency.summary_ms()}
                 for (share, phases), counts in zip(self.kinds, self.by_kind, strict=True)),
+            failed_by=dict(self.failed_by),
         )
 
 
