@@ -38,3 +38,5 @@ MAX_DB_POOL = 10_000  # connections in one process's pool (SQLAlchemy's pool_siz
 # socket to the database and a server process behind it, so thousands per process mean nothing
 MAX_DB_MAX = 262_143  # the database's max_connections: PostgreSQL's own ceiling (MAX_BACKENDS)
 MAX_DB_TIMEOUT = MAX_REQUEST_SECONDS  # s a guest may wait for a pool connection (pool_timeout)
+MAX_LIVE_DB_MAX = 4096  # a live server's --db-max: each connection open is a byte locked in
+# one shared file (sim.live.handler.Kitchen), and opening one looks through them

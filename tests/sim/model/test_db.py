@@ -15,7 +15,7 @@ from sim.model import build_party
 from sim.run import simulate
 from sim.scenario import ScenarioError, build_scenario
 from sim.theory import db_sizing, erlang_b, prediction, saturation
-from sim.trace import REASON_DB_REFUSED, REASON_DB_TIMEOUT, Failed, PhaseStarted
+from sim.trace import REASON_DB_REFUSED, REASON_DB_TIMEOUT, Failed, PhaseStarted, Started
 from sim.workload import parse_phases
 
 
@@ -132,10 +132,12 @@ def test_a_long_wait_for_a_connection_is_a_500():
 def test_timed_out_guest_frees_its_host_at_once():
     """A gthread host whose guest gave up on the pool takes the next guest: the failed
     guest left at exactly db_timeout after asking (nothing else in its script)."""
-    started, failed = {}, {}
+    taken, started, failed = {}, {}, {}
 
     def sink(event):
-        if isinstance(event, PhaseStarted):
+        if isinstance(event, Started):
+            taken[event.guest] = event.t
+        elif isinstance(event, PhaseStarted):
             started[event.guest] = event.t
         elif isinstance(event, Failed):
             failed[event.guest] = event
@@ -146,6 +148,8 @@ def test_timed_out_guest_frees_its_host_at_once():
     build_party(scenario, sink).run()
     assert failed and all(f.reason == REASON_DB_TIMEOUT for f in failed.values())
     assert not set(failed) & set(started)  # a timed-out guest never began its query
+    assert all(f.t - taken[g] == pytest.approx(0.5) for g, f in failed.items())
+    assert len(started) + len(failed) == 8  # and every guest was taken by some host
 
 
 def test_no_pool_and_a_database_limit_is_erlang_b():
