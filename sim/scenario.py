@@ -179,7 +179,12 @@ class Scenario:
         return f"{arrivals}, phases {format_script(self.script)}"
 
     def describe(self) -> str:
-        return f"{self.model} [{self.real_command}], {self.describe_guests()}"
+        kitchen = ""  # the database, when it is finite
+        if self.db_pool is not None:
+            kitchen += f", a db pool of {self.db_pool} per process ({self.db_timeout:g} s wait)"
+        if self.db_max is not None:
+            kitchen += f", a database of {self.db_max} connections"
+        return f"{self.model} [{self.real_command}]{kitchen}, {self.describe_guests()}"
 
 
 # --- reading ------------------------------------------------------------------------

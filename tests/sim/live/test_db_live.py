@@ -4,6 +4,12 @@ one database limit across processes (``sim.live.handler.Kitchen``).
 Requests are sent all at once (``at_once``) and the db phases are long (200-400 ms)
 beside the scheduling noise of a loaded 2-core machine (a few ms), so the rounds and
 counts below are exact, and the times get 100 ms of slack.
+
+Measured beside the simulation (``partyhost live threadpool --threads 40 --db-pool 5
+--db 50 --rate 200 --duration 4``, under the measurement lock, load average ~7): served
+95.2 guests/s live against 100.2 simulated and 100 from Little's law (5 / 50 ms); mean
+latency 2,489 ms live, 2,276 ms simulated (+9%: each live query sleeps a little over
+its 50 ms, and the five connections are the whole bottleneck).
 """
 
 from __future__ import annotations
