@@ -38,3 +38,10 @@ MAX_SOMAXCONN = 1 << 20  # net.core.somaxconn takes any int; past a million is a
 MAX_SYN_RETRIES = 127  # tcp_syn_retries' own bound in the kernel
 MAX_CONNECT_TIMEOUT = 600.0  # s, as the live generator's longest wait
 MAX_RETRIES = 10  # a client that retries more than this is a storm by design already
+# The database (issue 14, a finite kitchen): --db-pool, --db-max, --db-timeout.
+MAX_DB_POOL = 10_000  # connections in one process's pool (SQLAlchemy's pool_size): each is a
+# socket to the database and a server process behind it, so thousands per process mean nothing
+MAX_DB_MAX = 262_143  # the database's max_connections: PostgreSQL's own ceiling (MAX_BACKENDS)
+MAX_DB_TIMEOUT = MAX_REQUEST_SECONDS  # s a guest may wait for a pool connection (pool_timeout)
+MAX_LIVE_DB_MAX = 4096  # a live server's --db-max: each connection open is a byte locked in
+# one shared file (sim.live.handler.Kitchen), and opening one looks through them

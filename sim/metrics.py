@@ -19,7 +19,9 @@ Definitions (times in ms in the summary):
   from accept to goodbye, idle kitchen waits included (that is the point); an event
   loop only while it runs a cpu phase or is stuck in a blocking one;
 - Little's law: L (mean guests in the house) against lambda (admitted arrivals per
-  second) times W (mean time in the house, failed guests included).
+  second) times W (mean time in the house, failed guests included);
+- failed_by: the failed guests by reason (``sim.trace``'s ``REASON_*``: a timeout, a 503,
+  ``db_timeout``...), in ``--json`` when any failed.
 """
 
 from __future__ import annotations

@@ -75,6 +75,10 @@ class Scenario:
     patience: str = ""  # ms a guest waits for its answer before hanging up ("" = forever)
     retries: int = 0  # how often a guest who failed or gave up tries again
     backoff: str = "0"  # ms before a retry, doubled each time (a distribution = jitter)
+    # the database (db phases): a pool per process and the database's own limit
+    db_pool: int | None = None  # connections per process (SQLAlchemy pool_size); None: no pool
+    db_timeout: float = 30.0  # s a guest waits for a pool connection (pool_timeout), then 500
+    db_max: int | None = None  # the database's max_connections across all processes
     # the guests
     phases: str = ""  # the script, in --phases syntax, after defaults are applied
     mix: str = ""  # or kinds of guest, in --mix syntax ("90%=io:50;10%=cpu:2"); then no phases
@@ -187,13 +191,18 @@ class Scenario:
         return f"{arrivals}, phases {format_script(self.script)}"
 
     def describe(self) -> str:
-        return f"{self.model} [{self.real_command}], {self.describe_guests()}"
+        kitchen = ""  # the database, when it is finite
+        if self.db_pool is not None:
+            kitchen += f", a db pool of {self.db_pool} per process ({self.db_timeout:g} s wait)"
+        if self.db_max is not None:
+            kitchen += f", a database of {self.db_max} connections"
+        return f"{self.model} [{self.real_command}]{kitchen}, {self.describe_guests()}"
 
 
 # --- reading ------------------------------------------------------------------------
 
 FIELDS = {f.name for f in dataclasses.fields(Scenario)} - {"origins"}
-PHASE_KEYS = ("upload", "cpu", "io", "blocking")  # the single-phase keys
+PHASE_KEYS = ("upload", "cpu", "io", "db", "blocking")  # the single-phase keys
 KEYS = FIELDS | set(PHASE_KEYS)
 
 
@@ -318,6 +327,7 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
     out["patience"] = _dist_or_empty(data.get("patience", ""), where("patience"))
     out["retries"] = _int(data.get("retries", 0), where("retries"), 0, limits.MAX_RETRIES)
     out["backoff"] = _dist_or_empty(data.get("backoff", "0"), where("backoff")) or "0"
+    _read_db(data, where, out)
 
     if "mix" in data:
         if "phases" in data or any(k in data for k in PHASE_KEYS):
@@ -414,6 +424,26 @@ def _same(value: Any, default: Any) -> bool:
         return int(str(value).strip()) == default
     except (TypeError, ValueError):
         return False
+
+
+def _read_db(data: dict[str, Any], where, out: dict[str, Any]) -> None:
+    """``--db-pool``, ``--db-timeout``, ``--db-max``: the kitchen's size (see ``sim.model.base``).
+
+    Without ``--db-pool`` there is no pool: each db phase opens its own connection and
+    closes it after (SQLAlchemy's NullPool), counted against ``--db-max`` if given, and
+    never waits; with neither, a db phase is plain io. So ``--db-timeout`` needs a pool.
+    """
+    out["db_pool"] = (_int(data["db_pool"], where("db_pool"), 1, limits.MAX_DB_POOL)
+                      if "db_pool" in data else None)
+    out["db_max"] = (_int(data["db_max"], where("db_max"), 1, limits.MAX_DB_MAX)
+                     if "db_max" in data else None)
+    out["db_timeout"] = _float(data.get("db_timeout", 30.0), where("db_timeout"), positive=True)
+    if out["db_timeout"] > limits.MAX_DB_TIMEOUT:
+        raise ScenarioError(where("db_timeout"), f"at most {limits.MAX_DB_TIMEOUT:g} s "
+                            f"(MAX_DB_TIMEOUT), got {out['db_timeout']:g}")
+    if out["db_pool"] is None and out["db_timeout"] != 30.0:
+        raise ScenarioError(where("db_timeout"), "--db-timeout needs --db-pool (without a pool "
+                            "nobody waits for a connection)")
 
 
 def _read_mix(value: Any, where: str) -> str:

@@ -7,7 +7,8 @@ with ``--limit-concurrency c`` and only io) through Erlang's B formula, M/G/1 an
 M/D/1 (constant service) through Pollaczek-Khinchine. Little's law (L = lambda W)
 holds for any stable system. And every model has a saturation throughput: the rate
 beyond which the line grows without end, set by whichever runs out first of hosts,
-the GIL, loops or cores.
+the GIL, loops or cores, or the database pools (Little's law sizes them: connections
+in use = rate x db time, so ``--db-pool`` P in W processes caps the rate at W P / db time).
 
 ``prediction(scenario)`` says which of these applies to a scenario and what it
 predicts; it returns None for parties no closed form describes, rather than a
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 from sim.scenario import Scenario
 from sim.servers import HOSTS_ARE_SERVERS, IO_NEVER_WAITS, LOOP_IS_SERVER, server
-from sim.trace import BLOCKING, CPU, IO, UPLOAD
+from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD
 from sim.workload import Constant, Exponential
 
 CAP_SERVERS = 100_000  # Erlang C's recursion runs c steps: no M/M/c with more servers
@@ -106,15 +107,49 @@ def saturation(scenario: Scenario) -> float:
         held = _mean(s, CPU, BLOCKING)
         if held > 0:
             limits.append(s.workers / held)
-        stay = _mean(s, UPLOAD, CPU, IO, BLOCKING)
+        stay = _mean(s, UPLOAD, CPU, IO, DB, BLOCKING)
         if s.worker_connections and stay > 0:  # gevent: N guests per hub, each all along
             limits.append(s.workers * s.worker_connections / stay)
     else:
-        busy = _mean(s, UPLOAD, CPU, IO, BLOCKING)
+        busy = _mean(s, UPLOAD, CPU, IO, DB, BLOCKING)
         limits.append(s.hosts / busy if busy > 0 else math.inf)
         if shape.gil and cpu > 0:
             limits.append(s.workers / cpu)
+    sizing = db_sizing(s)
+    if sizing is not None and math.isfinite(sizing.ceiling):
+        limits.append(sizing.ceiling)
     return min(limits, default=math.inf)
+
+
+@dataclass(frozen=True)
+class DbSizing:
+    """Little's law for the kitchen: connections in use = rate x db time (L = lambda W)."""
+
+    db_time: float  # s of db phases per guest, on average
+    needed: float | None  # connections in use on average at the offered rate (open loop)
+    processes: int
+    pool: int | None  # --db-pool: connections per process
+    db_max: int | None  # --db-max: the database's own limit, all processes together
+
+    @property
+    def pooled(self) -> int | None:
+        """Connections all the pools together may keep open: processes x pool."""
+        return self.processes * self.pool if self.pool else None
+
+    @property
+    def ceiling(self) -> float:
+        """Guests/s the pools can serve at most: pooled / db time (the rest wait)."""
+        return self.pooled / self.db_time if self.pooled else math.inf
+
+
+def db_sizing(scenario: Scenario) -> DbSizing | None:
+    """The kitchen's numbers, or None when the guests never ask it for a connection."""
+    s = scenario
+    db_time = _mean(s, DB)
+    if db_time <= 0:
+        return None
+    needed = littles_law(s.rate, db_time) if s.rate and not s.users else None
+    return DbSizing(db_time, needed, s.workers, s.db_pool, s.db_max)
 
 
 @dataclass(frozen=True)
@@ -148,10 +183,21 @@ def prediction(scenario: Scenario) -> Prediction | None:
         servers = s.hosts
         if step.kind == CPU and (shape.gil and s.threads > 1 or s.workers > s.cores):
             return None  # the GIL or the cores, not the hosts, would be the servers
+        if step.kind == DB and s.db_pool and s.db_pool < s.threads:
+            if s.workers > 1:
+                return None  # a pool per process behind one line: not one M/M/c
+            servers = s.db_pool  # the connections, not the threads, are the servers
+        if step.kind == DB and s.db_max is not None and s.db_max < servers:
+            return None  # beyond --db-max guests are refused, not served
     elif step.kind in (CPU, BLOCKING):
         if LOOP_IS_SERVER not in forms or s.workers > 1 or s.limit_concurrency:
             return None  # several loops, each with its own line: not one shared M/M/c
         servers = 1
+    elif step.kind == DB and (s.db_pool or s.db_max is not None):  # awaited, but pooled
+        if (s.workers > 1 or not s.db_pool or (s.db_max or s.db_pool) < s.db_pool
+                or s.limit_concurrency or s.worker_connections or LOOP_IS_SERVER not in forms):
+            return None  # refusals, or pools per process: no single M/M/c
+        servers = s.db_pool
     elif IO_NEVER_WAITS in forms and s.worker_connections:  # gevent: N guests per hub
         slots = s.workers * s.worker_connections
         offered = (s.rate or 0.0) * dist.mean / 1000

@@ -28,7 +28,8 @@ UPLOAD = "upload"
 CPU = "cpu"
 IO = "io"
 BLOCKING = "blocking"
-PHASE_KINDS = (UPLOAD, CPU, IO, BLOCKING)
+DB = "db"  # io that needs one connection of the process's database pool (sim.model.base)
+PHASE_KINDS = (UPLOAD, CPU, IO, DB, BLOCKING)
 
 # Why a guest was turned away: what the client saw, never knowing why.
 REASON_REFUSED = "refused"  # RST to the SYN (a full line with tcp_abort_on_overflow=1)
@@ -39,6 +40,8 @@ TURNED_AWAY_REASONS = (REASON_REFUSED, REASON_RESET, REASON_TIMED_OUT)
 REASON_TIMEOUT = "timeout"  # the manager killed the worker serving the guest
 REASON_LIMIT = "503"  # limit-concurrency: answered 503
 REASON_ERROR = "error"  # a live server answered 5xx, or reset after the request was sent
+REASON_DB_TIMEOUT = "db_timeout"  # no pool connection within --db-timeout: a 500
+REASON_DB_REFUSED = "db_refused"  # the database was at --db-max connections: a 500 at once
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Theory of operation. A guest is a *script* of phases: ``upload`` (a slow client still
 sending its request), ``cpu`` (handler work that needs a core), ``io`` (waiting on a
-database or API: an event loop serves others meanwhile) and ``blocking`` (waiting too,
+database or API: an event loop serves others meanwhile), ``db`` (io that first needs a
+connection from the process's database pool, see ``--db-pool``; without a pool it is
+io) and ``blocking`` (waiting too,
 but with the event loop stuck, as ``time.sleep`` inside ``async def`` does). Each phase's
 length is drawn from a distribution given in milliseconds.
 
@@ -30,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sim.limits import MAX_REQUEST_SECONDS
-from sim.trace import BLOCKING, CPU, IO, PHASE_KINDS, UPLOAD
+from sim.trace import BLOCKING, CPU, DB, IO, PHASE_KINDS, UPLOAD
 
 MS = 0.001  # seconds in a millisecond
 MAX_MS = MAX_REQUEST_SECONDS / MS  # ms: no number in a distribution may be larger
@@ -217,10 +219,11 @@ def script_from_flags(
     cpu: str | None = None,
     io: str | None = None,
     blocking: str | None = None,
+    db: str | None = None,
 ) -> Script:
-    """The script upload -> cpu -> io -> blocking, leaving out the absent (0) phases."""
+    """The script upload -> cpu -> io -> db -> blocking, leaving out the absent (0) phases."""
     steps = []
-    for kind, spec in ((UPLOAD, upload), (CPU, cpu), (IO, io), (BLOCKING, blocking)):
+    for kind, spec in ((UPLOAD, upload), (CPU, cpu), (IO, io), (DB, db), (BLOCKING, blocking)):
         if spec is None:
             continue
         dist = parse_dist(spec)

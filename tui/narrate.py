@@ -18,7 +18,10 @@ from sim.servers import structure_of
 from sim.trace import (
     BLOCKING,
     CPU,
+    DB,
     IO,
+    REASON_DB_REFUSED,
+    REASON_DB_TIMEOUT,
     REASON_ERROR,
     REASON_LIMIT,
     REASON_REFUSED,
@@ -50,6 +53,8 @@ REASON_TERMS = {
     REASON_TIMEOUT: "worker killed by the arbiter: --timeout",
     REASON_LIMIT: "503: --limit-concurrency reached",
     REASON_ERROR: "5xx or connection reset",
+    REASON_DB_TIMEOUT: "500: no pool connection within --db-timeout",
+    REASON_DB_REFUSED: "500: the database refused a connection (--db-max)",
 }
 
 # What a host looks like doing each phase: the party word and the real term.
@@ -58,6 +63,7 @@ PHASE_WORDS = {
     IO: ("waiting for the kitchen", "awaiting I/O"),
     BLOCKING: ("dozing at the kitchen door", "blocking call"),
     UPLOAD: ("taking a slow coat", "slow client upload"),
+    DB: ("waiting for a kitchen table", "database query on a pooled connection"),
 }
 
 
@@ -200,6 +206,10 @@ def _phase_started(event: PhaseStarted, model: str, threads: int) -> Narration:
             f"{guest} waits for the kitchen; {host} stands idle beside them",
             f"awaiting I/O: {held} blocked",
         )
+    if event.phase == DB:
+        beside = "turns to other guests" if loop else "stands idle beside them"
+        return Narration(f"{guest} got one of the kitchen's tables and waits; {host} {beside}",
+                         "database query on a connection from the pool")
     if event.phase == BLOCKING:
         if loop:
             return Narration(

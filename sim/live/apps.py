@@ -3,7 +3,9 @@
 Theory of operation. The minimal servers (``sim.live``) interpret a guest's phases
 inside their own code. To check them, and the simulation, against the real servers,
 the same interpretation runs here as plain applications: ``wsgi_app`` for Gunicorn's
-sync and gthread workers (every wait holds the worker: ``time.sleep``) and its gevent
+sync and gthread workers (every wait holds the worker: ``time.sleep``; a ``db`` phase is
+io here, with no pool: the minimal servers hold the pool, ``sim.live.handler.Kitchen``)
+and its gevent
 worker (``io`` is ``time.sleep``, which gevent's monkey patching turns into a yield to
 the hub; ``blocking`` is the unpatched ``time.sleep``, which holds the whole hub, as a
 database driver written in C that gevent cannot patch does), ``asgi_app``
@@ -39,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sim.live.handler import PlanError, plan, spin
-from sim.trace import CPU, IO
+from sim.trace import CPU, DB, IO
 
 _numbers = count()
 TEXT = ("content-type", "text/plain; charset=utf-8")
@@ -99,7 +101,7 @@ def _serve_in_thread(gid: int, phases: list[tuple[str, float]],
     for kind, seconds in phases:
         if kind == CPU:
             spin(seconds)
-        elif kind == IO:  # the worker (process or thread) waits; under gevent, the hub
+        elif kind in (IO, DB):  # the worker (process or thread) waits; under gevent, the hub
             time.sleep(seconds)  # serves others (time.sleep is monkey-patched to yield)
         else:  # blocking: the same wait, except under gevent, where it stalls the hub
             _unpatched_sleep()(seconds)
@@ -159,7 +161,7 @@ async def asgi_app(scope: dict[str, Any], receive: Callable[..., Any],
             headers = [TEXT, ("content-length", str(len(body)))]
         else:
             for kind, seconds in phases:
-                if kind == IO:
+                if kind in (IO, DB):  # db: io here; the real servers get no pool of ours
                     await asyncio.sleep(seconds)
                 elif kind == CPU:
                     spin(seconds)

@@ -24,6 +24,7 @@ DEFAULT_BACKLOG = 2048  # gunicorn's --backlog
 DEFAULT_TIMEOUT = 30.0  # s, gunicorn's --timeout
 DEFAULT_GRACE = 5.0  # s to finish in-flight guests after SIGTERM (gunicorn's is 30)
 DEFAULT_HEADER_TIMEOUT = 10.0  # s for a request to arrive once its connection is taken
+DEFAULT_DB_TIMEOUT = 30.0  # s a guest waits for a pool connection: SQLAlchemy's pool_timeout
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,9 @@ class ServerConfig:
     worker_connections: int | None = None  # gevent: connections a worker holds at most
     report: str | None = None
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    db_pool: int | None = None  # database connections per process (sim.live.handler.Kitchen)
+    db_timeout: float = DEFAULT_DB_TIMEOUT  # s a guest waits for one, then a 500
+    db_max: int | None = None  # the database's max_connections, all processes together
 
     @property
     def hosts(self) -> int:
@@ -111,6 +115,10 @@ class ServerConfig:
             argv += ["--worker-connections", str(self.worker_connections)]
         if self.report:
             argv += ["--report", self.report]
+        if self.db_pool is not None:
+            argv += ["--db-pool", str(self.db_pool), "--db-timeout", f"{self.db_timeout!r}"]
+        if self.db_max is not None:
+            argv += ["--db-max", str(self.db_max)]
         return argv
 
     def replace(self, **changes: object) -> ServerConfig:
@@ -173,6 +181,14 @@ def check(config: ServerConfig) -> ServerConfig:
             )
     if not config.host:
         raise ConfigError("--host must not be empty")
+    for flag, value, most in (("--db-pool", config.db_pool, limits.MAX_DB_POOL),
+                              ("--db-max", config.db_max, limits.MAX_LIVE_DB_MAX)):
+        if value is not None and not 1 <= value <= most:
+            raise ConfigError(f"{flag} must be 1..{most:,} for a live server, got {value:,}")
+    if not (math.isfinite(config.db_timeout)
+            and 0 < config.db_timeout <= limits.MAX_DB_TIMEOUT):  # fmt: skip
+        raise ConfigError(f"--db-timeout must be > 0 and at most {limits.MAX_DB_TIMEOUT:g} "
+                          f"seconds (MAX_DB_TIMEOUT), got {config.db_timeout:g}")
     return config
 
 
@@ -201,6 +217,12 @@ FLAGS = [  # (flag, short, metavar, help)
      f"seconds for a request to arrive once its connection is taken, else the connection "
      f"is closed (default {DEFAULT_HEADER_TIMEOUT:g}; a guard against slow clients that "
      f"gunicorn's sync worker lacks)"),
+    ("--db-pool", None, "N", "database connections per process for db phases, like "
+     "SQLAlchemy's pool_size (default: no pool, a connection per query)"),
+    ("--db-timeout", None, "S", "seconds a guest waits for a pool connection, then a 500 "
+     f"(default {DEFAULT_DB_TIMEOUT:g}, SQLAlchemy's pool_timeout)"),
+    ("--db-max", None, "N", "the database's max_connections across all processes: beyond it "
+     "a connection is refused at once, a 500 (default: no limit)"),
 ]  # fmt: skip
 
 
@@ -247,5 +269,9 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
             report=args.report or None,
             header_timeout=_number(args.header_timeout, "--header-timeout", float,
                                    DEFAULT_HEADER_TIMEOUT),
+            db_pool=_number(getattr(args, "db_pool", None), "--db-pool", int, None),
+            db_timeout=_number(getattr(args, "db_timeout", None), "--db-timeout", float,
+                               DEFAULT_DB_TIMEOUT),
+            db_max=_number(getattr(args, "db_max", None), "--db-max", int, None),
         )
     )  # fmt: skip

@@ -16,6 +16,10 @@ the simulation interprets the same script with SimPy timeouts:
   mistake: the whole loop stops.
 - ``upload`` is the client's phase (it sends its request slowly); by the time the
   handler runs it is over, so the server skips it.
+- ``db``: io that first takes a connection from this process's pool (``Kitchen``):
+  a thread blocks on a semaphore, a loop awaits one; past ``--db-timeout`` the guest
+  gets a 500 (``db_timeout``), and opening a connection beyond ``--db-max`` across all
+  processes is a 500 at once (``db_refused``).
 
 ``run_blocking`` and ``run_async`` are the two interpreters; both report phase events
 through the same ``Guest`` record, which also carries the times that go back to the
@@ -25,7 +29,11 @@ client in ``X-...`` headers.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import random
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +42,10 @@ from sim.live.http import Request
 from sim.trace import (
     BLOCKING,
     CPU,
+    DB,
     IO,
+    REASON_DB_REFUSED,
+    REASON_DB_TIMEOUT,
     REASON_ERROR,
     UPLOAD,
     Arrived,
@@ -100,7 +111,7 @@ class Guest:
 
 def plan(query: dict[str, str], guest_id: int) -> list[tuple[str, float]]:
     """The phases of a /guest request in seconds, sampled once for this guest."""
-    singles = {k: query[k] for k in (CPU, IO, BLOCKING, UPLOAD) if k in query}
+    singles = {k: query[k] for k in (CPU, IO, DB, BLOCKING, UPLOAD) if k in query}
     try:
         if "phases" in query:
             if singles:
@@ -144,9 +155,170 @@ def spin(seconds: float) -> None:
         pass
 
 
+# --- the kitchen: a database connection pool per process, a limit for all ------------
+
+
+class DbError(Exception):
+    """No database connection for a db phase: the guest gets a 500 with this reason."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Kitchen:
+    """One process's database pool, and its share of the database's connection limit.
+
+    The pool is SQLAlchemy's ``QueuePool`` made small: at most ``pool`` connections
+    checked out at once (a ``threading.BoundedSemaphore`` for threads, an
+    ``asyncio.Semaphore`` for a loop), opened lazily and kept (``idle``). Without a pool
+    each query opens a connection and closes it (NullPool). There is no database: a
+    "connection" is one byte of a shared, unlinked file, locked with ``fcntl.lockf``.
+    The master makes the file before the fork and every worker inherits it, so the locks
+    of all processes count against the one ``--db-max``; POSIX record locks belong to a
+    process and the kernel drops them when it dies, as a database notices a killed
+    worker's closed socket. (Threads of one process share its locks, so the process
+    keeps its own ``held`` set; and nothing may close the file, which would drop them.)
+    """
+
+    def __init__(self, pool: int | None, timeout: float, most: int | None):
+        self.pool, self.timeout, self.most = pool, timeout, most
+        self.file = tempfile.TemporaryFile(prefix="partyhost-db-") if most else None
+        self.pid = os.getpid()
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """This process's own pool (a forked worker starts with none of its master's)."""
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(self.pool) if self.pool else None
+        self.aslots: asyncio.Semaphore | None = None  # made on the loop that awaits it
+        self.idle: list[int] = []  # connections opened and kept, free now
+        self.held: set[int] = set()  # bytes of the file this process has locked
+
+    def mine(self) -> Kitchen:
+        if self.pid != os.getpid():
+            self._fresh()
+        return self
+
+    def connect(self) -> int:
+        """Open a connection: a free byte of the database's file, or refused at once."""
+        if self.file is None:
+            return -1
+        fd, start = self.file.fileno(), random.randrange(self.most or 1)
+        with self.lock:
+            for i in range(self.most or 0):
+                byte = (start + i) % (self.most or 1)
+                if byte in self.held:
+                    continue
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+                except OSError:
+                    continue  # another process holds this one
+                self.held.add(byte)
+                return byte
+        raise DbError(REASON_DB_REFUSED)
+
+    def disconnect(self, conn: int) -> None:
+        if self.file is not None and conn >= 0:
+            with self.lock:
+                fcntl.lockf(self.file.fileno(), fcntl.LOCK_UN, 1, conn)
+                self.held.discard(conn)
+
+    def _take(self) -> int:
+        """After the pool's semaphore: an idle connection, or a new one (lazily)."""
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
+        return self.connect()
+
+    def checkout(self) -> int:
+        """A connection for this thread, waiting at most ``timeout`` (blocking)."""
+        if self.slots is None:
+            return self.connect()
+        if not self.slots.acquire(timeout=self.timeout):
+            raise DbError(REASON_DB_TIMEOUT)
+        try:
+            return self._take()
+        except DbError:
+            self.slots.release()
+            raise
+
+    async def acheckout(self) -> int:
+        """A connection for this coroutine: the loop serves others while it waits."""
+        if self.pool is None:
+            return self.connect()
+        if self.aslots is None:
+            self.aslots = asyncio.Semaphore(self.pool)
+        try:
+            await asyncio.wait_for(self.aslots.acquire(), self.timeout)
+        except TimeoutError:
+            raise DbError(REASON_DB_TIMEOUT) from None
+        try:
+            return self._take()
+        except DbError:
+            self.aslots.release()
+            raise
+
+    def checkin(self, conn: int, *, on_loop: bool = False) -> None:
+        if self.pool is None:
+            self.disconnect(conn)
+            return
+        with self.lock:
+            self.idle.append(conn)
+        semaphore = self.aslots if on_loop else self.slots
+        semaphore.release()  # type: ignore[union-attr]
+
+
+_kitchen = Kitchen(None, 30.0, None)  # no pool, no limit: db is io, until open_kitchen
+
+
+def open_kitchen(pool: int | None, timeout: float, most: int | None) -> Kitchen:
+    """Set this server's kitchen, in the master before it forks its workers."""
+    global _kitchen
+    _kitchen = Kitchen(pool, timeout, most)
+    return _kitchen
+
+
+def kitchen() -> Kitchen:
+    """This process's kitchen."""
+    return _kitchen.mine()
+
+
+def run_db(guest: Guest, seconds: float, report: Report) -> None:
+    """A db phase in a thread: a connection (waiting, holding the host), the query."""
+    pool = kitchen()
+    conn = pool.checkout()
+    try:
+        if report:
+            report(PhaseStarted(time.monotonic(), guest.id, guest.worker, DB))
+        time.sleep(seconds)
+        if report:
+            report(PhaseEnded(time.monotonic(), guest.id, guest.worker, DB))
+    finally:
+        pool.checkin(conn)
+
+
+async def run_db_async(guest: Guest, seconds: float, report: Report) -> None:
+    """A db phase on a loop: the checkout and the query are both awaited."""
+    pool = kitchen()
+    conn = await pool.acheckout()
+    try:
+        if report:
+            report(PhaseStarted(time.monotonic(), guest.id, guest.worker, DB))
+        await asyncio.sleep(seconds)
+        if report:
+            report(PhaseEnded(time.monotonic(), guest.id, guest.worker, DB))
+    finally:
+        pool.checkin(conn, on_loop=True)
+
+
 def run_blocking(guest: Guest, report: Report) -> None:
     """Interpret the plan in a worker process or thread: every wait holds the host."""
     for kind, seconds in guest.phases:
+        if kind == DB:
+            run_db(guest, seconds, report)
+            continue
         if report:
             report(PhaseStarted(time.monotonic(), guest.id, guest.worker, kind))
         if kind == CPU:
@@ -158,8 +330,12 @@ def run_blocking(guest: Guest, report: Report) -> None:
 
 
 async def run_async(guest: Guest, report: Report) -> None:
-    """Interpret the plan on an event loop: only ``io`` lets the loop serve others."""
+    """Interpret the plan on an event loop: only ``io`` (and ``db``) lets the loop serve
+    others."""
     for kind, seconds in guest.phases:
+        if kind == DB:
+            await run_db_async(guest, seconds, report)
+            continue
         if report:
             report(PhaseStarted(time.monotonic(), guest.id, guest.worker, kind))
         if kind == IO:
@@ -232,9 +408,10 @@ def server_error(exc: BaseException, guest: Guest | None, report: Report) -> Ans
     server catches what its handler raises and answers this instead. A guest already
     started is reported as failed, so the trace stays whole.
     """
+    reason = exc.reason if isinstance(exc, DbError) else REASON_ERROR
     if guest is not None and report:
-        report(Failed(time.monotonic(), guest.id, guest.worker, REASON_ERROR))
-    name = type(exc).__name__
+        report(Failed(time.monotonic(), guest.id, guest.worker, reason))
+    name = f"{type(exc).__name__}: {reason}" if isinstance(exc, DbError) else type(exc).__name__
     return 500, [TEXT], f"500: the server failed on this request ({name}); it goes on\n".encode()
 
 

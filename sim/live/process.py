@@ -162,4 +162,8 @@ def start_for(scenario: Scenario, **extra: object) -> ServerProcess:
     line and its manager's patience; ``extra`` sets the rest (``report``, ...)."""
     knobs: dict[str, object] = {"backlog": scenario.backlog, "timeout": scenario.timeout,
                                 **scenario.server_knobs()}
+    if scenario.db_pool is not None:  # the kitchen: the same pool and database limit
+        knobs.update(db_pool=scenario.db_pool, db_timeout=scenario.db_timeout)
+    if scenario.db_max is not None:
+        knobs["db_max"] = scenario.db_max
     return start_server(scenario.model, **{**knobs, **extra})

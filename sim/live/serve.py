@@ -22,6 +22,7 @@ from dataclasses import replace
 
 from sim.live.arbiter import Arbiter
 from sim.live.config import ConfigError, ServerConfig
+from sim.live.handler import open_kitchen
 from sim.live.report import open_reporter
 from sim.servers import load, server
 from sim.trace import ServerStarted
@@ -120,6 +121,7 @@ def banner(config: ServerConfig) -> list[str]:
 def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None = None) -> int:
     """Run the server in this process until SIGTERM/SIGINT; the exit code."""
     stop_with_owner()
+    open_kitchen(config.db_pool, config.db_timeout, config.db_max)  # before any fork
     listener = bind(config)
     config = replace(config, port=listener.getsockname()[1])
     report = open_reporter(config.report)

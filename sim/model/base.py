@@ -17,6 +17,19 @@ every runnable cpu phase progressing at ``cores / runnable`` of a core).
 
 Simplifications shared by every model: accept and the answer's write take no time;
 the network between guest and door is instant.
+
+The kitchen (``db`` phases, ``Party.db``): each process has its own pool of
+``--db-pool`` connections (SQLAlchemy's ``QueuePool``, one per process as each forked
+worker builds its own engine), a ``simpy.Resource``; a guest waits for one at most
+``--db-timeout`` s, else the handler answers 500 (``db_timeout``). A pool opens its
+connections lazily and keeps them (up to ``pool_size``, as SQLAlchemy does); opening
+one when the database already holds ``--db-max`` across all processes fails at once
+(``db_refused``, Postgres's "too many clients"). Without ``--db-pool`` each db phase
+opens its own connection and closes it after (NullPool). Simplified: connecting takes
+no time; SQLAlchemy's ``max_overflow`` (10 extra connections by default, closed when
+returned) is not modelled: give ``--db-pool pool_size + max_overflow`` to mirror it;
+the connections of a killed worker stay counted by the database (a real one notices
+the closed socket).
 """
 
 from __future__ import annotations
@@ -31,6 +44,9 @@ from sim.model import door
 from sim.model.cores import SharedCores
 from sim.scenario import Scenario
 from sim.trace import (
+    DB,
+    REASON_DB_REFUSED,
+    REASON_DB_TIMEOUT,
     REASON_REFUSED,
     REASON_TIMED_OUT,
     UPLOAD,
@@ -38,6 +54,8 @@ from sim.trace import (
     Event,
     Failed,
     Finished,
+    PhaseEnded,
+    PhaseStarted,
     Queued,
     ServerStarted,
     Sink,
@@ -110,6 +128,23 @@ class Backlog:
         return door
 
 
+class DbFailed(Exception):
+    """A db phase got no connection: the handler answers 500 (``reason`` says why)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Kitchen:
+    """The database side of a party: a pool per process, and the database's own count."""
+
+    def __init__(self, env: simpy.Environment, processes: int, pool: int | None):
+        self.pools = [simpy.Resource(env, capacity=pool) for _ in range(processes)] if pool else []
+        self.kept = [0] * processes  # connections each process's pool has opened and keeps
+        self.open = 0  # connections the database holds, across all processes
+
+
 class Party:
     """The stage every model shares. Subclasses write ``boot_workers``."""
 
@@ -174,6 +209,52 @@ class Party:
             yield done
         finally:
             self.cores.cancel(done)  # a no-op once done; a killed host stops computing
+
+    # --- the kitchen: db phases -------------------------------------------------------
+
+    _kitchen: Kitchen | None = None
+
+    def process_of(self, worker: int) -> int:
+        """The process a worker id belongs to (its pool): threads share their process's."""
+        return worker // self.scenario.threads
+
+    def db(self, guest: Guest, worker: int, seconds: float) -> Process:
+        """A db phase: a pool connection (waiting at most ``--db-timeout``), the query's
+        ``seconds`` of io, the connection back. Raises ``DbFailed`` for a 500.
+
+        Whoever calls it decides what the wait holds: a sync or threaded host waits
+        beside its guest (a blocking checkout); an event loop awaits it and turns to
+        others. The phase begins (``PhaseStarted``) once the connection is in hand.
+        """
+        s, env, sink = self.scenario, self.env, self.sink
+        if self._kitchen is None:
+            self._kitchen = Kitchen(env, s.workers, s.db_pool)
+        kitchen = self._kitchen
+        if s.db_pool is None:  # no pool: a connection of its own for this query
+            if s.db_max is not None and kitchen.open >= s.db_max:
+                raise DbFailed(REASON_DB_REFUSED)
+            kitchen.open += 1
+            try:
+                sink(PhaseStarted(env.now, guest.id, worker, DB))
+                yield env.timeout(seconds)
+                sink(PhaseEnded(env.now, guest.id, worker, DB))
+            finally:
+                kitchen.open -= 1
+            return
+        process = self.process_of(worker)
+        with kitchen.pools[process].request() as checkout:
+            if not checkout.triggered:
+                got = yield checkout | env.timeout(s.db_timeout)
+                if checkout not in got:
+                    raise DbFailed(REASON_DB_TIMEOUT)
+            if kitchen.pools[process].count > kitchen.kept[process]:  # none idle: open one
+                if s.db_max is not None and kitchen.open >= s.db_max:
+                    raise DbFailed(REASON_DB_REFUSED)
+                kitchen.kept[process] += 1
+                kitchen.open += 1
+            sink(PhaseStarted(env.now, guest.id, worker, DB))
+            yield env.timeout(seconds)
+            sink(PhaseEnded(env.now, guest.id, worker, DB))
 
     def booted(self, worker: int) -> None:
         self.sink(WorkerBooted(self.env.now, worker))

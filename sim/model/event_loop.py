@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import simpy
 
-from sim.model.base import Party, Process
+from sim.model.base import DbFailed, Party, Process
 from sim.trace import (
     BLOCKING,
     CPU,
+    DB,
     REASON_LIMIT,
     REASON_TIMEOUT,
     Failed,
@@ -132,24 +133,33 @@ class EventLoopParty(Party):
     def handle(self, guest: Guest, loop: Loop) -> Process:
         """One guest's request as a coroutine on the loop."""
         env, sink, worker = self.env, self.sink, loop.worker
+        failed = None
         try:
             for kind, seconds in guest.phases:
                 if kind == CPU or kind == BLOCKING:
                     yield from self.hold(loop, guest, kind, seconds)
                     continue
-                sink(PhaseStarted(env.now, guest.id, worker, kind))
-                yield env.timeout(seconds)  # the loop serves others meanwhile
-                sink(PhaseEnded(env.now, guest.id, worker, kind))
+                if kind == DB:  # the pool's checkout is awaited too: others are served
+                    yield from self.db(guest, worker, seconds)
+                else:
+                    sink(PhaseStarted(env.now, guest.id, worker, kind))
+                    yield env.timeout(seconds)  # the loop serves others meanwhile
+                    sink(PhaseEnded(env.now, guest.id, worker, kind))
                 if self.busy(loop):  # the continuation waits for the loop to turn
                     with loop.attention.request() as turn:
                         yield turn
         except simpy.Interrupt:
             self.leave(Failed(env.now, guest.id, worker, REASON_TIMEOUT))
             return
+        except DbFailed as exc:  # no db connection: the handler answers 500 at once
+            failed = Failed(env.now, guest.id, worker, exc.reason)
         del loop.guests[guest.id]
         if loop.room is not None and not loop.room.triggered:
             loop.room.succeed()  # a full loop takes the next guest from the line
-        self.done(guest, worker)
+        if failed is not None:
+            self.leave(failed)
+        else:
+            self.done(guest, worker)
 
     def hold(self, loop: Loop, guest: Guest, kind: str, seconds: float) -> Process:
         """A phase that holds the loop: cpu (with a room) or a blocking call (without)."""

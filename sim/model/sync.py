@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import simpy
 
-from sim.model.base import Party, Process
+from sim.model.base import DbFailed, Party, Process
 from sim.trace import (
     CPU,
+    DB,
     REASON_TIMEOUT,
     Failed,
     PhaseEnded,
@@ -68,6 +69,10 @@ class SyncParty(Party):
             except simpy.Interrupt:
                 yield from self.killed(worker, guest)
                 continue
+            except DbFailed as failed:  # no db connection: a 500, and the host goes on
+                del self.serving[worker]
+                self.leave(Failed(env.now, guest.id, worker, failed.reason))
+                continue
             del self.serving[worker]
             self.done(guest, worker)
 
@@ -77,6 +82,9 @@ class SyncParty(Party):
         for kind, seconds in guest.phases:
             if kind == CPU:
                 yield from self.chat(guest, worker, seconds)
+                continue
+            if kind == DB:  # the host waits beside the guest for a pool connection too
+                yield from self.db(guest, worker, seconds)
                 continue
             sink(PhaseStarted(env.now, guest.id, worker, kind))
             yield env.timeout(seconds)

@@ -22,7 +22,7 @@ from sim.limits import LONG_GUESTS
 from sim.metrics import Summary, metrics_for
 from sim.model import build_party
 from sim.scenario import Scenario
-from sim.theory import prediction, saturation
+from sim.theory import db_sizing, prediction, saturation
 
 
 def print_json(data: object) -> None:
@@ -115,6 +115,7 @@ def theory_lines(scenario: Scenario, summary: Summary) -> list[str]:
         if not scenario.users:
             state = " (overloaded: the line grows)" if offered >= ceiling else ""
         lines.append(f"saturation: at most {ceiling:,.1f} guests/s for this server{state}")
+    lines += kitchen_lines(scenario)
     pred = prediction(scenario)
     if pred is not None and pred.p_refused is not None:
         arrived = summary.served + summary.failed + summary.turned_away
@@ -129,6 +130,15 @@ def theory_lines(scenario: Scenario, summary: Summary) -> list[str]:
                      f"guests ({cut / arrived:.1%}) were cut short (killed by the manager, "
                      "refused or turned away), and the formula assumes every guest is served")
         return lines
+    if pred is not None and math.isfinite(pred.wait) and scenario.db_pool:
+        # the servers are the pool's connections, waited for inside (not in the line):
+        # the latency holds that wait, the wait until accept() does not
+        measured = summary.latency_ms["mean"]
+        diff = (measured / (pred.latency * 1000) - 1) * 100
+        lines.append(f"theory {pred.formula}, the pool's connections the servers: mean "
+                     f"latency {pred.latency * 1000:,.2f} ms, measured {measured:,.2f} ms "
+                     f"({diff:+.1f}%)")
+        return lines
     if pred is not None and math.isfinite(pred.wait):
         measured = summary.wait_ms["mean"]
         diff = (measured / (pred.wait * 1000) - 1) * 100 if pred.wait > 0 else 0.0
@@ -136,6 +146,31 @@ def theory_lines(scenario: Scenario, summary: Summary) -> list[str]:
             f"theory {pred.formula}: mean wait {pred.wait * 1000:,.2f} ms, measured "
             f"{measured:,.2f} ms ({diff:+.1f}%); mean latency {pred.latency * 1000:,.2f} ms"
         )
+    return lines
+
+
+def kitchen_lines(scenario: Scenario) -> list[str]:
+    """Little's law for the database pool: what the guests need against what it holds."""
+    sizing = db_sizing(scenario)
+    if sizing is None:
+        return []
+    ms = sizing.db_time * 1000
+    need = (f"{scenario.rate:,.1f} guests/s x {ms:,.1f} ms of db = {sizing.needed:,.1f} "
+            "connections in use on average" if sizing.needed is not None
+            else f"{ms:,.1f} ms of db per guest")
+    if sizing.pooled is None:
+        lines = [f"kitchen (Little's law): {need}; no pool (--db-pool): a connection per query"]
+    else:
+        short = (" (too small: guests wait for a connection; a wait past --db-timeout is a 500)"
+                 if sizing.needed is not None and sizing.needed >= sizing.pooled else "")
+        lines = [f"kitchen (Little's law): {need}; the pools hold {sizing.processes} x "
+                 f"{sizing.pool} = {sizing.pooled}: at most {sizing.ceiling:,.1f} guests/s "
+                 f"(pool / db time){short}"]
+    if sizing.db_max is not None:
+        asks = sizing.pooled if sizing.pooled is not None else sizing.needed
+        if asks is not None and asks > sizing.db_max:
+            lines.append(f"the database takes {sizing.db_max:,} connections (--db-max), and the "
+                         f"pools may open {asks:,.0f}: the rest are refused (a 500 at once)")
     return lines
 
 

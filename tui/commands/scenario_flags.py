@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from sim.limits import MAX_CORES, MAX_DURATION, MAX_GUESTS, MAX_RATE
+from sim.limits import MAX_CORES, MAX_DB_MAX, MAX_DB_POOL, MAX_DURATION, MAX_GUESTS, MAX_RATE
 from sim.scenario import Scenario, build_scenario, flag, layer, load_toml
 from sim.servers import KNOBS, NAMES, SERVERS
 
@@ -39,6 +39,14 @@ SERVER_FLAGS = [
     ("worker-connections", "N", _knob_help("worker_connections")),
     ("discipline", "fifo|lifo", "who in the line is served first (default fifo)"),
     ("overhead", "MS", "server cpu per request, as measured by `partyhost calibrate`"),
+    ("db-pool", "N", "database connections per process for db phases, like SQLAlchemy's "
+                     "pool_size (default: no pool, a db phase is plain io; "
+                     f"at most {MAX_DB_POOL:,})"),
+    ("db-timeout", "S", "seconds a guest waits for a pool connection, then a 500 "
+                        "(SQLAlchemy's pool_timeout; default 30)"),
+    ("db-max", "N", "the database's max_connections across all processes; beyond it a "
+                    "connection is refused at once, a 500 (default: no limit; "
+                    f"at most {MAX_DB_MAX:,})"),
 ]
 DOOR_FLAGS = [
     ("somaxconn", "N", "net.core.somaxconn: Linux caps the backlog at this (default 4096)"),
@@ -55,6 +63,7 @@ GUEST_FLAGS = [
     ("upload", "DIST", "slow client sending its request (ms), before the handler runs"),
     ("cpu", "DIST", "handler CPU work (ms): needs a core"),
     ("io", "DIST", "waiting for I/O (ms): an event loop serves others meanwhile"),
+    ("db", "DIST", "a database query (ms): io that needs a connection of --db-pool first"),
     ("blocking", "DIST", "a blocking call (ms): an event loop is stuck for its length"),
     ("phases", "LIST", "explicit ordered script instead, e.g. cpu:2,io:exp:50,cpu:3"),
     ("mix", "MIX", "kinds of guest (endpoints) instead: SHARE%%=PHASES;..., shares adding to "

@@ -109,7 +109,7 @@ def build_points(args: argparse.Namespace,
     points = []
     for value in values:
         data = dict(base, **{key: value})
-        if key in ("upload", "cpu", "io", "blocking"):
+        if key in ("upload", "cpu", "io", "db", "blocking"):
             data.pop("phases", None)
         points.append(build_scenario(data, dict(origins, **{key: f"--vary {key}={value}"})))
     return key, points

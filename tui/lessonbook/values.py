@@ -23,6 +23,7 @@ from sim.theory import prediction, saturation
 from sim.trace import (
     BLOCKING,
     CPU,
+    DB,
     IO,
     REASON_LIMIT,
     REASON_TIMEOUT,
@@ -187,7 +188,7 @@ def scenario_values(scenario: Scenario) -> dict[str, float]:
         "users": s.users or 0,
         "guests": s.guests or 0,
         "limit_concurrency": s.limit_concurrency or 0,
-        "service_ms": _mean_ms(s, UPLOAD, CPU, IO, BLOCKING),
+        "service_ms": _mean_ms(s, UPLOAD, CPU, IO, DB, BLOCKING),
         "cpu_ms": _mean_ms(s, CPU),
         "io_ms": _mean_ms(s, IO),
         "blocking_ms": _mean_ms(s, BLOCKING),

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from sim.trace import BLOCKING, CPU, IO, UPLOAD
+from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD
 from tui.state import Host, Loop, PartyState
 
 # phase -> (party words, real term, style)
@@ -28,6 +28,7 @@ DOING = {
     IO: ("waiting for the kitchen", "I/O: host idle", "yellow"),
     BLOCKING: ("dozing at the kitchen door", "blocking call", "bold red"),
     UPLOAD: ("taking a slow coat", "slow upload", "cyan"),
+    DB: ("at a kitchen table", "db query: a pool connection", "yellow"),
     None: ("greeting / waiting a turn", "no core or GIL yet", "white"),
 }
 IDLE = ("idle at the door", "waiting in accept()", "dim")

@@ -69,7 +69,7 @@ def test_the_line_outside_counts_against_the_backlog():
     result = run(io=100, cpu=0, rate=200, worker_connections=10, backlog=50, seed=3)
     assert result.turned_away > 1000  # about 100/s over 20 s cannot get in
     assert result.failed == 0
-    assert result.queue_max <= 50
+    assert result.queue_max <= 51  # Linux holds backlog + 1 (sim.model.door)
 
 
 def test_workers_multiply_the_cap():

@@ -6,9 +6,11 @@ from sim.model import build_party
 from sim.run import simulate
 from sim.scenario import build_scenario
 from sim.trace import (
+    Arrived,
     Failed,
     Finished,
     LoopBlocked,
+    Queued,
     Started,
     TurnedAway,
     WorkerBooted,
@@ -105,7 +107,13 @@ def test_a_slow_coat_ties_up_a_sync_worker_but_not_an_event_loop():
                                     "rate": 20, "guests": 2000}))
     loop = simulate(build_scenario({"model": "async", "upload": 100, "cpu": 1, "rate": 20,
                                     "guests": 2000}))
-    assert sync.throughput == pytest.approx(1 / 0.101, rel=0.01)  # saturated at 1/(0.1+0.001)
+    # A guest who finds the worker free ties it up for the whole coat; but Linux reads the
+    # coat of a guest waiting in line (issue 12: gunicorn -w 2 with --upload 200 at 8/s
+    # answered p50 202, p99 204 ms), so one worker keeps up with 20/s > 1/(0.1+0.001).
+    assert sync.throughput == pytest.approx(20, rel=0.05)
+    assert sync.latency_ms["p50"] >= 100  # nobody is answered before their coat is off
+    first = party(model="sync", workers=1, upload=100, cpu=1, rate=0.1, guests=1)
+    assert of(first, Finished)[0].t - of(first, Started)[0].t == pytest.approx(0.101)
     assert loop.latency_ms["p50"] < 110
 
 
@@ -153,12 +161,30 @@ def test_limit_concurrency_answers_503_beyond_n_in_flight():
         f.guest == e.guest for f in refused))]) <= 5
 
 
-def test_a_full_backlog_turns_guests_away():
-    # 20 guests at 10,000/s against one 1-second worker and a line of 5:
-    # one is served, five wait, fourteen are refused.
+def test_a_full_backlog_refuses_guests_with_abort_on_overflow():
+    # 20 guests at 10,000/s against one 1-second worker and a backlog of 5 (a line of 6,
+    # as Linux keeps it): one is served at once, six wait, thirteen are refused.
+    events = party(model="sync", workers=1, io=1000, backlog=5, rate=10_000, guests=20,
+                   abort_on_overflow=True)
+    assert len(of(events, TurnedAway)) == 13
+    assert len(of(events, Finished)) == 7
+
+
+def test_a_full_backlog_drops_syns_and_the_guests_get_in_later_or_time_out():
+    # the same without abort_on_overflow (Linux's default): nobody is refused; the
+    # dropped guests knock again on the SYN ladder, get in when a knock finds a place,
+    # and those still outside at the 10 s connect timeout give up.
     events = party(model="sync", workers=1, io=1000, backlog=5, rate=10_000, guests=20)
-    assert len(of(events, TurnedAway)) == 14
-    assert len(of(events, Finished)) == 6
+    away = of(events, TurnedAway)
+    assert away and {e.reason for e in away} == {"timed_out"}
+    assert len(of(events, Finished)) + len(away) == 20
+    assert len(of(events, Finished)) > 7  # some got in on a later knock
+    arrived = {e.guest: e.t for e in of(events, Arrived)}
+    late = [e for e in of(events, Queued) if e.t > arrived[e.guest]]
+    assert late
+    ladder = (1, 2, 3, 4, 5, 7)  # Linux >= 6.5 (sim.model.door)
+    for e in late:
+        assert round(e.t - arrived[e.guest], 6) in ladder
 
 
 def test_lifo_serves_the_newest_guest_first():
