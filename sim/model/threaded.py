@@ -151,7 +151,3 @@ class ThreadedParty(SyncParty):
             yield job.got
         if job.done is not None:
             yield job.done
-
-    def chat(self, guest: Guest, worker: int, seconds: float) -> Process:
-        """CPU work with no GIL to share (one thread, no cpu, or ``--gil off``): a room."""
-        yield from super().chat(guest, worker, seconds)
