@@ -34,7 +34,7 @@ compete for the GIL does not build one (see ``threaded``).
 
 What it simplifies: the hand-off is first come first served (CPython signals a
 condition variable, and the OS picks which waiter wakes; measured behind two spinning
-threads, a sleeper waited 2.2 intervals on average against the 1.5 of FIFO); the
+threads, a sleeper waited 1.7-2.2 intervals on average against the 1.5 of FIFO); the
 forced drop comes exactly ``interval`` after the waiter or the switch (CPython's
 waiters re-arm their own timers, so a holder may keep it up to twice that); the
 switch itself costs nothing.
@@ -47,8 +47,6 @@ from collections import deque
 import simpy
 
 from sim.model.cores import EPSILON, SharedCores
-
-SWITCH_INTERVAL_MS = 5.0  # sys.getswitchinterval() in CPython 3.2 and later
 
 
 class Job:

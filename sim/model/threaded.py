@@ -16,12 +16,20 @@ and T threads only help guests who wait. The GIL is passed as CPython passes it:
   chats. With ``--overhead`` (the server's own cpu per request), the main thread's
   part is ``ACCEPT_SHARE`` of it and the host thread does the rest.
 
-Measured on this machine (2 cores, CPython 3.11, Gunicorn 27, ``benchmarks/bench_gil.py``
-prints them afresh): ``gunicorn -k gthread -w 1 --threads 4`` serving ``cpu:5,io:20``
-topped out near 139/s, not the 160/s that four threads x 25 ms would allow; at 100/s
-the p50 was 32-38 ms (the work is 25 ms). The main thread spent 0.30 ms of cpu per
-request (accept, hand-over, close) and the pool threads 0.71 ms (parse, answer).
-With the GIL passed this way and ``--overhead 1.0``, the model gives ...
+Measured on this machine (2 cores, CPython 3.11, Gunicorn 27, quiet; the issue's
+table and ``benchmarks/bench_gil.py``, which prints them afresh beside the model):
+``gunicorn -k gthread -w 1 --threads 4`` serving ``cpu:5,io:20`` tops out near 139/s,
+not the 160/s four threads x 25 ms allow; at 100/s its p50 was 32-38 ms and p99 63-91
+ms, a guest holding its thread 27.6-28.9 ms. Its main thread spent 0.30 ms of cpu
+per request (accept, hand-over, close) and the pool threads 0.71 ms (parse, answer).
+The model with ``--overhead 1.0``: at 100/s p50 31.0 ms, p99 61.7, a thread held
+27.6 ms (the GIL per whole phase, as before: 28.7, 57.9, 27.2); at 180/s it serves
+155/s (before: 154/s). So the convoy and the door bring the latencies to the real
+ones at 100/s, but not the ceiling: with 5 ms phases and a 5 ms interval a forced
+switch rarely comes, the constant phases fall into step, and the remaining 10% is
+something else (the cores shared with the load generator; every blocking call in the
+real handler, not just one per wait, giving the GIL up and taking it back; CPython's
+hand-off, which is not first come first served).
 
 ``--gil off`` is free-threaded Python (3.14t, PEP 779; ``python3.14t -X gil=0``): no
 GIL, a process's threads chat on every core at once, limited by the cores alone. A C
@@ -38,14 +46,15 @@ Simplifications: see ``base`` and ``gil``; threads share one line across process
 is accepted by a process whose GIL is free (else the one with the fewest threads
 waiting for it), which need not be the process whose thread serves it; the main
 thread's close after the answer is charged with its accept. When the guests do no
-cpu work at all, or a process has one thread, nobody holds the GIL long enough to
-make another thread wait, and the model leaves the GIL out (so theory stays exact).
+cpu work at all, nobody holds the GIL long enough to make another thread wait; with
+one thread per process, only the main thread's accepts would. In both cases the
+model leaves the GIL out (so theory stays exact).
 """
 
 from __future__ import annotations
 
 from sim.model.base import Process
-from sim.model.gil import GIL, SWITCH_INTERVAL_MS
+from sim.model.gil import GIL
 from sim.model.sync import SyncParty
 from sim.trace import CPU, Arrived, PhaseEnded, PhaseStarted, Queued
 from sim.workload import Guest
@@ -67,7 +76,7 @@ class ThreadedParty(SyncParty):
             self.contended = s.hosts > s.cores and s.has_phase(CPU)
         # Only threads that hold the GIL for some time can make others wait for it.
         wanted = not self.free_threaded and s.threads > 1 and s.has_phase(CPU)
-        interval = s.switch_interval / 1000 if s.switch_interval else SWITCH_INTERVAL_MS / 1000
+        interval = s.switch_interval / 1000  # ms, as sys.setswitchinterval takes seconds
         self.gils: list[GIL] | None = None
         if wanted:
             cores = self.cores if self.contended else None
