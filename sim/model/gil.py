@@ -98,7 +98,10 @@ class GIL:
             if holder is None:
                 self.switches += 1  # CPython counts every take
             if seconds <= EPSILON:  # a touch of Python: no event at all
-                self.holder = None if release else job
+                if not release:
+                    self.holder = job
+                elif holder is not None:  # it kept the GIL: dropped now, to a waiter
+                    self._release()
                 return job
             self.holder = job
             self._run(job)

@@ -151,3 +151,24 @@ def test_the_flags_are_in_simulate_help_and_bad_ones_are_one_line(capsys):
     code = main(["simulate", "--model", "threaded", "--switch-interval", "0", "--guests", "5"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "--switch-interval" in err
+
+
+def test_a_thread_that_kept_the_gil_hands_it_on_after_a_touch():
+    """Unit: a thread keeps the GIL between two pieces of work; a second thread waits;
+    the kept thread's last piece is empty. The waiter gets it then, not never."""
+    import simpy
+
+    from sim.model.gil import GIL
+
+    env = simpy.Environment()
+    gil = GIL(env, 0.005)
+    first = gil.hold(0, 0.001, release=False)
+    waiter = gil.hold(1, 0.002)
+    env.run(until=0.002)  # the first piece is done at 1 ms; the thread keeps the GIL
+    assert gil.holder is not None and gil.holder.owner == 0
+    gil.hold(0, 0.0)  # the kept thread's empty last piece: it drops the GIL at 2 ms
+    env.run(until=0.0039)
+    assert waiter.done is not None and not waiter.done.triggered  # 2 ms of work from 2 ms
+    env.run(until=0.0041)
+    assert first.done is not None and first.done.processed and waiter.done.processed
+    assert gil.holder is None and len(gil) == 0 and gil.forced == 0
