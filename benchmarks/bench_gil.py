@@ -174,7 +174,7 @@ def tenure(summary) -> float:
 
 
 def line(label: str, summary) -> str:
-    return (f"   {label:34} {summary.throughput:7.1f} {summary.latency_ms['p50']:8.1f} "
+    return (f"   {label:40} {summary.throughput:7.1f} {summary.latency_ms['p50']:8.1f} "
             f"{summary.latency_ms['p99']:8.1f} {tenure(summary):8.1f}")
 
 
@@ -183,7 +183,7 @@ def real_cases(seconds: float, overhead: float) -> None:
 
     print(f"3. gunicorn -k gthread -w 1 --threads 4, cpu:5,io:20, {seconds:g} s each, "
           f"--overhead {overhead:.2f} ms")
-    print(f"   {'':34} {'thr/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'thread ms':>8}")
+    print(f"   {'':40} {'thr/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'thread ms':>8}")
     for rate in (100, 180):
         knobs = {"model": "threaded", "workers": 1, "threads": 4, "cores": os.cpu_count() or 2,
                  "phases": "cpu:5,io:20", "rate": rate, "duration": seconds, "seed": 1,
