@@ -47,10 +47,12 @@ def ended(events: list, guest: int) -> float:
     return next(e.t for e in events if isinstance(e, Finished) and e.guest == guest) / MS
 
 
-def test_threads_of_one_process_use_one_core_unless_the_gil_is_off():
+@pytest.mark.parametrize("model", ["threaded", "threadpool"])
+def test_threads_of_one_process_use_one_core_unless_the_gil_is_off(model):
     """Issue 14: threaded W=1 T=4 --cpu 10 on 2 cores: 100/s with the GIL (one holder at
-    a time), 200/s free-threaded (two cores), and theory says the same ceilings."""
-    knobs = {"model": "threaded", "workers": 1, "threads": 4, "cores": 2, "cpu": 10, "io": 0,
+    a time), 200/s free-threaded (two cores), and theory says the same ceilings; the
+    same for a pool of 4 threads behind a loop."""
+    knobs = {"model": model, "threads": 4, "cores": 2, "cpu": 10, "io": 0,
              "rate": 300, "guests": 3000, "seed": 3}
     on, off = build_scenario(knobs), build_scenario({**knobs, "gil": "off"})
     assert saturation(on) == pytest.approx(100) and saturation(off) == pytest.approx(200)
