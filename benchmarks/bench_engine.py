@@ -92,6 +92,21 @@ def speed(guests: int) -> None:
               f"{guests / folded:>12,.0f} g/s {bare / folded:>5.2f}x")
 
 
+def gil_cost(guests: int) -> None:
+    """Threaded with cpu work (so each process builds its GIL), mostly uncontended:
+    against the same party free-threaded (no GIL at all), and contended, at 90%."""
+    base = {"model": "threaded", "workers": 2, "threads": C, "cores": C, "rate": RATE,
+            "phases": "cpu:1,io:exp:100", "guests": guests, "seed": 1}
+    for label, knobs in (("uncontended", base),
+                         ("contended", {**base, "phases": "cpu:exp:14,io:exp:20",
+                                        "workers": 1, "rate": 64})):
+        on, off = build_scenario(knobs), build_scenario({**knobs, "gil": "off"})
+        with_gil = min(timed(lambda s=on: build_party(s, Count()).run()) for _ in range(2))
+        without = min(timed(lambda s=off: build_party(s, Count()).run()) for _ in range(2))
+        print(f"threaded {label} GIL: {guests / with_gil:,.0f} g/s, free-threaded "
+              f"{guests / without:,.0f} g/s: the GIL costs {with_gil / without:.2f}x")
+
+
 def memory() -> None:
     code = ("import resource; from sim.run import simulate; from sim.scenario import "
             "build_scenario; simulate(build_scenario({'model': 'sync', 'workers': 4, "
@@ -137,6 +152,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"SimPy {simpy.__version__}; load average {os.getloadavg()[0]:.1f}")
     speed(args.guests)
+    gil_cost(args.guests)
     if not args.skip_memory:
         memory()
     if not args.skip_sweep:

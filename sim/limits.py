@@ -21,6 +21,12 @@ MAX_GUESTS = 10**9  # guests in one party: the app's free play asks for this man
 LONG_GUESTS = 2_000_000  # more than this in a batch run: warned, with a progress bar
 MAX_RATE = 1_000_000.0  # guests per second
 MAX_DURATION = 86_400.0  # one simulated day
+# The GIL's switch interval (ms; CPython's sys.setswitchinterval, 5 ms by default). CPython
+# takes any positive value, but a 10 ms phase beside a waiting thread is cut into
+# 10 / interval slices, each a few SimPy events: below 0.1 ms a party spends its time
+# passing the token; above 1 s one thread would keep the others waiting for seconds.
+MIN_SWITCH_INTERVAL_MS = 0.1
+MAX_SWITCH_INTERVAL_MS = 1000.0
 
 MAX_LIVE_WORKERS = 64  # forked live worker processes
 MAX_LIVE_THREADS = 256  # threads per live process

@@ -38,6 +38,8 @@ from sim.workload import (
 )
 
 DISCIPLINES = ("fifo", "lifo")
+GIL_STATES = ("on", "off")  # --gil off: free-threaded Python (3.14t, PEP 779)
+GIL_KEYS = ("gil", "switch_interval")  # only for servers whose threads share a GIL
 DEFAULT_SCRIPT = {"cpu": "5", "io": "exp:50"}  # a typical web request, when none is given
 
 
@@ -79,6 +81,8 @@ class Scenario:
     db_pool: int | None = None  # connections per process (SQLAlchemy pool_size); None: no pool
     db_timeout: float = 30.0  # s a guest waits for a pool connection (pool_timeout), then 500
     db_max: int | None = None  # the database's max_connections across all processes
+    switch_interval: float = 5.0  # ms: the GIL's sys.getswitchinterval() (servers with a GIL)
+    gil: str = "on"  # "off": free-threaded Python, the threads run cpu on every core
     # the guests
     phases: str = ""  # the script, in --phases syntax, after defaults are applied
     mix: str = ""  # or kinds of guest, in --mix syntax ("90%=io:50;10%=cpu:2"); then no phases
@@ -167,6 +171,9 @@ class Scenario:
         for key in KNOBS:
             if not row.has(key):
                 data.pop(key, None)
+        if not row.structure.gil:
+            for key in GIL_KEYS:
+                data.pop(key, None)
         if self.users:
             data.pop("rate", None)
         else:
@@ -196,7 +203,12 @@ class Scenario:
             kitchen += f", a db pool of {self.db_pool} per process ({self.db_timeout:g} s wait)"
         if self.db_max is not None:
             kitchen += f", a database of {self.db_max} connections"
-        return f"{self.model} [{self.real_command}]{kitchen}, {self.describe_guests()}"
+        gil = ""
+        if self.structure.gil and self.gil == "off":
+            gil = " free-threaded (no GIL)"
+        elif self.structure.gil and self.switch_interval != 5.0:
+            gil = f" GIL switch interval {self.switch_interval:g} ms"
+        return f"{self.model} [{self.real_command}]{gil}{kitchen}, {self.describe_guests()}"
 
 
 # --- reading ------------------------------------------------------------------------
@@ -328,6 +340,7 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
     out["retries"] = _int(data.get("retries", 0), where("retries"), 0, limits.MAX_RETRIES)
     out["backoff"] = _dist_or_empty(data.get("backoff", "0"), where("backoff")) or "0"
     _read_db(data, where, out)
+    out.update(_read_gil(data, where, row))
 
     if "mix" in data:
         if "phases" in data or any(k in data for k in PHASE_KEYS):
@@ -401,6 +414,9 @@ def layer(base: Mapping[str, Any], base_origins: Mapping[str, str],
                 continue
             if not row.has(key) or (before is not None and _same(value, before.default(key))):
                 inherited.pop(key)
+    if new in SERVERS and not SERVERS[new].structure.gil:  # a server with no GIL to tune
+        for key in GIL_KEYS:
+            inherited.pop(key, None)
     if any(k in over for k in PHASE_KEYS):  # one phase changed: the others stay
         inherited.pop("phases", None)
         inherited.pop("mix", None)
@@ -417,6 +433,26 @@ def layer(base: Mapping[str, Any], base_origins: Mapping[str, str],
     origins.update({canonical(k): v for k, v in (over_origins or {}).items()
                     if canonical(k) in values})
     return values, origins
+
+
+def _read_gil(data: dict[str, Any], where, row) -> dict[str, Any]:
+    """``--gil on|off`` and ``--switch-interval MS``: only where threads share a GIL."""
+    gil = str(data.get("gil", "on")).strip().lower()
+    if gil not in GIL_STATES:
+        raise ScenarioError(where("gil"), f"must be on or off, got {data['gil']!r}")
+    interval = _float(data.get("switch_interval", 5.0), where("switch_interval"), positive=True)
+    low, high = limits.MIN_SWITCH_INTERVAL_MS, limits.MAX_SWITCH_INTERVAL_MS
+    if not low <= interval <= high:
+        raise ScenarioError(where("switch_interval"),
+                            f"must be {low:g}..{high:,.0f} ms, got {interval:g}")
+    if not row.structure.gil:
+        for key, value, default in (("gil", gil, "on"), ("switch_interval", interval, 5.0)):
+            if value != default:
+                raise ScenarioError(where(key), f"{row.name} has no GIL shared by threads "
+                                    f"(one thread per process); {flag(key)} is for "
+                                    + ", ".join(s.name for s in SERVERS.values()
+                                                if s.structure.gil))
+    return {"gil": gil, "switch_interval": interval}
 
 
 def _same(value: Any, default: Any) -> bool:

@@ -199,6 +199,32 @@ async def _hit_while_listening(gen: Generator, listener: socket.socket | None,
             reader.close()
 
 
+FREE_THREADED = ("python3.14t", "python3.13t")  # free-threaded builds (PEP 703, PEP 779)
+
+
+def free_threaded_command(scenario: Scenario, real: str | None) -> list[str] | None:
+    """``--gil off`` live: the minimal server run by a free-threaded Python with the GIL
+    off (``-X gil=0``), or a one-line ``ServerError`` where there is none; None with
+    the GIL on. Real servers run on this interpreter, which has a GIL."""
+    import shutil
+    import sys
+
+    from sim.live import ServerError
+
+    if not (scenario.structure.gil and scenario.gil == "off"):
+        return None
+    if real is not None:
+        raise ServerError(f"--gil off: {real} runs on this Python, which has a GIL; live "
+                          "free-threading needs partyhost's own server and python3.14t")
+    if getattr(sys, "_is_gil_enabled", lambda: True)() is False:
+        return [sys.executable, "-X", "gil=0", "-m", "sim.live"]
+    found = next((path for name in FREE_THREADED if (path := shutil.which(name))), None)
+    if found is None:
+        raise ServerError("--gil off: no free-threaded Python (python3.14t, PEP 779) on PATH "
+                          "here, so no live party; `partyhost simulate --gil off` shows it")
+    return [found, "-X", "gil=0", "-m", "sim.live"]
+
+
 def live_party(
     scenario: Scenario,
     *,
@@ -216,6 +242,7 @@ def live_party(
     from sim.live.process import start_for
     from sim.live.real import start_real
 
+    interpreter = free_threaded_command(scenario, real)
     chunks: list[list[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="partyhost-live-") as tmp:
         listener = None
@@ -224,7 +251,8 @@ def live_party(
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listener.bind(path)
             listener.listen(256)
-            server = start_for(scenario, graceful_timeout=GRACE, report=path)
+            server = start_for(scenario, graceful_timeout=GRACE, report=path,
+                               **({"command": interpreter} if interpreter else {}))
             command = server.config.real_command(server.port) + "   (stood in by partyhost serve)"
         else:
             server = start_real(real, scenario)

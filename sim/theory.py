@@ -96,8 +96,9 @@ def saturation(scenario: Scenario) -> float:
 
     Read from the server's structure, not its name. Hosts that stay with a guest
     (processes, threads) are tied up for the whole request; a GIL lets one cpu phase
-    of a process through at a time; an event loop that juggles is held only by cpu and
-    blocking phases (io and upload are free); every cpu phase needs a core.
+    of a process through at a time (not with ``--gil off``: free-threaded Python); an
+    event loop that juggles is held only by cpu and blocking phases (io and upload are
+    free); every cpu phase needs a core.
     """
     s = scenario
     shape = s.structure
@@ -113,7 +114,7 @@ def saturation(scenario: Scenario) -> float:
     else:
         busy = _mean(s, UPLOAD, CPU, IO, DB, BLOCKING)
         limits.append(s.hosts / busy if busy > 0 else math.inf)
-        if shape.gil and cpu > 0:
+        if shape.gil and s.gil == "on" and cpu > 0:  # --gil off: the cores alone
             limits.append(s.workers / cpu)
     sizing = db_sizing(s)
     if sizing is not None and math.isfinite(sizing.ceiling):
@@ -181,7 +182,9 @@ def prediction(scenario: Scenario) -> Prediction | None:
         if HOSTS_ARE_SERVERS not in forms:
             return None
         servers = s.hosts
-        if step.kind == CPU and (shape.gil and s.threads > 1 or s.workers > s.cores):
+        free = shape.gil and s.gil == "off"  # free-threaded: every thread is on a core
+        if step.kind == CPU and (shape.gil and not free and s.threads > 1
+                                 or (s.hosts if free else s.workers) > s.cores):
             return None  # the GIL or the cores, not the hosts, would be the servers
         if step.kind == DB and s.db_pool and s.db_pool < s.threads:
             if s.workers > 1:

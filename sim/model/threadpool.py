@@ -16,7 +16,12 @@ house, as uvicorn does. No manager watches a lone uvicorn: ``--timeout`` does no
 A slow coat (upload) costs a thread nothing: the loop reads the body while it serves
 others, and the guest asks for a token once it has arrived.
 
-Simplifications: see ``threaded``. The line drawn is the guests waiting for a token
+The pool threads pass the GIL as gthread's threads do (``threaded``, ``gil``): in
+slices of ``--switch-interval`` while others wait, and needed again after each wait;
+``--gil off`` (free-threaded Python) lets them chat on every core.
+
+Simplifications: see ``threaded``; the loop's own thread needs the GIL too, for every
+turn, and the model leaves it out. The line drawn is the guests waiting for a token
 (the kernel's accept queue stays empty, since the loop accepts at once), so it is never
 full; the loop's own turns (accept, parse, hand-over, write) take no time.
 """
@@ -33,6 +38,8 @@ from sim.workload import Guest
 
 class ThreadPoolParty(ThreadedParty):
     """One process: an event loop at the door and T threads behind it, one GIL."""
+
+    acceptor = False  # the loop's own turns (accept, parse, hand-over) are left out
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,7 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from sim.scenario import Scenario
+from sim.scenario import GIL_KEYS, Scenario
 from sim.servers import KNOBS, NAMES, server
 from tui.commands import CliError
 from tui.commands.report import (
@@ -63,6 +63,8 @@ def scenarios_for(args: argparse.Namespace, models: list[str]) -> list[Scenario]
     for model in models:
         row = server(model)
         saved = {key: getattr(args, key) for key in KNOBS if not row.has(key)}
+        if not row.structure.gil:  # --gil, --switch-interval: only where threads share one
+            saved.update({key: getattr(args, key, None) for key in GIL_KEYS})
         for key in saved:
             setattr(args, key, None)
         try:

@@ -12,7 +12,16 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from sim.limits import MAX_CORES, MAX_DB_MAX, MAX_DB_POOL, MAX_DURATION, MAX_GUESTS, MAX_RATE
+from sim.limits import (
+    MAX_CORES,
+    MAX_DB_MAX,
+    MAX_DB_POOL,
+    MAX_DURATION,
+    MAX_GUESTS,
+    MAX_RATE,
+    MAX_SWITCH_INTERVAL_MS,
+    MIN_SWITCH_INTERVAL_MS,
+)
 from sim.scenario import Scenario, build_scenario, flag, layer, load_toml
 from sim.servers import KNOBS, NAMES, SERVERS
 
@@ -27,6 +36,7 @@ def _knob_help(key: str) -> str:
     return f"{KNOBS[key].help} ({defaults}{f'; at most {most:,}' if most else ''})"
 
 
+GIL_SERVERS = ", ".join(name for name, row in SERVERS.items() if row.structure.gil)
 SERVER_FLAGS = [
     ("model", "MODEL", " | ".join(NAMES) + f" (default {NAMES[0]})"),
     ("workers", "W", _knob_help("workers")),
@@ -47,6 +57,12 @@ SERVER_FLAGS = [
     ("db-max", "N", "the database's max_connections across all processes; beyond it a "
                     "connection is refused at once, a 500 (default: no limit; "
                     f"at most {MAX_DB_MAX:,})"),
+    ("switch-interval", "MS", "the GIL passes to a waiting thread after MS of holding it, as "
+                              f"CPython's sys.setswitchinterval ({GIL_SERVERS}; default 5, "
+                              f"{MIN_SWITCH_INTERVAL_MS:g}..{MAX_SWITCH_INTERVAL_MS:,.0f})"),
+    ("gil", "on|off", "off: free-threaded Python (3.14t, PEP 779), a process's threads run cpu "
+                      f"on every core at once ({GIL_SERVERS}; default on). Importing a C "
+                      "extension not declared free-threading-safe turns the GIL back on"),
 ]
 DOOR_FLAGS = [
     ("somaxconn", "N", "net.core.somaxconn: Linux caps the backlog at this (default 4096)"),

@@ -66,12 +66,14 @@ def test_a_pool_with_room_is_erlang_c_with_the_threads_as_servers():
 def test_a_slow_coat_costs_no_thread():
     """upload:200 then io:10 with 2 threads at 50/s: the loop reads the body, so the
     threads are busy only 10 ms a guest (rho 0.25) and few wait long for a token; gthread
-    with the same 2 threads holds one through the upload too, and is overloaded."""
+    with the same 2 threads holds one through the upload too: its threads are always busy
+    (it keeps up only because Linux reads the coats of the guests waiting in line)."""
     result = run(model="threadpool", threads=2, phases="upload:200,io:10", rate=50, seed=3)
     assert result.latency_ms["p50"] == pytest.approx(210, rel=0.02)
     assert result.latency_ms["p99"] < 260
     gthread = run(model="threaded", threads=2, phases="upload:200,io:10", rate=50, seed=3)
-    assert gthread.throughput < 0.25 * result.throughput
+    assert result.utilization == pytest.approx(0.25, abs=0.02)
+    assert gthread.utilization > 0.95
 
 
 def test_limit_concurrency_answers_503_as_uvicorn_does():
