@@ -74,6 +74,7 @@ class Scenario:
     syn_linear_timeouts: int = 4  # net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
     connect_timeout: float = 10.0  # s the client waits for a connection
     # the guests' patience and their retries
+    spike: str = ""  # "START:SECONDS:RATE": a burst of arrivals at RATE (open loop)
     patience: str = ""  # ms a guest waits for its answer before hanging up ("" = forever)
     retries: int = 0  # how often a guest who failed or gave up tries again
     backoff: str = "0"  # ms before a retry, doubled each time (a distribution = jitter)
@@ -129,6 +130,7 @@ class Scenario:
             users=self.users,
             think=parse_dist(self.think),
             mix=self.kinds,
+            spike=_spike(self.spike) if self.spike else None,
             patience=parse_dist(self.patience) if self.patience else None,
             backoff=parse_dist(self.backoff),
         )
@@ -263,6 +265,29 @@ def _bool(value: Any, where: str) -> bool:
     raise ScenarioError(where, f"expected true or false, got {value!r}")
 
 
+def _spike(text: str) -> tuple[float, float, float]:
+    start, length, rate = (float(part) for part in text.split(":"))
+    return start, length, rate
+
+
+def _read_spike(value: Any, where: str, out: dict[str, Any]) -> str:
+    """``--spike 20:10:80``: from 20 s, for 10 s, guests come at 80/s instead."""
+    text = str(value).strip()
+    if not text:
+        return ""
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ScenarioError(where, f"expected START:SECONDS:RATE like 20:10:80, got {text!r}")
+    start = _float(parts[0], where)
+    length = _float(parts[1], where, positive=True)
+    rate = _float(parts[2], where, positive=True)
+    if rate > limits.MAX_RATE:
+        raise ScenarioError(where, f"at most {limits.MAX_RATE:,.0f} guests/s, got {rate:g}")
+    if start + length > limits.MAX_DURATION:
+        raise ScenarioError(where, f"must end within {limits.MAX_DURATION:,.0f} s")
+    return f"{start:g}:{length:g}:{rate:g}"
+
+
 def _dist_or_empty(value: Any, where: str) -> str:
     """A distribution in ms, kept as its canonical text; "" for none."""
     text = str(value).strip()
@@ -336,6 +361,7 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
         raise ScenarioError(where("connect_timeout"),
                             f"at most {limits.MAX_CONNECT_TIMEOUT:g} s, got "
                             f"{out['connect_timeout']:g}")
+    out["spike"] = _read_spike(data.get("spike", ""), where("spike"), out)
     out["patience"] = _dist_or_empty(data.get("patience", ""), where("patience"))
     out["retries"] = _int(data.get("retries", 0), where("retries"), 0, limits.MAX_RETRIES)
     out["backoff"] = _dist_or_empty(data.get("backoff", "0"), where("backoff")) or "0"
@@ -363,6 +389,8 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
         out["think"] = str(parse_dist(str(data.get("think", "0"))))
     except WorkloadError as exc:
         raise ScenarioError(where("think"), str(exc)) from None
+    if out["spike"] and out.get("users") is not None:
+        raise ScenarioError(where("spike"), "--spike needs an open loop (--rate), not --users")
     if "think" in data and "users" not in data and out["think"] != "0":
         raise ScenarioError(where("think"), "--think needs --users (a closed loop)")
 

@@ -378,6 +378,7 @@ class Workload:
     rate: float | None = None
     users: int | None = None
     think: Dist = ZERO
+    spike: tuple[float, float, float] | None = None  # (start s, length s, rate) a burst
     patience: Dist | None = None  # how long a guest waits for its answer (None: forever)
     backoff: Dist = ZERO  # a retry's pause before its doubling (see sim.model.door)
     mix: Mix = ()  # kinds of guest; each guest's kind drawn from its own stream
@@ -418,9 +419,27 @@ class Workload:
         rng = self._rng("arrivals")
         rate = self.rate
         t = 0.0
+        if self.spike is not None:
+            yield from self._spiked(rng)
         while True:
             t += rng.expovariate(rate)
             yield t
+
+    def _spiked(self, rng: random.Random) -> Iterator[float]:
+        """Poisson at ``rate`` with a burst at the spike's rate from its start for its
+        length: piecewise, drawing afresh at each boundary (exact, the exponential has no
+        memory); endless like ``arrival_times``."""
+        start, length, burst = self.spike  # type: ignore[misc]
+        pieces = ((start, self.rate), (start + length, burst), (math.inf, self.rate))
+        t = 0.0
+        for end, rate in pieces:
+            while True:
+                step = rng.expovariate(rate)  # type: ignore[arg-type]
+                if t + step >= end:
+                    t = end
+                    break
+                t += step
+                yield t
 
     def guests(self) -> Iterator[Guest]:
         """Open-loop guests in arrival order, endless; take what you need."""

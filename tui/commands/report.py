@@ -68,8 +68,18 @@ def _ms(value: float) -> str:
 # 80 columns; the real terms go under the table, in its caption.
 ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("served", "requests answered", lambda d: f"{d['served']:,}"),
-    ("turned away", "refused: backlog full", lambda d: f"{d['turned_away']:,}"),
+    ("turned away", "never answered: refused, reset or timed out (below)",
+     lambda d: f"{d['turned_away']:,}"),
+    ("  refused", "connection refused (a full line with tcp_abort_on_overflow=1)",
+     lambda d: f"{d.get('refused', 0):,}"),
+    ("  timed out", "the guest gave up: connect timeout or --patience",
+     lambda d: f"{d.get('timed_out', 0):,}"),
+    ("  knocks lost", "SYNs Linux dropped at a full line (each knock again counts)",
+     lambda d: f"{d.get('syn_dropped', 0):,}"),
     ("failed", "5xx, worker killed", lambda d: f"{d['failed']:,}"),
+    ("answered late", "answers that came after the guest gave up (work for nobody)",
+     lambda d: f"{d.get('wasted', 0):,}"),
+    ("retries", "a client's tries again (--retries)", lambda d: f"{d.get('retries', 0):,}"),
     ("served/s", "throughput, guests/s", lambda d: f"{d['throughput']:,.2f}"),
     ("latency mean", "", lambda d: _ms(d["latency_ms"]["mean"])),
     ("latency p50", "", lambda d: _ms(d["latency_ms"]["p50"])),
@@ -86,6 +96,8 @@ ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("  vs λW", "arrival rate x mean latency", lambda d: f"{d['littles_law']['lambda_W']:,.2f}"),
 ]
 LEGEND = "; ".join(f"{party.strip()}: {real}" for party, real, _ in ROWS if real)
+# rows shown only when a column has one: most parties refuse nobody and retry nothing
+WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "answered late", "retries"}
 
 
 def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Group:
@@ -100,9 +112,15 @@ def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Group:
     for label, _ in columns:
         table.add_column(escape(label), justify="right", no_wrap=True)
     dicts = [summary.to_dict() for _, summary in columns]
-    for name, _, cell in ROWS:
-        table.add_row(escape(name), *(cell(d) for d in dicts))
-    return Group(table, Text(f"times in ms; {LEGEND}", style="dim"))
+    shown = []
+    for name, real, cell in ROWS:
+        cells = [cell(d) for d in dicts]
+        if name in WHEN_ANY and all(c == "0" for c in cells):
+            continue
+        shown.append((name, real))
+        table.add_row(escape(name), *cells)
+    legend = "; ".join(f"{name.strip()}: {real}" for name, real in shown if real)
+    return Group(table, Text(f"times in ms; {legend}", style="dim"))
 
 
 def theory_lines(scenario: Scenario, summary: Summary) -> list[str]:

@@ -92,6 +92,8 @@ GUEST_FLAGS = [
     ("duration", "S", f"stop arrivals after S seconds of party time (at most {MAX_DURATION:,.0f})"),
     ("warmup", "S", "seconds left out of the numbers (default: the first 10%% of the run)"),
     ("seed", "N", "random seed: the same seed gives the same guests (default 1)"),
+    ("spike", "START:S:RATE", "a burst: from START s, for S s, guests come at RATE/s "
+                              "(open loop), e.g. 20:10:80"),
     ("patience", "DIST", "ms a guest waits for the answer before hanging up (default: forever); "
                          "the server goes on working for nobody"),
     ("retries", "N", "a guest turned away, failed or out of patience tries again, N times at "

@@ -123,3 +123,37 @@ def test_a_closed_loop_user_waits_for_its_last_retry(retries):
     assert summary.retries == (0 if retries == 0 else summary.retries)
     if retries:
         assert summary.retries > 0
+
+
+def test_a_spike_with_retries_leaves_the_server_down_and_without_them_it_recovers():
+    """Metastable failure (Bronson et al., HotOS 2021), as benchmarks/bench_metastable.py
+    prints it: sync W=2, io 50 ms (40/s), 30/s with a 10 s spike to 80/s, patience 1 s.
+    Goodput from 80 s to 120 s: back to the offered 30/s without retries (within 10%, the
+    Poisson count over 40 s has sd ~3%), zero with 3 retries (every answer comes too late)."""
+    def late_goodput(**extra):
+        events, summary = run(workers=2, cpu=0, io=50, rate=30, duration=120,
+                              spike="20:10:80", patience=1000, seed=1, **extra)
+        gone = {e.guest for e in events if isinstance(e, TurnedAway)}
+        late = [e for e in events if type(e).__name__ == "Finished" and e.guest not in gone
+                and 80 <= e.t < 120]
+        return len(late) / 40, summary
+
+    calm, _ = late_goodput()
+    stuck, summary = late_goodput(retries=3, backoff="exp:100")
+    assert calm == pytest.approx(30, rel=0.10)
+    assert stuck < 1
+    assert summary.wasted > summary.served  # the server works mostly for nobody
+
+
+def test_a_spike_is_a_burst_of_poisson_arrivals():
+    from sim.workload import Workload, parse_phases
+    arrivals = Workload(parse_phases("io:1"), seed=2, rate=10, spike=(10, 5, 100))
+    times = []
+    for t in arrivals.arrival_times():
+        if t > 30:
+            break
+        times.append(t)
+    during = sum(10 <= t < 15 for t in times) / 5
+    outside = sum(t < 10 or 15 <= t < 30 for t in times) / 25
+    assert during == pytest.approx(100, rel=0.2)  # 500 expected: sd ~4.5%
+    assert outside == pytest.approx(10, rel=0.3)  # 250 expected: sd ~6.3%
