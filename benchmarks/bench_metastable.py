@@ -56,8 +56,10 @@ def goodput(values: dict) -> dict[str, float]:
 
 
 def live(values: dict) -> dict:
-    argv = [sys.executable, "-m", "tui.cli", "live", "--json"]
+    argv = [sys.executable, "-m", "tui.cli", "live", values["model"], "--json"]
     for key, value in values.items():
+        if key == "model":
+            continue
         argv += ["--" + key.replace("_", "-"), str(value)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:

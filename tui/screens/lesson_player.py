@@ -357,6 +357,8 @@ class LessonScreen(Screen):
         self.ready.add(index)
         if error:
             self.errors[index] = error
+        if not self.is_attached or not self.query("#lesson-after"):
+            return  # the learner left (or the step is still mounting) while the run went on
         if index == self.index:
             if self.revealed.get(index, False) is None:  # answered while it ran
                 self._judge()
