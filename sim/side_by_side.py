@@ -60,6 +60,7 @@ class LiveRun:
     theory: Prediction | None
     ceiling: float  # sim.theory.saturation, guests/s
     server_view: Summary | None  # folded from the server's own trace, when it reports
+    events_seen: int = 0  # trace events the server reported (0 unwatched or real)
 
     def rows(self) -> list[Row]:
         return comparison_rows(self)
@@ -208,10 +209,13 @@ def live_party(
     on_progress: Callable[[Snapshot], None] | None = None,
     on_start: Callable[[str], None] | None = None,
     simulate_too: bool = True,
+    watch: bool = True,
 ) -> LiveRun:
     """Run the scenario live (minimal server, or the ``real`` one) and simulated.
 
-    ``on_start`` hears the command line of the server once it is up.
+    ``on_start`` hears the command line of the server once it is up. ``watch=False``
+    runs the minimal server without ``--report`` (no trace, no ``server_view``): the
+    baseline ``benchmarks/bench_watched.py`` compares the watched run against.
     """
     from sim.live.process import start_for
     from sim.live.real import start_real
@@ -219,7 +223,10 @@ def live_party(
     chunks: list[list[bytes]] = []
     with tempfile.TemporaryDirectory(prefix="partyhost-live-") as tmp:
         listener = None
-        if real is None:
+        if real is None and not watch:
+            server = start_for(scenario, graceful_timeout=GRACE)
+            command = server.config.real_command(server.port) + "   (stood in by partyhost serve)"
+        elif real is None:
             path = os.path.join(tmp, "report.sock")
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listener.bind(path)
@@ -239,7 +246,8 @@ def live_party(
             server.stop()
             if listener is not None:
                 listener.close()
-    server_view = server_summary(_events(chunks), scenario, gen.t0) if real is None else None
+    events = _events(chunks)
+    server_view = server_summary(events, scenario, gen.t0) if real is None else None
     simulated = simulate(scenario) if simulate_too else measured.summary
     return LiveRun(
         scenario=scenario,
@@ -250,4 +258,5 @@ def live_party(
         theory=prediction(scenario),
         ceiling=saturation(scenario),
         server_view=server_view,
+        events_seen=len(events),
     )
