@@ -31,8 +31,10 @@ import asyncio
 import dataclasses
 import math
 import os
+import resource
 import socket
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +63,16 @@ class LiveRun:
     ceiling: float  # sim.theory.saturation, guests/s
     server_view: Summary | None  # folded from the server's own trace, when it reports
     events_seen: int = 0  # trace events the server reported (0 unwatched or real)
+    placement: Any = None  # sim.live.process.Placement: where the server and generator ran
+    generator_cpu: float | None = None  # cores' worth the generator's process used
+
+    def placement_dict(self) -> dict[str, Any] | None:
+        if self.placement is None:
+            return None
+        return {**self.placement.to_dict(), "simulated_cores": self.scenario.cores,
+                "generator_cpu": None if self.generator_cpu is None
+                else round(self.generator_cpu, 3),
+                "said": self.placement.describe()}
 
     def rows(self) -> list[Row]:
         return comparison_rows(self)
@@ -84,6 +96,7 @@ class LiveRun:
             "measured": self.measured.to_dict(),
             "server_view": self.server_view.to_dict() if self.server_view else None,
             "difference_pct": {row.name: row.difference for row in self.rows()},
+            "placement": self.placement_dict(),
         }
 
 
@@ -210,18 +223,25 @@ def live_party(
     on_start: Callable[[str], None] | None = None,
     simulate_too: bool = True,
     watch: bool = True,
+    placement: Any = None,
 ) -> LiveRun:
     """Run the scenario live (minimal server, or the ``real`` one) and simulated.
 
     ``on_start`` hears the command line of the server once it is up. ``watch=False``
     runs the minimal server without ``--report`` (no trace, no ``server_view``): the
     baseline ``benchmarks/bench_watched.py`` compares the watched run against.
+    ``placement`` (``sim.live.process.plan_placement``) puts the server's processes on
+    some cores and this process, the generator's, on another, for the run.
     """
-    from sim.live.process import start_for
+    from sim.live.process import running_on, spawning_on, start_for
     from sim.live.real import start_real
 
     chunks: list[list[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="partyhost-live-") as tmp:
+    pinned = placement is not None and placement.pinned
+    server_cores = placement.server if pinned else None
+    generator_cores = placement.generator if pinned else None
+    with tempfile.TemporaryDirectory(prefix="partyhost-live-") as tmp, \
+            spawning_on(server_cores):
         listener = None
         if real is None and not watch:
             server = start_for(scenario, graceful_timeout=GRACE)
@@ -241,7 +261,11 @@ def live_party(
                 on_start(command)
             gen = Generator(Target("127.0.0.1", server.port), scenario, keep_alive=keep_alive,
                             timeout=timeout, on_progress=on_progress)
-            measured = asyncio.run(_hit_while_listening(gen, listener, chunks))
+            with running_on(generator_cores):
+                cpu_before, wall_before = _cpu_seconds(), time.monotonic()
+                measured = asyncio.run(_hit_while_listening(gen, listener, chunks))
+                generator_cpu = (_cpu_seconds() - cpu_before) / max(
+                    time.monotonic() - wall_before, 1e-9)
         finally:
             server.stop()
             if listener is not None:
@@ -259,4 +283,12 @@ def live_party(
         ceiling=saturation(scenario),
         server_view=server_view,
         events_seen=len(events),
+        placement=placement,
+        generator_cpu=generator_cpu,
     )
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds this process (every thread: the generator, the trace reader) used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
