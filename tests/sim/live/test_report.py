@@ -13,7 +13,15 @@ import threading
 import time
 from pathlib import Path
 
-from sim.live.report import BATCH, Reporter, _datagrams, encode, encode_batch
+from sim.live.report import (
+    BATCH,
+    Reporter,
+    _compile,
+    _datagrams,
+    _encode_slow,
+    encode,
+    encode_batch,
+)
 from sim.trace import (
     EVENT_TYPES,
     Arrived,
@@ -66,6 +74,9 @@ def test_encode_is_to_json_exactly():
     for event in SAMPLES:
         assert encode(event) == to_json(event)
     assert encode_batch(SAMPLES).decode().splitlines() == [to_json(e) for e in SAMPLES]
+    assert all(_compile(cls) is not _encode_slow for cls in EVENT_TYPES)  # all fast
+    odd = WorkerKilled(1.0, 0, 5)  # type: ignore[arg-type]  # not the declared str
+    assert encode(odd) == to_json(odd)  # the generic path takes it
 
 
 def test_events_wait_for_the_batch_and_all_arrive_in_order(tmp_path: Path):
