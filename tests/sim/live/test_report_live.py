@@ -97,3 +97,19 @@ def test_a_child_started_on_a_core_runs_there_and_the_caller_is_restored():
     with running_on((first,)):
         assert os.sched_getaffinity(0) == {first}
     assert os.sched_getaffinity(0) == mine
+
+
+def test_live_prints_where_it_ran_and_what_it_simulated():
+    from types import SimpleNamespace
+
+    from tui.commands.live import placement_line
+
+    pinned = plan_placement(want=4, cores=(0, 1, 2, 3))  # asked for 4, the server had 3
+    line = placement_line(SimpleNamespace(placement=pinned, generator_cpu=0.17,
+                                          scenario=SimpleNamespace(cores=4)))
+    assert "server pinned to cores 0,1,2, load generator to core 3" in line
+    assert "used 0.17 of a core" in line and "as --cores asked; the server had 3" in line
+    shared = plan_placement(cores=(0, 1))
+    line = placement_line(SimpleNamespace(placement=shared, generator_cpu=0.2,
+                                          scenario=SimpleNamespace(cores=2)))
+    assert "not pinned: only 2 cores" in line and "simulated with 2 cores" in line
