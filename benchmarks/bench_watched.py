@@ -17,6 +17,12 @@ headline, target within 5%); and the server's CPU per guest (ms, from
 ``RUSAGE_CHILDREN``: the server is our child, its workers the server's, boot
 included), which a busy machine does not blur as much as latency.
 
+First, unless ``--no-micro``: the reporting path alone, in this process (a reporter
+writing to a Unix socket a thread here reads), for an async guest's 9 events: the CPU
+the serving thread spends per guest, unwatched (no reporter: ``if report:`` is false),
+batched, and one write per event; and the whole process's (the flusher, the reader).
+CPU time, not wall time, so a loaded machine blurs it less.
+
 Each round holds the shared measurement lock (``--lock``, flock(2), the lock
 ``flock(1)`` takes), so other measurements on the machine do not run at the same time.
 """
@@ -28,8 +34,11 @@ import contextlib
 import fcntl
 import os
 import resource
+import socket
 import statistics
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,9 +47,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sim.live.report import EVERY_ENV  # noqa: E402
+from sim.live.report import EVERY_ENV, FLUSH_EVERY, Reporter  # noqa: E402
 from sim.scenario import build_scenario  # noqa: E402
 from sim.side_by_side import live_party  # noqa: E402
+from sim.trace import (  # noqa: E402
+    Arrived,
+    Finished,
+    LoopBlocked,
+    LoopUnblocked,
+    PhaseEnded,
+    PhaseStarted,
+    Started,
+)
 
 CASES = {
     "hybrid": ("hybrid W=2 cpu=10 @150/s",
@@ -95,17 +113,85 @@ def one(values: dict, seconds: float, seed: int, way: str) -> Outcome:
                    run.events_seen, cpu * 1000 / max(summary.served, 1))
 
 
+def an_async_guest(report: Reporter | None, guest: int) -> None:
+    """What the async server reports for one io=50 + blocking=5 guest: 9 events."""
+    now = time.monotonic
+    if report:
+        report(Arrived(now(), guest))
+        report(Started(now(), guest, 0))
+        report(PhaseStarted(now(), guest, 0, "io"))
+        report(PhaseEnded(now(), guest, 0, "io"))
+        report(PhaseStarted(now(), guest, 0, "blocking"))
+        report(LoopBlocked(now(), 0, guest, "blocking"))
+        report(LoopUnblocked(now(), 0, guest))
+        report(PhaseEnded(now(), guest, 0, "blocking"))
+        report(Finished(now(), guest, 0))
+
+
+def micro(guests: int = 20_000, rounds: int = 3) -> None:
+    """The reporting path alone: CPU us per guest, serving thread and whole process."""
+    with tempfile.TemporaryDirectory(prefix="partyhost-bench-") as tmp, \
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        path = os.path.join(tmp, "report.sock")
+        listener.bind(path)
+        listener.listen(4)
+
+        def read() -> None:  # the observer: one connection per reporter, read to its end
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    while conn.recv(65536):
+                        pass
+
+        threading.Thread(target=read, daemon=True).start()
+        ways = {"unwatched": None, "batched": FLUSH_EVERY, "per-event": 0.0}
+        costs: dict[str, list[tuple[float, float]]] = {way: [] for way in ways}
+        for _ in range(rounds):
+            for way, every in ways.items():
+                report = Reporter(path, every=every) if every is not None else None
+                process, thread = time.process_time(), time.thread_time()
+                for guest in range(guests):
+                    an_async_guest(report, guest)
+                    if guest % 10 == 9:
+                        time.sleep(0.001)  # 10 guests a millisecond: the flusher gathers
+                thread = time.thread_time() - thread
+                if report is not None:
+                    report.close()  # its last batch counts too
+                process = time.process_time() - process
+                costs[way].append((thread * 1e6 / guests, process * 1e6 / guests))
+    print(f"the reporting path alone, an async guest's 9 events, {guests:,} guests x {rounds}; "
+          "CPU us per guest (medians)")
+    print(f"  {'way':10} {'serving thread':>15} {'whole process':>14}")
+    med = {way: (statistics.median(c[0] for c in costs[way]),
+                 statistics.median(c[1] for c in costs[way])) for way in ways}
+    for way in ways:
+        print(f"  {way:10} {med[way][0]:15.1f} {med[way][1]:14.1f}")
+    print(f"  per-event / batched: serving thread x{med['per-event'][0] / med['batched'][0]:.1f}, "
+          f"whole process x{med['per-event'][1] / med['batched'][1]:.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: only the reporting path")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--case", choices=[*CASES, "all"], default="all")
     parser.add_argument("--per-event", action="store_true",
                         help="also run the old way: one write per event")
     parser.add_argument("--lock", default="/tmp/partyhost-measure.lock",
                         help="flock this file around each round ('' for none)")
+    parser.add_argument("--no-micro", action="store_true",
+                        help="skip the in-process measurement of the reporting path")
     args = parser.parse_args()
+    if not args.no_micro:
+        with held(args.lock):
+            micro()
+        print()
+    if args.rounds < 1:
+        return 0  # --rounds 0: the reporting path alone
     names = list(CASES) if args.case == "all" else [args.case]
     ways = WAYS if args.per_event else WAYS[:2]
     print(f"{args.seconds:g} s per run, {args.rounds} rounds ({', '.join(ways)} alternating), "

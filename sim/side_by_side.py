@@ -37,7 +37,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.live.loadgen import Generator, HitResult, Snapshot, Target, alone
 from sim.metrics import Summary, metrics_for
@@ -45,6 +45,9 @@ from sim.run import simulate
 from sim.scenario import Scenario
 from sim.theory import Prediction, prediction, saturation
 from sim.trace import Event, ServerStarted, TraceFormatError, from_json
+
+if TYPE_CHECKING:
+    from sim.live.process import Placement
 
 REPORT_DRAIN = 0.3  # s to keep reading the server's trace after the last answer
 GRACE = 2.0  # s: the minimal server's --graceful-timeout in a live run
@@ -63,7 +66,7 @@ class LiveRun:
     ceiling: float  # sim.theory.saturation, guests/s
     server_view: Summary | None  # folded from the server's own trace, when it reports
     events_seen: int = 0  # trace events the server reported (0 unwatched or real)
-    placement: Any = None  # sim.live.process.Placement: where the server and generator ran
+    placement: Placement | None = None  # where the server and the generator ran
     generator_cpu: float | None = None  # cores' worth the generator's process used
 
     def placement_dict(self) -> dict[str, Any] | None:
@@ -223,7 +226,7 @@ def live_party(
     on_start: Callable[[str], None] | None = None,
     simulate_too: bool = True,
     watch: bool = True,
-    placement: Any = None,
+    placement: Placement | None = None,
 ) -> LiveRun:
     """Run the scenario live (minimal server, or the ``real`` one) and simulated.
 

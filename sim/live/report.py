@@ -137,19 +137,27 @@ class Reporter:
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = False
+        self._direct = False
+        self._eager = self.every <= 0 or self.broken  # write in the caller, now
         self._flusher: threading.Thread | None = None
+
+    def direct(self) -> None:
+        """In this process only, write each event at once, with no flusher thread.
+
+        For an arbiter's master: it reports a handful of events (a worker killed or
+        dead), and a master that forks should have no thread of ours that could hold a
+        lock across the fork. Its forked workers batch (the mark is per process)."""
+        self._direct = self._eager = True
 
     def __bool__(self) -> bool:
         return not self.broken
 
     def __call__(self, event: Event) -> None:
         """Queue ``event``; the flusher sends it within ``every`` seconds."""
-        if self.broken:
-            return
         queue = self._queue
         queue.append(event)
-        if self._closing or self.every <= 0:
-            self.flush()  # after close() no flusher runs; every=0: the old way, to compare
+        if self._eager:  # closed, broken (flush drops it), direct, or every=0 (the old way)
+            self.flush()
             return
         # Append first, then look: seeing 1 means the flusher had drained everything
         # before this event, so it must be woken; seeing more means an earlier event
@@ -226,14 +234,14 @@ class Reporter:
             self._give_up()
 
     def _give_up(self) -> None:
-        self.broken = True
+        self.broken = self._eager = True
         self._sock, self._fd = None, None
         self._queue.clear()
 
     def close(self) -> None:
         """Flush what this process queued, stop its flusher, close its connection."""
         with self._start_lock:
-            self._closing = True
+            self._closing = self._eager = True
         flusher = self._flusher
         if flusher is not None:
             self._wake.set()

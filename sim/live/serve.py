@@ -129,10 +129,13 @@ def banner(config: ServerConfig) -> list[str]:
 def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None = None) -> int:
     """Run the server in this process until SIGTERM/SIGINT; the exit code."""
     stop_with_owner()
+    row = server(config.model)
     listener = bind(config)
     config = replace(config, port=listener.getsockname()[1])
     report = open_reporter(config.report)
     if report is not None:
+        if row.structure.manager:
+            report.direct()  # the master writes its few events itself; workers batch
         report(ServerStarted(time.monotonic(), config.model, config.workers, config.threads,
                              usable_cores(), config.hosts, config.backlog))  # fmt: skip
         report.flush()  # first on the wire, before any worker's; and a bad PATH shows now
@@ -145,7 +148,6 @@ def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None 
             announce(config)
 
     try:
-        row = server(config.model)
         run = load(row.live)  # a worker's loop under the arbiter, or the whole server
         if row.structure.manager:
             return Arbiter(config, listener, run, report, ready).run()

@@ -168,6 +168,27 @@ def test_a_forked_child_sends_its_own_events_not_its_parents(tmp_path: Path):
     assert sorted(e.guest for e in read(path)) == [1, 2]  # type: ignore[attr-defined]
 
 
+def test_a_master_writes_at_once_with_no_thread_and_its_workers_batch(tmp_path: Path):
+    path = tmp_path / "trace.jsonl"
+    reporter = Reporter(str(path), every=30.0)
+    reporter.direct()  # as serve.py marks an arbiter's master
+    reporter(SAMPLES[0])
+    assert read(path) == SAMPLES[:1] and reporter._flusher is None
+    pid = os.fork()
+    if pid == 0:  # a worker: batching again, so nothing is written before its close
+        code = 1
+        try:
+            reporter(SAMPLES[1])
+            code = 0 if read(path) == SAMPLES[:1] and reporter._flusher is not None else 3
+            reporter.close()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    reporter.close()
+    assert read(path) == SAMPLES[:2]
+
+
 def test_datagrams_hold_whole_lines():
     data = encode_batch([*SAMPLES] * 50)
     pieces = _datagrams(data, limit=300)
