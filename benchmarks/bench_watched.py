@@ -179,6 +179,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="0: only the reporting path")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--case", choices=[*CASES, "all"], default="all")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="guests/s instead of the case's own (a machine too busy to "
+                             "serve the issue's rate measures only its overload)")
     parser.add_argument("--per-event", action="store_true",
                         help="also run the old way: one write per event")
     parser.add_argument("--lock", default="/tmp/partyhost-measure.lock",
@@ -199,6 +202,9 @@ def main() -> int:
     worst = 0.0
     for name in names:
         label, values = CASES[name]
+        if args.rate is not None:
+            values = {**values, "rate": args.rate}
+            label = label.split("@")[0] + f"@{args.rate:g}/s"
         runs: dict[str, list[Outcome]] = {way: [] for way in ways}
         for round_ in range(args.rounds):
             order = ways if round_ % 2 == 0 else tuple(reversed(ways))
