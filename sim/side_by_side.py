@@ -31,11 +31,13 @@ import asyncio
 import dataclasses
 import math
 import os
+import resource
 import socket
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.live.loadgen import Generator, HitResult, Snapshot, Target, alone
 from sim.metrics import Summary, metrics_for
@@ -43,6 +45,9 @@ from sim.run import simulate
 from sim.scenario import Scenario
 from sim.theory import Prediction, prediction, saturation
 from sim.trace import Event, ServerStarted, TraceFormatError, from_json
+
+if TYPE_CHECKING:
+    from sim.live.process import Placement
 
 REPORT_DRAIN = 0.3  # s to keep reading the server's trace after the last answer
 GRACE = 2.0  # s: the minimal server's --graceful-timeout in a live run
@@ -60,6 +65,17 @@ class LiveRun:
     theory: Prediction | None
     ceiling: float  # sim.theory.saturation, guests/s
     server_view: Summary | None  # folded from the server's own trace, when it reports
+    events_seen: int = 0  # trace events the server reported (0 unwatched or real)
+    placement: Placement | None = None  # where the server and the generator ran
+    generator_cpu: float | None = None  # cores' worth the generator's process used
+
+    def placement_dict(self) -> dict[str, Any] | None:
+        if self.placement is None:
+            return None
+        return {**self.placement.to_dict(), "simulated_cores": self.scenario.cores,
+                "generator_cpu": None if self.generator_cpu is None
+                else round(self.generator_cpu, 3),
+                "said": self.placement.describe()}
 
     def rows(self) -> list[Row]:
         return comparison_rows(self)
@@ -83,6 +99,7 @@ class LiveRun:
             "measured": self.measured.to_dict(),
             "server_view": self.server_view.to_dict() if self.server_view else None,
             "difference_pct": {row.name: row.difference for row in self.rows()},
+            "placement": self.placement_dict(),
         }
 
 
@@ -234,19 +251,32 @@ def live_party(
     on_progress: Callable[[Snapshot], None] | None = None,
     on_start: Callable[[str], None] | None = None,
     simulate_too: bool = True,
+    watch: bool = True,
+    placement: Placement | None = None,
 ) -> LiveRun:
     """Run the scenario live (minimal server, or the ``real`` one) and simulated.
 
-    ``on_start`` hears the command line of the server once it is up.
+    ``on_start`` hears the command line of the server once it is up. ``watch=False``
+    runs the minimal server without ``--report`` (no trace, no ``server_view``): the
+    baseline ``benchmarks/bench_watched.py`` compares the watched run against.
+    ``placement`` (``sim.live.process.plan_placement``) puts the server's processes on
+    some cores and this process, the generator's, on another, for the run.
     """
-    from sim.live.process import start_for
+    from sim.live.process import running_on, spawning_on, start_for
     from sim.live.real import start_real
 
     interpreter = free_threaded_command(scenario, real)
     chunks: list[list[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="partyhost-live-") as tmp:
+    pinned = placement is not None and placement.pinned
+    server_cores = placement.server if pinned else None
+    generator_cores = placement.generator if pinned else None
+    with tempfile.TemporaryDirectory(prefix="partyhost-live-") as tmp, \
+            spawning_on(server_cores):
         listener = None
-        if real is None:
+        if real is None and not watch:
+            server = start_for(scenario, graceful_timeout=GRACE)
+            command = server.config.real_command(server.port) + "   (stood in by partyhost serve)"
+        elif real is None:
             path = os.path.join(tmp, "report.sock")
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             listener.bind(path)
@@ -262,12 +292,17 @@ def live_party(
                 on_start(command)
             gen = Generator(Target("127.0.0.1", server.port), scenario, keep_alive=keep_alive,
                             timeout=timeout, on_progress=on_progress)
-            measured = asyncio.run(_hit_while_listening(gen, listener, chunks))
+            with running_on(generator_cores):
+                cpu_before, wall_before = _cpu_seconds(), time.monotonic()
+                measured = asyncio.run(_hit_while_listening(gen, listener, chunks))
+                generator_cpu = (_cpu_seconds() - cpu_before) / max(
+                    time.monotonic() - wall_before, 1e-9)
         finally:
             server.stop()
             if listener is not None:
                 listener.close()
-    server_view = server_summary(_events(chunks), scenario, gen.t0) if real is None else None
+    events = _events(chunks)
+    server_view = server_summary(events, scenario, gen.t0) if real is None else None
     simulated = simulate(scenario) if simulate_too else measured.summary
     return LiveRun(
         scenario=scenario,
@@ -278,4 +313,13 @@ def live_party(
         theory=prediction(scenario),
         ceiling=saturation(scenario),
         server_view=server_view,
+        events_seen=len(events),
+        placement=placement,
+        generator_cpu=generator_cpu,
     )
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds this process (every thread: the generator, the trace reader) used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

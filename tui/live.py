@@ -15,8 +15,17 @@ Theory of operation. ``LiveDriver`` has the sim driver's ``advance`` and nothing
 Starting blocks (a server takes a moment to boot), so the app runs ``start`` and the
 feed's ``pump`` in Textual thread workers (``tui.screens.party``); ``advance``, called
 each frame on the app's thread, only drains the queue and rebases the server's
-``time.monotonic()`` stamps to seconds since the switch. Whatever ends the live party
-(switching back, quitting, a crash: ``atexit``) calls ``close``, which is idempotent.
+``time.monotonic()`` stamps to seconds since the switch.
+
+The picture lags by one batch. The server's processes report in batches
+(``sim.live.report``: every ``FLUSH_EVERY``, 50 ms, so that watching does not slow the
+server down), and each process's batch comes on its own socket. So the driver's clock
+runs ``HOLD`` (one batch and a margin) behind the wall clock, and ``advance`` hands
+out only the events stamped before it, in time order across every process; an event
+later than that (a batch delayed on a loaded machine) is handed out at once.
+
+Whatever ends the live party (switching back, quitting, a crash: ``atexit``) calls
+``close``, which is idempotent.
 This module imports no Textual: the app's part is the few lines in ``toggle``.
 """
 
@@ -26,6 +35,8 @@ import asyncio
 import atexit
 import contextlib
 import dataclasses
+import heapq
+import itertools
 import os
 import selectors
 import shutil
@@ -36,12 +47,14 @@ import time
 from collections import deque
 from typing import Any
 
+from sim.live.report import FLUSH_EVERY
 from sim.scenario import Scenario
 from sim.trace import Event, TraceFormatError, from_json
 from tui.session import rebuild
 
 LIVE_DURATION = 600.0  # s: the load generator's hard cap; free play restarts past it
 READ_CHUNK = 65536
+HOLD = FLUSH_EVERY + 0.05  # s the live clock runs behind: one batch of reports, a margin
 
 
 class LiveFeed:
@@ -147,6 +160,8 @@ class LiveDriver:
         self.ready = threading.Event()
         self.t0 = time.monotonic()
         self.lagging = False
+        self._held: list[tuple[float, int, Event]] = []  # (t since the switch, n, event)
+        self._order = itertools.count()
         self._gen_loop: asyncio.AbstractEventLoop | None = None
         self._gen_task: asyncio.Task | None = None
         self._gen_thread: threading.Thread | None = None
@@ -202,21 +217,25 @@ class LiveDriver:
 
     @property
     def now(self) -> float:
-        return time.monotonic() - self.t0
+        """Seconds since the switch, one batch of reports ago (``HOLD``)."""
+        return max(0.0, time.monotonic() - self.t0 - HOLD)
 
     @property
     def finished(self) -> bool:
         return self._closed
 
     def advance(self, dt: float, budget: float | None = None) -> list[Event]:
-        """What the server reported since the last frame, in seconds since the switch."""
-        events = self.feed.drain()
-        if not events:
-            return events
-        t0 = self.t0
-        rebased = [_shift(event, t0) for event in events]
-        rebased.sort(key=lambda e: e.t)  # several processes report on several sockets
-        return rebased
+        """What the server reported up to ``now``, in seconds since the switch, in time
+        order (several processes report on several sockets, each a batch at a time)."""
+        held, order, t0 = self._held, self._order, self.t0
+        for event in self.feed.drain():
+            shifted = _shift(event, t0)
+            heapq.heappush(held, (shifted.t, next(order), shifted))
+        now = self.now
+        out = []
+        while held and held[0][0] <= now:
+            out.append(heapq.heappop(held)[2])
+        return out
 
     def step(self) -> list[Event]:
         return []

@@ -212,6 +212,8 @@ class Arbiter:
             traceback.print_exc()
             code = 1
         finally:
+            if self.report is not None:
+                self.report.close()  # send this worker's last batch: os._exit flushes nothing
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)  # never return into the master's stack

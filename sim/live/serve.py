@@ -52,6 +52,15 @@ def stop_with_owner() -> None:
     threading.Thread(target=watch, name="owner-watch", daemon=True).start()
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (``partyhost live`` may have pinned it to
+    fewer than the machine has: ``sim.live.process.Placement``)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def listen_on(host: str, port: int, backlog: int) -> socket.socket:
     """A TCP socket bound to ``host:port`` and listening; raises ``OSError`` (a
     ``socket.gaierror`` for a name that does not resolve)."""
@@ -122,12 +131,16 @@ def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None 
     """Run the server in this process until SIGTERM/SIGINT; the exit code."""
     stop_with_owner()
     open_kitchen(config.db_pool, config.db_timeout, config.db_max)  # before any fork
+    row = server(config.model)
     listener = bind(config)
     config = replace(config, port=listener.getsockname()[1])
     report = open_reporter(config.report)
     if report is not None:
+        if row.structure.manager:
+            report.direct()  # the master writes its few events itself; workers batch
         report(ServerStarted(time.monotonic(), config.model, config.workers, config.threads,
-                             os.cpu_count() or 1, config.hosts, config.backlog))  # fmt: skip
+                             usable_cores(), config.hosts, config.backlog))  # fmt: skip
+        report.flush()  # first on the wire, before any worker's; and a bad PATH shows now
         if report.broken:  # said once, at the start, rather than silently never
             listener.close()
             raise ConfigError(f"--report {config.report}: cannot write there")
@@ -137,7 +150,6 @@ def serve(config: ServerConfig, announce: Callable[[ServerConfig], None] | None 
             announce(config)
 
     try:
-        row = server(config.model)
         run = load(row.live)  # a worker's loop under the arbiter, or the whole server
         if row.structure.manager:
             return Arbiter(config, listener, run, report, ready).run()

@@ -41,8 +41,10 @@ measurement side by side with the difference in percent.
 Real servers (optional extra, pip install -e '.[real]'): gunicorn, gunicorn-gthread,
 uvicorn, gunicorn-uvicorn, gunicorn-asgi."""
 EPILOG = DIST_HELP + """
-Without --guests or --duration a live run lasts 10 s. --cores defaults to this
-machine's core count here, since the server really runs on it. Feed the simulation
+Without --guests or --duration a live run lasts 10 s. With 3 cores or more, the
+load generator gets a core of its own and the server the others (--cores N: N of
+them), and --cores defaults to the server's count, since it really runs on them; with
+2 the two share the cores, and the output says how much the generator used. Feed the simulation
 the server's own per-request cost with --overhead MS (see `partyhost calibrate`).
 
 Examples:
@@ -127,7 +129,11 @@ def run(args: argparse.Namespace) -> int:
     model, real = model_for(args.server)
     if real is not None and (why := missing(real)):
         raise CliError(why)
-    cores = None if args.cores is not None else os.cpu_count()
+    from sim.live.process import plan_placement
+
+    placement = plan_placement(want=args.cores)
+    # The simulation gets the cores the server really runs on, unless the learner said.
+    cores = None if args.cores is not None else placement.server_cores
     scenario = hit_scenario(args, model=model, cores=cores)
     timeout = read_timeout(args)
     err = Console(stderr=True)
@@ -142,10 +148,10 @@ def run(args: argparse.Namespace) -> int:
             with display:
                 result = live_party(scenario, real=real, keep_alive=args.keep_alive,
                                     timeout=timeout, on_progress=display.update,
-                                    on_start=started)
+                                    on_start=started, placement=placement)
         else:
             result = live_party(scenario, real=real, keep_alive=args.keep_alive,
-                                timeout=timeout, on_start=started)
+                                timeout=timeout, on_start=started, placement=placement)
     except (LoadgenError, RealServerMissing) as exc:
         raise CliError(str(exc)) from None
     except (ServerError, RealServerError) as exc:
@@ -158,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     console.print(scenario.describe(), style="bold", markup=False)
     console.print(f"server: {result.command}", markup=False, highlight=False)
+    console.print(placement_line(result), markup=False, highlight=False)
     console.print(live_table(result))
     console.print(hdr_table(result.measured.latency))
     note = None if result.server_view else (
@@ -167,6 +174,19 @@ def run(args: argparse.Namespace) -> int:
     for line in generator_lines(result.measured, utilisation_note=note):
         console.print(line, markup=False, highlight=False)
     return 0
+
+
+def placement_line(result) -> str:
+    """Where the server and the generator ran, and what the simulation was told."""
+    placement = result.placement
+    said = f"placement: {placement.describe()}"
+    if result.generator_cpu is not None:
+        said += f"; the load generator used {result.generator_cpu:.2f} of a core"
+    cores = result.scenario.cores
+    said += f"; simulated with {cores} core{'s' if cores != 1 else ''}"
+    if placement.pinned and cores != placement.server_cores:
+        said += f" (as --cores asked; the server had {placement.server_cores})"
+    return said
 
 
 def _cell(value: float | None, unit: str) -> str:
