@@ -266,7 +266,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
         guest.finished_at = guest.started_at
         if server.report:
             server.report(Failed(guest.started_at, guest.id, guest.worker, REASON_LIMIT))
-        headers = [*guest.headers(server.pid), ("retry-after", "1")]
+        headers = [*guest.headers(server.pid), ("retry-after", "1"), ("connection", "close")]
         body = (f"503: {server.limit} connections open, this one's included "
                 "(--limit-concurrency)\n").encode()
         self.transport.write(self.session.respond(request, 503, headers, body))
