@@ -34,10 +34,15 @@ as a cpu phase, which this model takes back and spreads over the turns, ``TURN_S
 A handler's step runs its cpu and blocking phases back to back without letting
 anyone in between, since a coroutine only yields at an ``await``.
 
-Measured (2 cores, busy with other work): the issue's case, io=50 then blocking=5 at
-100/s, uvicorn p50 72 ms, mean 80, mean wait before the handler 12.9 ms; one turn
-per request (the old model) gave p50 59, mean 60, wait 2.0; see ``tests/sim/model/
-test_event_loop_turns.py`` and ``benchmarks/loop_turns.py`` for the split.
+Measured (``partyhost live uvicorn ... --json``, 10 s, seed 1, 2 cores busy with other
+work): io=50 then blocking=5 at 100/s, uvicorn p50 72 ms, mean 80, p99 140, mean wait
+before the handler 12.9 ms; one turn per request (the old model) gave p50 59, mean
+60, p99 76, wait 2.0; these turns give p50 70.7, mean 76.5, p99 136, wait 10.7 (with no
+``--overhead``; uvicorn's own cpu is 0.34-0.36 ms per request, with which the numbers
+barely move, while ``calibrate`` on a busy machine says 0.95 ms, an upper bound that
+overshoots: p50 84). ``--limit-concurrency 20``, io=200, 150/s: uvicorn refused 625 of
+1,502, the minimal server 640, this model 613, Erlang B with 19 servers 614 (with 20:
+571).
 
 ``--limit-concurrency N``, as uvicorn decides it: at the ``READ`` turn, a 503 if
 ``len(connections) >= N``; that set already holds the new connection, and every
