@@ -57,7 +57,8 @@ KNOBS: dict[str, Knob] = {
              "threads per process (gunicorn --threads), or the thread pool's tokens",
              maximum=MAX_THREADS, otherwise=1),
         Knob("limit_concurrency", "guests", "max guests juggled",
-             "answer 503 beyond N in flight, like uvicorn --limit-concurrency"),
+             "answer 503 once N connections are open, the newcomer's own included (so N-1 "
+             "in flight), like uvicorn --limit-concurrency"),
         Knob("worker_connections", "connections", "guests let in per host",
              "a worker with N connections open stops accepting (the rest wait in the line), "
              "like gunicorn --worker-connections", maximum=MAX_WORKER_CONNECTIONS),

@@ -3,7 +3,8 @@
 Theory of operation. Queueing theory gives exact answers for a few simple parties:
 M/M/c (Poisson arrivals, exponential service, c servers, one shared line) through
 Erlang's C formula, M/M/1 as its c = 1 case, M/G/c/c (c servers and no line: a loop
-with ``--limit-concurrency c`` and only io) through Erlang's B formula, M/G/1 and
+with only io and ``--limit-concurrency c+1``, since uvicorn counts the newcomer's own
+connection) through Erlang's B formula, M/G/1 and
 M/D/1 (constant service) through Pollaczek-Khinchine. Little's law (L = lambda W)
 holds for any stable system. And every model has a saturation throughput: the rate
 beyond which the line grows without end, set by whichever runs out first of hosts,
@@ -216,10 +217,14 @@ def prediction(scenario: Scenario) -> Prediction | None:
     elif IO_NEVER_WAITS in forms and not s.limit_concurrency:  # io under a loop: no wait
         return Prediction("M/G/inf (io never waits for the loop)", 0.0, dist.mean / 1000,
                           s.rate or 0.0)
-    elif IO_NEVER_WAITS in forms and s.workers == 1:  # ... but at most N in flight
-        c, rate = s.limit_concurrency, s.rate or 0.0
+    elif IO_NEVER_WAITS in forms and s.workers == 1:  # ... but at most N-1 in flight
+        # uvicorn refuses when len(connections) >= N, a set that already holds the
+        # newcomer's connection: N-1 guests in flight beside it, so N-1 servers.
+        limit, rate = s.limit_concurrency, s.rate or 0.0
+        c = limit - 1
         refused = erlang_b(c, rate * dist.mean / 1000)
-        return Prediction(f"M/G/{c}/{c} (Erlang B: --limit-concurrency {c})", 0.0,
+        return Prediction(f"M/G/{c}/{c} (Erlang B: --limit-concurrency {limit} "
+                          f"lets {c} in beside the newcomer)", 0.0,
                           dist.mean / 1000, rate * (1 - refused), p_refused=refused)
     else:
         return None

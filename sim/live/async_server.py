@@ -11,12 +11,19 @@ connection; a cpu phase or a blocking call (``time.sleep``) holds the loop, and 
 nothing else moves, not even accepting. Requests on one connection are answered in
 order: while a guest is served, the connection stops reading.
 
-``--limit-concurrency N``: a guest who would make N+1 in flight gets a 503 at once, as
-uvicorn does (uvicorn also counts open connections; we count guests, as the
-simulation does). Kept-alive connections idle for ``KEEPALIVE`` seconds are closed
-(uvicorn's ``--timeout-keep-alive``), by one sweep a second over the loop's
-connections rather than a timer set and cancelled for every request (about 5% of the
-hello world's rate, measured); an idle connection may so live up to a second longer.
+``--limit-concurrency N``, as uvicorn decides it (``on_headers_complete`` in
+``uvicorn/protocols/http/httptools_impl.py``): once a request is parsed, a 503 if
+``len(connections) >= N or len(tasks) >= N``. The connections already hold the
+newcomer's own and every idle kept-alive one, so at most N-1 guests are in flight
+beside it, not N. Uvicorn sends the 503 from a task, on the loop's next turn, with
+``connection: close``; so do we (``open`` counts a connection from
+``connection_made`` until we close it, as uvicorn's ``transport.close()`` right after
+its answer; our lingering for the client's FIN is not counted).
+
+Kept-alive connections idle for ``KEEPALIVE`` seconds are closed (uvicorn's
+``--timeout-keep-alive``), by one sweep a second over the loop's connections rather
+than a timer set and cancelled for every request (about 5% of the hello world's rate,
+measured); an idle connection may so live up to a second longer.
 The same sweep answers 408 and closes a connection whose request has been arriving for
 longer than ``--header-timeout`` (a client trickling bytes, slowloris); uvicorn has
 no such limit on the head, only h11's size limit.
@@ -68,6 +75,7 @@ class LoopServer:
         self.pid = os.getpid()
         self.limit = config.limit_concurrency
         self.in_flight = 0
+        self.open = 0  # connections made and not yet closed: uvicorn's len(connections)
         self.connections: set[HttpProtocol] = set()
         self.tasks: set[asyncio.Task] = set()
         self.closing = False
@@ -150,6 +158,7 @@ class HttpProtocol(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.accepted_at = 0.0
         self.first = True
+        self.counted = False  # in server.open
         self.busy = False  # a guest of this connection is being served
         self.closing = False
         self.idle_since = 0.0  # loop time the connection began to wait for a request; 0: not
@@ -163,10 +172,13 @@ class HttpProtocol(asyncio.BufferedProtocol):
         self.transport = transport  # type: ignore[assignment]
         self.accepted_at = time.monotonic()
         self.server.connections.add(self)
+        self.server.open += 1
+        self.counted = True
         self.idle_since = self.loop.time()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
+        self.uncount()
         self.closing = True
         if self.linger is not None:
             self.linger.cancel()
@@ -227,8 +239,11 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 status, headers, body = admitted
                 headers = [*headers, ("x-worker", str(server.worker))]
                 self.transport.write(self.session.respond(request, status, headers, body))
-            elif server.limit is not None and server.in_flight >= server.limit:
-                self._turn_away(request, admitted)
+            elif server.limit is not None and (server.open >= server.limit
+                                               or server.in_flight >= server.limit):
+                self.busy = True  # nothing more is read from this connection
+                self.loop.call_soon(self._turn_away, request, admitted)  # uvicorn: a task
+                return
             else:
                 self.busy = True
                 server.in_flight += 1
@@ -242,15 +257,20 @@ class HttpProtocol(asyncio.BufferedProtocol):
                 return
 
     def _turn_away(self, request: Request, guest: Guest) -> None:
-        """Over the limit: a 503 now, without running a single phase."""
+        """Over the limit: a 503 on the turn after the parse, without running a single
+        phase, and the connection closed (uvicorn's ``service_unavailable``)."""
         server = self.server
+        if self.closing:
+            return
         start(guest, server.report)
         guest.finished_at = guest.started_at
         if server.report:
             server.report(Failed(guest.started_at, guest.id, guest.worker, REASON_LIMIT))
-        headers = [*guest.headers(server.pid), ("retry-after", "1")]
-        body = f"503: {server.limit} guests in flight already (--limit-concurrency)\n".encode()
+        headers = [*guest.headers(server.pid), ("retry-after", "1"), ("connection", "close")]
+        body = (f"503: {server.limit} connections open, this one's included "
+                "(--limit-concurrency)\n").encode()
         self.transport.write(self.session.respond(request, 503, headers, body))
+        self.close()
 
     async def serve(self, request: Request, guest: Guest) -> None:
         server = self.server
@@ -293,11 +313,17 @@ class HttpProtocol(asyncio.BufferedProtocol):
         self.transport.write(error_bytes(408, reason))
         self.close()
 
+    def uncount(self) -> None:
+        if self.counted:
+            self.counted = False
+            self.server.open -= 1
+
     def close(self) -> None:
         """Close gently: our FIN first, the client's bytes dropped, then close."""
         if self.closing:
             return
         self.closing = True
+        self.uncount()
         transport = self.transport
         if transport is None or transport.is_closing():
             return

@@ -206,7 +206,8 @@ FLAGS = [  # (flag, short, metavar, help)
     ("--timeout", None, "S", "seconds before the arbiter kills a silent worker (default 30)"),
     ("--graceful-timeout", None, "S",
      f"seconds to finish guests after SIGTERM or Ctrl-C (default {DEFAULT_GRACE:g})"),
-    ("--limit-concurrency", None, "N", "answer 503 beyond N in flight, as uvicorn ("
+    ("--limit-concurrency", None, "N",
+     "answer 503 once N connections are open (N-1 in flight), as uvicorn ("
      + ", ".join(n for n in NAMES if server(n).has("limit_concurrency")) + ")"),
     ("--worker-connections", None, "N", "a worker with N connections open stops accepting, "
      "as gunicorn's gevent worker (" + ", ".join(

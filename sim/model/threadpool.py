@@ -10,8 +10,9 @@ thread ``time.sleep`` releases the GIL and blocks nobody else), and to chat (cpu
 needs the process's one GIL and a room. So a ``def`` endpoint does not freeze the loop,
 but its CPU work is worth one core, and the pool can run out.
 
-``--limit-concurrency N`` answers 503 at once to a guest who would make N+1 in the
-house, as uvicorn does. No manager watches a lone uvicorn: ``--timeout`` does nothing.
+``--limit-concurrency N`` answers 503 at once to a guest who would make N in the
+house, as uvicorn does (it counts open connections, the newcomer's own included:
+``event_loop``). No manager watches a lone uvicorn: ``--timeout`` does nothing.
 
 A slow coat (upload) costs a thread nothing: the loop reads the body while it serves
 others, and the guest asks for a token once it has arrived.
@@ -54,7 +55,7 @@ class ThreadPoolParty(ThreadedParty):
         taken by the loop (the body is read before the ``def`` handler is called), so
         the guest asks for a thread only once it is off."""
         now = self.env.now
-        if self.limit is not None and self.in_house > self.limit:
+        if self.limit is not None and self.in_house >= self.limit:  # N-1 others inside
             self.leave(Failed(now, guest.id, -1, REASON_LIMIT))
             return
         coat = sum(seconds for kind, seconds in guest.phases if kind == UPLOAD)

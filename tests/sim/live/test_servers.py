@@ -138,15 +138,35 @@ def test_a_worker_stuck_past_timeout_is_killed_and_replaced(model: str, trace_pa
         assert any(isinstance(e, Failed) and e.guest == 7 for e in events)
 
 
-def test_limit_concurrency_answers_503_beyond_n(trace_path: Path):
-    with serving("async", limit_concurrency=2, report=str(trace_path)) as server:
-        replies = at_once(server.port, ["/guest?io=300"] * 5)
+def test_limit_concurrency_answers_503_with_n_minus_1_in_flight(trace_path: Path):
+    """As uvicorn: a 503 when the open connections, the newcomer's own and idle ones
+    included, reach --limit-concurrency 3. So two guests in flight turn the third away,
+    and so does one guest in flight beside an idle connection. Timing: each guest in
+    flight is sent 0.25 s before the probe and lasts 0.8 s, so it is surely inside
+    (accept and parse take ms on an idle loop) and surely not gone yet."""
+    with serving("async", limit_concurrency=3, report=str(trace_path)) as server:
+        with ThreadPoolExecutor(2) as pool:
+            long = [pool.submit(get, server.port, "/guest?io=800")]
+            time.sleep(0.1)
+            long.append(pool.submit(get, server.port, "/guest?io=800"))
+            time.sleep(0.25)
+            two_inside = get(server.port, "/guest?io=1")
+            assert [f.result().status for f in long] == [200, 200]
+        with socket.create_connection(("127.0.0.1", server.port)) as idle:
+            with ThreadPoolExecutor(1) as pool:
+                one = pool.submit(get, server.port, "/guest?io=800")
+                time.sleep(0.25)
+                one_and_idle = get(server.port, "/guest?io=1")
+                assert one.result().status == 200
+            idle.close()
+        time.sleep(0.1)
         later = get(server.port, "/guest?io=1")
-    statuses = sorted(r.status for r in replies)
-    assert statuses == [200, 200, 503, 503, 503]
+    assert two_inside.status == 503 and b"--limit-concurrency" in two_inside.body
+    assert two_inside.headers.get("connection") == "close"
+    assert one_and_idle.status == 503
     assert later.status == 200
     failed = [e for e in read_trace(trace_path) if isinstance(e, Failed)]
-    assert len(failed) == 3 and {e.reason for e in failed} == {REASON_LIMIT}
+    assert len(failed) == 2 and {e.reason for e in failed} == {REASON_LIMIT}
 
 
 @pytest.mark.parametrize("model", ["sync", "async"])

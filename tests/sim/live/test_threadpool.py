@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -132,10 +133,17 @@ def test_real_uvicorn_def_serves_t_at_once_in_two_rounds():
 
 
 def test_limit_concurrency_counts_guests_waiting_for_a_token_too():
-    # uvicorn's --limit-concurrency is checked on the loop, before the limiter: with one
-    # thread and 2 allowed in flight, of 4 guests sent together one is served, one waits
-    # for the token (and is served a round later), and two get a 503 at once.
-    with serving("threadpool", threads=1, limit_concurrency=2) as server:
-        replies, _ = at_once(server.port, [f"/guest?io={IO_MS}"] * 4)
-    assert sorted(r.status for r in replies) == [200, 200, 503, 503]
+    # uvicorn's --limit-concurrency is checked on the loop, before the limiter, against
+    # the open connections, the newcomer's own included: with one thread and a limit of
+    # 3, of 4 guests sent 40 ms apart one is served, one waits for the token (and is
+    # served a round later), and two get a 503 at once. (Sent together, all four could
+    # be accepted before any is parsed, and all four refused, as uvicorn would.)
+    with serving("threadpool", threads=1, limit_concurrency=3) as server:
+        with ThreadPoolExecutor(4) as pool:
+            sent = []
+            for _ in range(4):
+                sent.append(pool.submit(get, server.port, f"/guest?io={IO_MS}"))
+                time.sleep(0.04)
+            replies = [f.result() for f in sent]
+    assert [r.status for r in replies] == [200, 200, 503, 503]
     assert rounds([r for r in replies if r.status == 200])[1] >= 0.18  # after the first
