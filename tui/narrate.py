@@ -40,6 +40,7 @@ from sim.trace import (
     Queued,
     ServerStarted,
     Started,
+    SynDropped,
     TurnedAway,
     WorkerBooted,
     WorkerKilled,
@@ -129,9 +130,19 @@ def narrate(
                 "let in by the event loop, waiting for a thread-pool token"
                 if structure_of(model).pool else "queued in the listen backlog",
             )
-        case TurnedAway():
+        case SynDropped():
+            again = ("will give up before its next knock" if event.retry_at is None
+                     else f"knocks again in {event.retry_at - event.t:.0f} s")
             return Narration(
-                f"guest {event.guest} finds the line full and is turned away",
+                f"guest {event.guest} knocks, the line is full, nobody answers: it {again}",
+                f"SYN {event.attempt} dropped at a full accept queue (tcp_abort_on_overflow=0)",
+            )
+        case TurnedAway():
+            what = {REASON_REFUSED: "finds the line full and is refused at once",
+                    REASON_TIMED_OUT: "gives up waiting and leaves"}.get(
+                        event.reason, "is turned away at the door")
+            return Narration(
+                f"guest {event.guest} {what}",
                 REASON_TERMS.get(event.reason, event.reason),
             )
         case Started():

@@ -42,7 +42,8 @@ SERVER_FLAGS = [
     ("workers", "W", _knob_help("workers")),
     ("threads", "T", _knob_help("threads")),
     ("cores", "C", f"CPU cores the party's processes share (default 2, at most {MAX_CORES})"),
-    ("backlog", "B", "listen backlog: the line outside; beyond it, turned away (default 2048)"),
+    ("backlog", "B", "listen backlog: the line outside (Linux holds one more); beyond it, "
+     "knocks are dropped (default 2048)"),
     ("timeout", "S", "seconds before the manager kills a silent worker (default 30)"),
     ("boot", "MS", "ms for a replacement worker to boot (default 500)"),
     ("limit-concurrency", "N", _knob_help("limit_concurrency")),

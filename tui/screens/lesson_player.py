@@ -61,7 +61,7 @@ ROWS = [
     ("utilization", "hosts busy (utilisation)", ".0%"),
     ("queue", "in line, mean (backlog)", ".2f"),
     ("L", "in the house (L)", ".2f"),
-    ("turned_away", "turned away (refused)", ".0f"),
+    ("turned_away", "turned away (never let in)", ".0f"),
     ("failed", "no answer (503 / killed)", ".0f"),
     ("killed", "hosts killed (manager)", ".0f"),
 ]

@@ -2,8 +2,9 @@
 
 The line is the listen socket's backlog. Each waiting guest is a dot whose colour
 ages from green to red against the guest's typical service time, so "a long wait"
-means the same thing for a 5 ms and a 500 ms guest. Guests turned away (full
-backlog: connection refused) and guests who left unanswered (503, killed worker)
+means the same thing for a 5 ms and a 500 ms guest. Guests turned away (on Linux a
+full backlog drops their knocks, and they give up at their connect timeout; refused at
+once only with tcp_abort_on_overflow=1) and guests who left unanswered (503, killed worker)
 stay visible for a moment, walking off to the right, and are counted.
 """
 
@@ -75,7 +76,7 @@ class DoorLine(Widget):
             text.append(f" +{waiting - shown}", style="bold")
         text.append("\n")
         text.append("turned away ", style="bold red" if s.turned_away else "bold")
-        text.append("(connection refused) ", style="dim")
+        text.append("(refused, or gave up knocking) ", style="dim")
         text.append(f"{s.turned_away}  ", style="bold")
         leaving = [g for t, g, _ in s.away if s.now - t < LEAVING]
         for guest in leaving[-8:]:

@@ -65,7 +65,7 @@ def numbers_text(state: PartyState, theory: Theory | None, *,
                   beside("backlog", f"mean {m.queue_mean:.1f}, max {m.queue_max}", "default"))
     table.add_row("hosts busy", f"{m.utilization * 100:.0f}%", beside("utilisation"))
     table.add_row("served", f"{m.served}", beside("responses"))
-    table.add_row("turned away", f"{m.turned_away}", beside("connection refused"))
+    table.add_row("turned away", f"{m.turned_away}", beside("never let in"))
     table.add_row("no answer", f"{m.failed}", beside("failed: 503, killed"))
     kinds = sorted(state.kind_latency.items()) if len(state.kind_latency) > 1 else []
     for kind, sketch in kinds:  # a mix: each kind of guest's own
