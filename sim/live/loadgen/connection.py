@@ -174,6 +174,10 @@ class Connection(asyncio.BufferedProtocol):
         if shot is None:
             return
         self.shot = None
+        if shot.outcome:  # given up on while its connect task finished (the public path)
+            self.broken = True
+            self.close()
+            return
         shot.done = self.gen.loop.time()
         head = self.response.head
         if head is not None:

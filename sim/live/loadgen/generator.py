@@ -422,7 +422,9 @@ class Generator:
         if shot.outcome or self.stopped:
             return
         key = shot.key
-        if key is not None:  # still connecting: hang up
+        if shot.conn is not None and shot.conn.transport is not None:
+            shot.conn.give_up(outcome)  # connected (its task may not know yet)
+        elif key is not None:  # still connecting: hang up
             shot.key = None
             self.connecting.pop(key, None)
             if isinstance(key, asyncio.Task):
@@ -432,7 +434,7 @@ class Generator:
             self.loop.call_soon(self.slot_freed)
             self.finish_unsent(shot, outcome)
         elif shot.conn is not None:
-            shot.conn.give_up(outcome)
+            shot.conn.give_up(outcome)  # connected, not yet told
         else:
             for item in self.waiting:
                 if item[0] is shot:

@@ -161,3 +161,17 @@ def test_a_closed_loop_user_waits_for_its_last_retry(closed_port):
     assert [shot.attempt for shot in result.shots] == [0, 1] * 3
     assert all(b.sent >= a.done for a, b in itertools.pairwise(result.shots))
     assert result.summary.retries == 3
+
+
+def test_the_public_connect_path_sees_the_same(closed_port, monkeypatch):
+    """Off a selector loop (no private fast path) the outcomes are the same."""
+    from sim.live.loadgen import generator
+
+    monkeypatch.setattr(generator, "make_transport", lambda loop: None)
+    refused = hit(f"127.0.0.1:{closed_port}", scenario(rate=20, guests=2, retries=1,
+                                                       backoff="10"))
+    assert sorted(s.attempt for s in refused.shots) == [0, 0, 1, 1]
+    assert refused.summary.turned_away_by == {"refused": 4}
+    with resetting_server() as port:
+        reset = hit(f"127.0.0.1:{port}", scenario(rate=20, guests=2))
+    assert reset.summary.failed_by == {"error": 2}
