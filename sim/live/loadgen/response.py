@@ -7,11 +7,12 @@ Content-Length, chunked encoding, or the close). ``Response`` is the one in use.
 
 Measured (``python benchmarks/bench_loadgen.py --parsers-only``, under the measuring
 lock on this shared 2-core machine, 2026-11-29; the live servers' 200-byte answer in
-one read, best of 3 x 50,000): h11 took 261 us of CPU per answer with a connection per
-answer (a new ``h11.Connection`` each, and the request event it must be told about),
-209 us on a kept-alive connection; the hand parser 10.3 and 9.6 us (25x and 22x less).
-The generator's bar is 2,000 guests/s on one core: h11 alone would take 40-50% of
-that core, the hand parser 2%. So ``Response`` is the hand parser, and h11 stays here
+one read, best of 3 x 50,000; three runs as the machine's load varied): h11 took
+112-261 us of CPU per answer with a connection per answer (a new ``h11.Connection``
+each, and the request event it must be told about) and 154-209 us on a kept-alive
+connection; the hand parser 4.8-10.3 us and 6.0-9.6 us: 13x to 26x less. The
+generator's bar is 2,000 guests/s on one core: h11 alone would take 22-52% of that
+core, the hand parser 1-2%. So ``Response`` is the hand parser, and h11 stays here
 as the reference it is tested against (``tests/sim/live/test_loadgen_response.py``:
 the same answers, the same status, headers and end).
 """

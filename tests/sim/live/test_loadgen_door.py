@@ -175,3 +175,20 @@ def test_the_public_connect_path_sees_the_same(closed_port, monkeypatch):
     with resetting_server() as port:
         reset = hit(f"127.0.0.1:{port}", scenario(rate=20, guests=2))
     assert reset.summary.failed_by == {"error": 2}
+
+
+def test_retries_count_against_the_cap_and_stop_at_the_hard_stop(closed_port, monkeypatch):
+    from sim.live.loadgen import generator
+
+    monkeypatch.setattr(generator, "MAX_GUESTS", 7)
+    capped = hit(f"127.0.0.1:{closed_port}", scenario(rate=100, guests=5, retries=3,
+                                                      backoff="1"))
+    assert len(capped.shots) == 7  # 20 tries asked for, never more than the cap sent
+
+    monkeypatch.setattr(generator, "END_GRACE", 0.3)
+    began = time.monotonic()
+    late = hit(f"127.0.0.1:{closed_port}", scenario(rate=20, duration=0.3, retries=5,
+                                                    backoff="5000"))
+    took = time.monotonic() - began
+    assert took < 0.3 + 0.3 + 1.0 + 0.8  # sending + grace + the second + slack
+    assert all(shot.attempt == 0 for shot in late.shots)  # retries due later never go
