@@ -27,7 +27,7 @@ goes on working for nobody unless its handler checks. A connect that takes longe
 the scenario's ``connect_timeout`` is given up (the SYNs a full line drops). Both are
 ``timed_out``; so is a guest past the whole-request cap ``timeout``. With ``retries``, a
 guest turned away, failed, or out of patience knocks again after
-``sim.model.door.backoff`` (the backoff draw doubled per earlier retry), on a new
+``backoff`` (the backoff draw doubled per earlier retry, as ``sim.model.door``), on a new
 connection, as a new guest id (ids in send order) with ``Arrived.attempt`` = k.
 Patience is one draw per try, the backoff one per retry, from the scenario's own streams.
 
@@ -84,7 +84,6 @@ from sim.live.loadgen.shot import (
 )
 from sim.live.loadgen.target import Target, check_target
 from sim.metrics import Distribution
-from sim.model.door import backoff
 from sim.scenario import Scenario
 from sim.workload import Guest
 
@@ -96,7 +95,16 @@ SWEEP_EVERY = 0.05  # s between looks for guests past their timeout
 READ_BUFFER = 65536  # bytes: one read buffer, shared (each read is parsed at once)
 EARLY = 0.001  # s: with the loop to itself, wake this early and poll to the instant
 
-Pending = tuple[Shot, bytes, float]  # a guest waiting for a connection: shot, bytes, upload
+Pending = tuple[Shot, bytes, float]
+
+
+def backoff(base: float, attempt: int) -> float:
+    """A retry's pause: ``base`` doubled per earlier retry (attempt counts from 1).
+
+    The same rule as ``sim.model.door.backoff``, written again because the live side
+    never imports the models (``tests/sim/test_layers.py``); a test holds them equal.
+    """
+    return base * (2 ** (attempt - 1))  # a guest waiting for a connection: shot, bytes, upload
 
 
 def alone() -> bool:

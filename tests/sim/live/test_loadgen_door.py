@@ -192,3 +192,11 @@ def test_retries_count_against_the_cap_and_stop_at_the_hard_stop(closed_port, mo
     took = time.monotonic() - began
     assert took < 0.3 + 0.3 + 1.0 + 0.8  # sending + grace + the second + slack
     assert all(shot.attempt == 0 for shot in late.shots)  # retries due later never go
+
+
+def test_the_live_backoff_is_the_models():
+    from sim.live.loadgen.generator import backoff as live
+    from sim.model.door import backoff as model
+
+    assert [live(0.1, k) for k in range(1, 6)] == [model(0.1, k) for k in range(1, 6)]
+    assert live(0.1, 3) == pytest.approx(0.4)
