@@ -13,6 +13,12 @@ Theory of operation. Two questions, answered in one run on this machine:
 2. Closed loop with keep-alive against the fastest local server (each candidate is
    measured with ``wrk`` first, the fastest is kept), next to ``wrk`` itself with the
    same connections, URL and duration: ours / wrk's requests/s. Target >= 0.8x.
+   Skipped when wrk is not installed.
+3. The response parser alone (``sim.live.loadgen.response``): microseconds of CPU per
+   answer for h11 and for the hand parser, on the live servers' very answer, fed in one
+   read as loopback delivers it; and what that costs at 2,000 answers/s. Pure CPU in
+   this process, both in the same run, so a busy machine slows both alike.
+   ``--parsers-only`` runs just this.
 
 On two or more cores the server is pinned to core 0 and the client (ours, and wrk) to
 core 1, so client and server do not fight for one core, and both clients get the same
@@ -191,6 +197,44 @@ def closed_loop(seconds: float, connections: int, rounds: int, wrk_prefix: list[
     return ratio
 
 
+ANSWER = (b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\nx-worker: 0\r\n"
+          b"x-accepted-at: 12345.678901\r\nx-started-at: 12345.679001\r\n"
+          b"x-finished-at: 12345.729001\r\nconnection: close\r\n\r\nok\n")
+
+
+def parse_cost(kind: type, answers: int, keep_alive: bool) -> float:
+    """Microseconds per answer: a parser per connection (one answer), or one for all."""
+    import time
+
+    answer = ANSWER if not keep_alive else ANSWER.replace(b"connection: close\r\n", b"")
+    view = memoryview(answer)
+    parser = kind()
+    began = time.perf_counter()
+    for _ in range(answers):
+        if not keep_alive:
+            parser = kind()
+        parser.start(keep_alive)
+        if not parser.feed(view):
+            raise AssertionError("answer not complete")
+    return (time.perf_counter() - began) / answers * 1e6
+
+
+def parsers(answers: int = 50_000) -> None:
+    from sim.live.loadgen.response import H11Response, HandResponse, Response
+
+    print("3. the response parser, CPU per answer (best of 3)")
+    for keep_alive in (False, True):
+        label = "keep-alive, one parser" if keep_alive else "a connection per answer"
+        costs = {}
+        for kind in (HandResponse, H11Response):
+            costs[kind.__name__] = min(parse_cost(kind, answers, keep_alive) for _ in range(3))
+        hand, h11 = costs["HandResponse"], costs["H11Response"]
+        print(f"   {label}: by hand {hand:5.1f} us, h11 {h11:5.1f} us ({h11 / hand:.1f}x); "
+              f"at 2,000 answers/s h11 takes {h11 * 2000 / 1e4:.1f}% of a core, "
+              f"the hand parser {hand * 2000 / 1e4:.1f}%")
+    print(f"   in use: {Response.__name__}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -198,15 +242,20 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tries", type=int, default=3, help="runs per open-loop rate at most")
+    parser.add_argument("--parsers-only", action="store_true", help="only part 3")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
-        return 2
+    if args.parsers_only:
+        parsers()
+        return 0
     wrk_prefix = client_on_core_1()
     print(f"cores: {cores()} (server on core 0, clients on core 1)" if cores() >= 2
           else "one core: client and server share it")
     open_loop(args.seconds, [float(r) for r in args.rates.split(",")], args.tries)
-    closed_loop(args.seconds, args.connections, args.rounds, wrk_prefix)
+    if shutil.which("wrk"):
+        closed_loop(args.seconds, args.connections, args.rounds, wrk_prefix)
+    else:
+        print("2. skipped: wrk is not installed (apt-get install wrk)")
+    parsers()
     return 0
 
 

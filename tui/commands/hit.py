@@ -28,8 +28,12 @@ Open loop by default: a slow server builds a queue instead of slowing the sender
 latency runs from the intended send time (no coordinated omission, as wrk2 and
 oha --latency-correction do it). --users/--think give the closed loop instead.
 
-turned away = connection refused or reset (the line outside was full);
-failed = a 4xx/5xx answer or a timeout; wait = until the server's X-Started-At."""
+turned away = what the guest saw at the door: refused (connection refused), reset
+(before its request was sent) or timed out (no connection within --connect-timeout,
+or its --patience or the request timeout ran out: it hung up); failed = let in but no
+good answer: a 4xx/5xx, or a reset or close after the request was sent (a killed
+worker); wait = until the server's X-Started-At. With --retries, a guest turned away
+or failed knocks again after --backoff (doubled each time), as a new guest."""
 EPILOG = DIST_HELP + """
 Without --guests or --duration, a hit lasts 10 s. Hard caps: 200,000 guests per run
 (--rate x --duration too), 600 s of sending, a --request-timeout of 60 s; a run ends at
@@ -59,7 +63,7 @@ def add_hit_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--keep-alive", action="store_true",
                        help="reuse connections (default: one connection per guest)")
     group.add_argument("--request-timeout", metavar="S", default="10",
-                       help="give up on a guest after S seconds (default 10): failed")
+                       help="give up on a guest after S seconds (default 10): timed out")
     group.add_argument("--allow-remote", action="store_true",
                        help="allow a target that is not this machine (loopback)")
 
@@ -171,11 +175,30 @@ def generator_lines(result, *, utilisation_note: str | None = CLIENT_VIEW) -> li
             "note: send lag p99 over 2 ms (a busy machine?): guests left a little late; "
             "latency still counts from the intended send time"
         )
+    door = door_line(result.summary)
+    if door:
+        lines.append(door)
     for name, count in result.errors.items():
         lines.append(f"client side: {count:,} x {name}")
     if utilisation_note:
         lines.append(utilisation_note)
     return lines
+
+
+def door_line(summary) -> str | None:
+    """Who did not get an answer and why, as the client saw it; None if everyone did."""
+    away = summary.turned_away_by
+    parts = [f"{reason.replace('_', ' ')} {away[reason]:,}"
+             for reason in ("refused", "reset", "timed_out") if away.get(reason)]
+    failed = [f"{why} {count:,}" for why, count in sorted(summary.failed_by.items()) if count]
+    out = []
+    if parts:
+        out.append("turned away: " + ", ".join(parts))
+    if failed:
+        out.append("failed: " + ", ".join(failed))
+    if summary.retries:
+        out.append(f"retries {summary.retries:,}")
+    return "at the door: " + "; ".join(out) if out else None
 
 
 def hdr_table(latency: Distribution) -> Table:
@@ -222,6 +245,7 @@ class LiveDisplay:
                  f"({rate:,.0f}/s)  served {snap.served:,} ({served_rate:,.0f}/s)  "
                  f"in flight {snap.in_flight:,}")
         line2 = (f"latency p50 {snap.p50_ms:,.1f} ms  p99 {snap.p99_ms:,.1f} ms   "
-                 f"turned away {snap.turned_away:,}  failed {snap.failed:,}   "
+                 f"turned away {snap.turned_away:,}  failed {snap.failed:,}  "
+                 f"retries {snap.retries:,}   "
                  f"send lag p99 {snap.lag_p99_ms:.2f} ms")
         self.live.update(Group(Text.from_markup(line1), Text(line2)), refresh=True)
