@@ -44,6 +44,7 @@ from sim.model import door
 from sim.model.cores import SharedCores
 from sim.scenario import Scenario
 from sim.trace import (
+    CPU,
     DB,
     REASON_DB_REFUSED,
     REASON_DB_TIMEOUT,
@@ -100,7 +101,7 @@ class Backlog:
             if not door.triggered:  # a worker killed while waiting leaves its event behind
                 door.succeed(guest)
                 return
-        if guest.phases and guest.phases[0][0] == UPLOAD:
+        if _coat_at(guest.phases) is not None:
             self.since[guest.id] = self.env.now
         self.guests.append(guest)
 
@@ -117,15 +118,31 @@ class Backlog:
 
     @staticmethod
     def _uploaded(guest: Guest, waited: float) -> Guest:
-        """The guest with ``waited`` seconds of its first-phase upload already read."""
-        kind, seconds = guest.phases[0]
-        return dataclasses.replace(
-            guest, phases=((kind, max(seconds - waited, 0.0)), *guest.phases[1:]))
+        """The guest with ``waited`` seconds of its coat already read by the kernel."""
+        at = _coat_at(guest.phases)
+        if at is None:
+            return guest
+        kind, seconds = guest.phases[at]
+        phases = list(guest.phases)
+        phases[at] = (kind, max(seconds - waited, 0.0))
+        return dataclasses.replace(guest, phases=tuple(phases))
 
     def wait(self) -> simpy.Event:
         door = self.env.event()
         self.waiting.append(door)
         return door
+
+
+def _coat_at(phases) -> int | None:
+    """Where the request's upload is, if it comes first (after the server's own parsing
+    cost, ``--overhead``, which the model puts in front): the bytes the kernel can read
+    before a worker accepts."""
+    for at, (kind, _) in enumerate(phases):
+        if kind == UPLOAD:
+            return at
+        if kind != CPU:
+            return None
+    return None
 
 
 class DbFailed(Exception):

@@ -39,6 +39,11 @@ CASES = {
                                 "duration": 8},
     "threaded W=1 T=4 io=50 @60/s": {"model": "threaded", "workers": 1, "threads": 4,
                                      "io": "50", "rate": 60},
+    # the door (issue 12): Linux reads a slow coat while its guest waits in line, so two
+    # sync workers keep up with 8 coats of 200 ms a second (gunicorn: p50 202, p99 204 ms;
+    # a model that holds a worker for the whole coat said p50 280, p99 829)
+    "sync W=2 upload=200 @8/s": {"model": "sync", "workers": 2, "upload": "200", "cpu": "0",
+                                 "io": "0", "rate": 8, "duration": 5},
 }
 
 
@@ -53,7 +58,9 @@ def within(measured: float, simulated: float) -> bool:
 # asyncio's several turns per request and the cost of being watched, which the model
 # charges as one turn ("Reality on the cores and in the loop" models them). At rho 0.6
 # every extra ms of held loop grows the wait 2.5x. Kept, so it says when that lands.
-KNOWN_GAPS = {"async blocking=20 @30/s": "the loop's turns per request (issue 13)"}
+KNOWN_GAPS = {"async blocking=20 @30/s": "the loop held ~2 ms longer per blocking call live "
+                                         "(turns are modelled now; the rest looks like the "
+                                         "cost of being watched, issue 13)"}
 
 
 @pytest.mark.parametrize("name", [
