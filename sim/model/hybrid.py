@@ -101,7 +101,8 @@ class HybridParty(EventLoopParty):
                 yield beat.released
                 if not self.alive(loop):
                     return
-                late = self.ticks_left(held_from - beat.check) * SUBTICK
+                late = 0.0 if self.notify_every_tick else (  # a sleep(1.0) fires now
+                    self.ticks_left(held_from - beat.check) * SUBTICK)
                 if late > 0:
                     yield env.timeout(late)
                     if not self.alive(loop):
