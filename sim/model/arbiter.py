@@ -25,8 +25,9 @@ What a party supplies: ``last_beat(worker)``, the time of that worker's last
 heartbeat (None while it cannot go silent), ``abort(worker)`` (SIGABRT: the worker
 may die at once, answering 500 where it can, or not at all while blocked) and
 ``kill(worker)`` (SIGKILL). The party calls ``died(worker)`` when a process is gone:
-that is the SIGCHLD. The tours start lazily, at the first ``watch``, and end once
-the party is over, so a party that cannot be killed has no tour events at all.
+that is the SIGCHLD. The tours run only while some worker is watched (and the party
+is not over), so a party that cannot be killed has no tour events at all, and a long
+party pays for tours only while a guest could outlast the timeout.
 
 Simplifications: the tour itself takes no time, and the pause after each fork is
 uniform in [0, 0.1) s as in ``spawn_workers``; the fork itself is instant (a new
@@ -97,8 +98,8 @@ class Arbiter:
 
     def tours(self) -> Process:
         env = self.env
-        while not self.over():
-            self.wake = env.event()
+        while self.watched and not self.over():  # nobody to look at: no tours (the
+            self.wake = env.event()  # phase is kept: ``watch`` picks it up again)
             if self.deaths == 0:
                 yield env.timeout(max(0.0, self.next_tour - env.now)) | self.wake
             self.murder()
