@@ -75,7 +75,9 @@ class Structure:
     ``pool``: the loop hands each handler to a bounded pool of threads (Starlette's
     ``def`` endpoints); without a pool, the loop runs handlers itself and juggles its
     guests. ``gil``: the threads of one process share one GIL. ``manager``: who
-    restarts a worker that goes silent (Gunicorn's arbiter), or None.
+    restarts workers: ``"arbiter"`` (Gunicorn's: also kills one whose heartbeat is
+    older than ``--timeout``), ``"supervisor"`` (uvicorn's: restarts one that exits; its
+    ping is answered by a thread, so a held loop is never killed), or None.
     """
 
     processes: str | int = 1
@@ -184,7 +186,33 @@ SERVERS: dict[str, Server] = {
             Structure(processes="workers", event_loop=True, manager="arbiter"),
             LOOP_THEORY,
             party="sim.model.hybrid:HybridParty", live="sim.live.hybrid:hybrid_worker",
-            real=("gunicorn-uvicorn", "gunicorn-asgi"), example={"workers": 2},
+            real=("gunicorn-uvicorn",), example={"workers": 2},
+        ),
+        # Two more managers of the same house (a loop per process): they differ in what
+        # kills a held loop. UvicornWorker (hybrid) beats once a second only after
+        # timeout/2; Gunicorn's own asgi worker beats every second and runs SIGABRT on
+        # its loop; uvicorn's supervisor pings a thread, so a held loop is never killed.
+        Server(
+            "asgi-worker", "gunicorn -w {workers} -k asgi app:app",
+            "W processes, each Gunicorn's own event loop, watched by Gunicorn's arbiter",
+            {"workers": 1},
+            Structure(processes="workers", event_loop=True, manager="arbiter"),
+            LOOP_THEORY,
+            party="sim.model.hybrid:AsgiParty", live="sim.live.hybrid:hybrid_worker",
+            real=("gunicorn-asgi",),
+            absent={"limit_concurrency": "gunicorn -k asgi has no --limit-concurrency "
+                                         "(a uvicorn flag): use --model supervised"},
+            example={"workers": 2},
+        ),
+        Server(
+            "supervised", "uvicorn --workers {workers} app:app",
+            "W processes, each an event loop, restarted by uvicorn's supervisor only if one "
+            "exits: a held loop is never killed",
+            {"workers": 1, "limit_concurrency": None},
+            Structure(processes="workers", event_loop=True, manager="supervisor"),
+            LOOP_THEORY,
+            party="sim.model.supervised:SupervisedParty", live="sim.live.hybrid:hybrid_worker",
+            real=("uvicorn-workers",), example={"workers": 2},
         ),
         Server(
             "threadpool", "uvicorn app:app  # FastAPI/Starlette def endpoints, {threads} tokens",

@@ -6,14 +6,21 @@ that inherit it; the kernel hands each new connection to whichever worker calls
 
 - Heartbeats. Each worker stamps ``time.monotonic()`` into its slot of a small shared
   memory board (an anonymous ``mmap`` made before the fork, so every process sees the
-  same bytes) whenever it is free to do so. A worker whose stamp is older than
-  ``--timeout`` is silent (stuck in a handler, or its event loop blocked): the master
-  kills it with SIGKILL and forks a replacement into the same slot, which keeps the
-  slot's worker id. (Gunicorn sends SIGABRT first; SIGKILL is the same end, shorter.)
+  same bytes) whenever it is free to do so. As Gunicorn's master (``arbiter.py``), the
+  master tours once a second (its ``select`` times out after ``TOUR``, or wakes early
+  on a signal such as a worker's SIGCHLD), and on a tour a worker whose stamp is older
+  than ``--timeout`` is silent (stuck in a handler, or its event loop blocked): it gets
+  SIGABRT, and SIGKILL on a later tour if it is still there. A sync worker answers the
+  SIGABRT with a 500 for its guest and exits (see ``sync``); an event loop worker has
+  no handler, so SIGABRT's default action ends it at once, as in UvicornWorker. The
+  master then forks a replacement into the same slot, which keeps the slot's worker
+  id. A silent worker thus dies between ``--timeout`` and ``--timeout`` + 1 s.
   What a "stamp" means differs by model, as in Gunicorn: a sync worker stamps
   between requests, so a slow request is what gets it killed; a threaded worker's main
   thread stamps while its threads work; an event loop stamps from a timer on the loop,
-  so only a *blocked* loop goes silent.
+  so only a *blocked* loop goes silent. A server whose manager is uvicorn's supervisor
+  (``supervised``) never kills for silence: uvicorn's ping is answered by a thread,
+  which a blocked loop does not stop; it only replaces workers that die.
 - Deaths. SIGCHLD wakes the master; it reaps the dead (``waitpid``) and replaces them.
 - Signals. SIGTERM or SIGINT: stop forking, SIGTERM every worker (each finishes the
   guest in hand and exits), wait up to ``--graceful-timeout``, then SIGKILL whoever is
@@ -44,10 +51,12 @@ from dataclasses import dataclass, field
 
 from sim.live.config import ServerConfig
 from sim.live.report import Reporter
+from sim.servers import server
 from sim.trace import REASON_TIMEOUT, Failed, WorkerBooted, WorkerKilled
 
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 BOOT_WAIT = 10.0  # s the master waits for every worker's first heartbeat before "ready"
+TOUR = 1.0  # s between the master's tours once every worker is up (Gunicorn: 1 s)
 QUICK_DEATH = 1.0  # s: a worker that dies sooner after its fork failed to boot
 MAX_QUICK_DEATHS = 5  # in a row: then the code is broken; stop rather than fork forever
 
@@ -66,6 +75,11 @@ class Board:
 
     def read(self, slot: int) -> tuple[float, int, int]:
         return self.SLOT.unpack_from(self.memory, slot * self.SLOT.size)
+
+    def forget_guest(self, slot: int) -> None:
+        """The guest was answered (an aborted worker's 500): keep the beat, drop the guest."""
+        beat, pid, _ = self.read(slot)
+        self.SLOT.pack_into(self.memory, slot * self.SLOT.size, beat, pid, -1)
 
 
 @dataclass
@@ -132,11 +146,13 @@ class Arbiter:
         self.workers: dict[int, int] = {}  # pid -> slot
         self.spawned_at: dict[int, float] = {}
         self.killed: set[int] = set()  # pids we killed for silence: already reported
+        self.aborted: set[int] = set()  # pids sent SIGABRT: SIGKILL on a later tour
+        self.watches_silence = server(config.model).structure.manager == "arbiter"
         self.stopping = False
         self.quick_deaths = 0
         self.ready = False
         self.started = time.monotonic()
-        self.tick = max(0.05, min(1.0, config.timeout / 4))
+        self.tick = TOUR
 
     # --- the master's loop -----------------------------------------------------------
 
@@ -225,6 +241,7 @@ class Arbiter:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _no_core_file()
         _die_with_parent()
         ppid = os.getppid()
         if ppid == 1:  # the master died before we got here
@@ -233,22 +250,30 @@ class Arbiter:
         self.worker_main(context)
 
     def murder_silent(self) -> None:
-        """Kill workers whose heartbeat is older than --timeout, as Gunicorn does."""
+        """Gunicorn's ``murder_workers``: SIGABRT to a worker silent past --timeout, then
+        SIGKILL on a later tour if it is still there."""
+        if not self.watches_silence:
+            return
         now = time.monotonic()
         for pid, slot in list(self.workers.items()):
             beat, _, guest = self.board.read(slot)
-            if pid in self.killed or now - beat <= self.config.timeout:
+            if now - beat <= self.config.timeout:
+                continue
+            if pid in self.aborted:
+                _signal(pid, signal.SIGKILL)
+                if self.report and guest >= 0:  # it could not answer: nobody did
+                    self.report(Failed(now, guest, slot, REASON_TIMEOUT))
+                    self.board.forget_guest(slot)
                 continue
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGABRT)
             except ProcessLookupError:
                 continue
+            self.aborted.add(pid)
             self.killed.add(pid)
             if self.report:
                 for worker in worker_ids(slot, self.config.threads):
                     self.report(WorkerKilled(now, worker, REASON_TIMEOUT))
-                if guest >= 0:
-                    self.report(Failed(now, guest, slot, REASON_TIMEOUT))
 
     def reap(self) -> None:
         """Collect dead workers and, unless stopping, fork their replacements."""
@@ -263,6 +288,7 @@ class Arbiter:
             if slot is None:
                 continue
             spawned = self.spawned_at.pop(pid, 0.0)
+            self.aborted.discard(pid)
             if pid in self.killed:
                 self.killed.discard(pid)
             elif not self.stopping and self.report:
@@ -299,6 +325,16 @@ def _signal(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
+        pass
+
+
+def _no_core_file() -> None:
+    """A worker that SIGABRT ends (its default action) must not leave a core file."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
         pass
 
 

@@ -6,7 +6,8 @@ models: ``gunicorn`` (sync workers), ``gunicorn-gthread`` (``-k gthread --thread
 the old ``uvicorn.workers`` path is deprecated), ``gunicorn-gevent`` (``-k gevent
 --worker-connections N``: the WSGI app, monkey-patched so its ``io`` sleep yields to
 the hub, while its ``blocking`` sleep stays unpatched), ``gunicorn-asgi`` (Gunicorn's own
-asyncio worker, ``-k asgi``, in Gunicorn releases that have it) and ``uvicorn-def``
+asyncio worker, ``-k asgi``, in Gunicorn releases that have it), ``uvicorn-workers``
+(``uvicorn --workers N``: uvicorn's own supervisor, no Gunicorn) and ``uvicorn-def``
 (Starlette, FastAPI's core, with a plain ``def`` route: AnyIO's thread pool, its
 tokens passed in ``PARTYHOST_THREADS``). ``command(name, ...)``
 builds the exact command line from a scenario's knobs; ``start_real`` runs it as a
@@ -77,6 +78,8 @@ REAL_SERVERS: dict[str, RealKind] = {
     "gunicorn-uvicorn": RealKind(("gunicorn", "uvicorn", "uvicorn_worker"),
                                  "Gunicorn with uvicorn_worker.UvicornWorker (ASGI)"),
     "gunicorn-asgi": RealKind(("gunicorn",), "Gunicorn's own asyncio worker (ASGI)"),
+    "uvicorn-workers": RealKind(("uvicorn",), "Uvicorn, N processes under its own "
+                                              "supervisor (ASGI)"),
     "uvicorn-def": RealKind(("uvicorn", "starlette"),
                             "Uvicorn serving a Starlette app with a plain def route "
                             "(AnyIO thread pool)"),
@@ -127,10 +130,12 @@ def command(name: str, scenario: Scenario, port: int) -> list[str]:
         if s.limit_concurrency:
             argv += ["--limit-concurrency", str(s.limit_concurrency)]
         return argv
-    if name == "uvicorn":
+    if name in ("uvicorn", "uvicorn-workers"):
         argv = [*py, "uvicorn", "sim.live.apps:asgi_app", "--host", HOST, "--port", str(port),
                 "--backlog", str(s.backlog), "--no-access-log", "--log-level", "warning",
                 "--lifespan", "off", "--timeout-graceful-shutdown", str(GRACE)]
+        if name == "uvicorn-workers":  # the supervisor's ping timeout stays its default 5 s
+            argv += ["--workers", str(s.workers)]
         if s.limit_concurrency:
             argv += ["--limit-concurrency", str(s.limit_concurrency)]
         return argv
@@ -288,7 +293,8 @@ def start_real(name: str, scenario: Scenario, *, port: int = 0,
     if why:
         raise RealServerMissing(why)
     port = port or free_port()
-    settle = min(0.2 * scenario.workers, 1.0) if name.startswith("gunicorn") else 0.0
+    several = name.startswith("gunicorn") or name == "uvicorn-workers"
+    settle = min(0.2 * scenario.workers, 1.0) if several else 0.0
     return RealServer(name, command(name, scenario, port), port, settle,
                       env=environment(name, scenario)).start(ready_timeout)
 

@@ -17,9 +17,11 @@ from the line, and the next ones wait outside, in the kernel's accept queue, cou
 against ``--backlog``, until a guest leaves and the hub, on its next turn, accepts
 again. Beyond the backlog, Linux drops the knock as for any full line.
 
-The manager (Gunicorn's arbiter) watches each hub's heartbeat, which is a greenlet
-that runs only when the hub turns: a single phase that holds the hub past
-``--timeout`` gets the process killed, with every guest in it (see ``hybrid``).
+The manager (Gunicorn's arbiter) watches each hub's heartbeat, a greenlet that calls
+``notify()`` and ``gevent.sleep(1.0)`` (read in gunicorn 27.0.1, ``ggevent.py``), so it
+runs only when the hub turns, every second (no ``timeout / 2`` rule, unlike
+UvicornWorker): a phase that holds the hub past ``--timeout`` gets the process killed
+on the arbiter's next tour, with every guest in it (see ``hybrid``).
 
 Simplifications: see ``hybrid``. The cap counts guests, not connections: a kept-alive
 connection between two requests still holds a slot in the real pool (for up to
@@ -36,6 +38,8 @@ from sim.model.hybrid import HybridParty
 
 class GeventParty(HybridParty):
     """W gevent hubs, one per process, each letting in at most N guests at once."""
+
+    notify_every_tick = True  # notify(); gevent.sleep(1.0)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

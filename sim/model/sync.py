@@ -4,19 +4,27 @@ The story. Each host takes the next guest from the line and stays with that gues
 until they leave: while the guest chats (cpu) the host needs a room (a core); while
 the guest waits for the kitchen (io, or a blocking call: for a sync worker they are
 the same) the host stands idle beside them; a slow coat (upload) ties the host up too.
-The manager (Gunicorn's arbiter) watches each host's heartbeat, which a sync worker
-only gives between guests: a guest kept longer than ``--timeout`` gets the host
-killed, the guest gets no answer, and a new host is ready ``--boot`` ms later.
+The manager (Gunicorn's arbiter, ``sim.model.arbiter``) watches each host's heartbeat,
+which a sync worker gives only between guests (Gunicorn's ``notify()`` just before
+``accept``): on its tour, about once a second, the manager sends a host kept past
+``--timeout`` a SIGABRT. The host is in Python code (a sleep, a socket read, a pure
+Python loop), so the signal handler runs at once: ``sys.exit`` inside the handler,
+which the sync worker turns into an HTTP 500 for its guest before the process exits
+(measured: real ``gunicorn -w 2 --timeout 1`` answers 500). A new host is ready
+``--boot`` ms later. A guest longer than the timeout is therefore killed between
+``timeout`` and ``timeout + 1 s`` of service, or not at all if it ends first.
 
 Simplifications: see ``base`` (cores are shared in time slices when the hosts
-outnumber them). The arbiter checks at the exact instant (Gunicorn looks
-about once a second), and boot time is a constant.
+outnumber them) and ``arbiter``. Every phase here lets the SIGABRT handler run (no
+phase is a C call that never returns to the interpreter), so SIGKILL is never needed;
+the process exits the instant it is signalled, and boot time is a constant.
 """
 
 from __future__ import annotations
 
 import simpy
 
+from sim.model.arbiter import Arbiter, arbiter_rng
 from sim.model.base import DbFailed, Party, Process
 from sim.trace import (
     CPU,
@@ -47,7 +55,11 @@ class SyncParty(Party):
         # Processes that can never outnumber the cores never wait for one.
         self.contended = s.workers > s.cores and s.has_phase(CPU)
         self.serving: dict[int, Guest] = {}
+        self.since: dict[int, float] = {}  # worker -> its last heartbeat, while serving
         self.processes: dict[int, simpy.Process] = {}
+        self.arbiter = Arbiter(self.env, self.timeout, arbiter_rng(s.seed),
+                               last_beat=self.since.get, abort=self.abort, kill=self.abort,
+                               over=lambda: self.finished.triggered)
 
     def boot_workers(self) -> None:
         for worker in range(self.hosts):
@@ -63,6 +75,7 @@ class SyncParty(Party):
                 guest = yield self.line.wait()
             self.sink(Started(env.now, guest.id, worker))
             self.serving[worker] = guest
+            self.since[worker] = env.now  # notify() just before accept
             self.watch(worker, guest)
             try:
                 yield from self.serve(guest, worker)
@@ -71,9 +84,13 @@ class SyncParty(Party):
                 continue
             except DbFailed as failed:  # no db connection: a 500, and the host goes on
                 del self.serving[worker]
+                self.since.pop(worker, None)
+                self.arbiter.unwatch(worker)
                 self.leave(Failed(env.now, guest.id, worker, failed.reason))
                 continue
             del self.serving[worker]
+            self.since.pop(worker, None)
+            self.arbiter.unwatch(worker)
             self.done(guest, worker)
 
     def serve(self, guest: Guest, worker: int) -> Process:
@@ -100,20 +117,25 @@ class SyncParty(Party):
     # --- the manager -------------------------------------------------------------
 
     def watch(self, worker: int, guest: Guest) -> None:
-        """Arm the arbiter's check for this guest, unless it cannot possibly fire."""
-        if not self.contended and sum(sec for _, sec in guest.phases) < self.timeout:
+        """Have the arbiter's tours look at this host, unless it cannot possibly go
+        silent for ``--timeout`` (a guest shorter than it that waits for nothing)."""
+        waits = self.contended or self.scenario.has_phase(DB)  # for a core, a connection
+        if not waits and sum(sec for _, sec in guest.phases) <= self.timeout:
             return
-        alarm = self.env.timeout(self.timeout)
-        alarm.callbacks.append(lambda _: self.check(worker, guest))
+        self.arbiter.watch(worker)
 
-    def check(self, worker: int, guest: Guest) -> None:
-        if self.serving.get(worker) is guest:
+    def abort(self, worker: int) -> None:
+        """SIGABRT: the handler runs at once; the guest gets a 500 and the host exits."""
+        if worker in self.serving:
             self.processes[worker].interrupt(Killed())
 
     def killed(self, worker: int, guest: Guest) -> Process:
-        """The manager kills this host: the guest gets nothing, a new host boots."""
+        """The host exits on the manager's signal: its guest is answered 500, a new
+        host boots."""
         env = self.env
         del self.serving[worker]
+        self.since.pop(worker, None)
+        self.arbiter.died(worker)  # SIGCHLD: the master tours again at once
         self.sink(WorkerKilled(env.now, worker, REASON_TIMEOUT))
         self.leave(Failed(env.now, guest.id, worker, REASON_TIMEOUT))
         yield env.timeout(self.boot_delay)

@@ -39,7 +39,7 @@ same scenario, and print theory (where a closed form exists), simulation and
 measurement side by side with the difference in percent.
 
 Real servers (optional extra, pip install -e '.[real]'): gunicorn, gunicorn-gthread,
-uvicorn, gunicorn-uvicorn, gunicorn-asgi."""
+uvicorn, uvicorn-workers, gunicorn-uvicorn, gunicorn-asgi."""
 EPILOG = DIST_HELP + """
 Without --guests or --duration a live run lasts 10 s. With 3 cores or more, the
 load generator gets a core of its own and the server the others (--cores N: N of

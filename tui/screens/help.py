@@ -67,7 +67,8 @@ HELP = """\
 - The GIL is passed per whole chat here; CPython switches threads every 5 ms.
 - Accepting, parsing and writing the answer take no time here; in a real server they
   cost a little CPU (`partyhost calibrate` measures it as `--overhead`).
-- The manager checks at the exact instant; Gunicorn's arbiter looks about once a second.
+- The manager tours once a second, as Gunicorn's arbiter does; when its tours fall is
+  drawn from the seed (the real one started before the first guest, at no set time).
 - Live parties are real: their numbers include the noise of your machine, and the
   load generator competes with the server for the same cores.
 """
