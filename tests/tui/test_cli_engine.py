@@ -9,7 +9,9 @@ import pytest
 from tui.cli import main
 
 KEYS = {"scenario", "served", "turned_away", "failed", "throughput", "latency_ms", "wait_ms",
-        "utilization", "queue", "littles_law"}
+        "utilization", "queue", "littles_law",
+        # what the client saw (issue 12): turned_away = refused + reset + timed_out
+        "refused", "reset", "timed_out", "failed_by", "syn_dropped", "retries", "wasted"}
 PCTS = {"mean", "p50", "p90", "p99", "p999", "max"}
 
 
@@ -30,6 +32,8 @@ def test_simulate_json_has_exactly_the_promised_shape(capsys):
     assert set(data["littles_law"]) == {"L", "lambda_W"}
     assert isinstance(data["served"], int) and data["served"] == 3000
     assert data["scenario"]["workers"] == 4
+    assert data["turned_away"] == data["refused"] + data["reset"] + data["timed_out"]
+    assert isinstance(data["failed_by"], dict)
 
 
 def test_the_same_seed_gives_byte_identical_json():
