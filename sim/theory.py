@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sim.scenario import Scenario
 from sim.servers import HOSTS_ARE_SERVERS, IO_NEVER_WAITS, LOOP_IS_SERVER, server
 from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD
-from sim.workload import Constant, Exponential
+from sim.workload import Constant, Exponential, Kind
 
 CAP_SERVERS = 100_000  # Erlang C's recursion runs c steps: no M/M/c with more servers
 
@@ -92,11 +92,22 @@ def _mean(scenario: Scenario, *kinds: str) -> float:
     return scenario.workload.mean_ms(*kinds) / 1000
 
 
+def _leading_upload(scenario: Scenario) -> float:
+    """Mean seconds of a first-phase upload (the one the kernel reads in the line)."""
+    w = scenario.workload
+    mix = w.mix or (Kind(1.0, w.script),)
+    return sum(kind.share * kind.script[0].dist.mean for kind in mix
+               if kind.script and kind.script[0].kind == UPLOAD) / 1000
+
+
 def saturation(scenario: Scenario) -> float:
     """The highest throughput the model can sustain (guests/s); inf if nothing limits it.
 
     Read from the server's structure, not its name. Hosts that stay with a guest
-    (processes, threads) are tied up for the whole request; a GIL lets one cpu phase
+    (processes, threads) are tied up for the whole request except a leading upload,
+    which the kernel reads while the guest waits in the line (this is the ceiling
+    under overload; at light load an idle host takes the guest at once and holds its
+    whole coat, so utilisation there is higher than the ceiling implies); a GIL lets one cpu phase
     of a process through at a time (not with ``--gil off``: free-threaded Python); an
     event loop that juggles is held only by cpu and blocking phases (io and upload are
     free); every cpu phase needs a core.
@@ -113,7 +124,10 @@ def saturation(scenario: Scenario) -> float:
         if s.worker_connections and stay > 0:  # gevent: N guests per hub, each all along
             limits.append(s.workers * s.worker_connections / stay)
     else:
-        busy = _mean(s, UPLOAD, CPU, IO, DB, BLOCKING)
+        # Linux reads a guest's request while it waits in the accept queue; under
+        # overload every guest waits longer than its coat, so a leading upload is off
+        # before a host takes it (sim.model.base.Backlog) and costs the host nothing.
+        busy = _mean(s, UPLOAD, CPU, IO, DB, BLOCKING) - _leading_upload(s)
         limits.append(s.hosts / busy if busy > 0 else math.inf)
         if shape.gil and s.gil == "on" and cpu > 0:  # --gil off: the cores alone
             limits.append(s.workers / cpu)

@@ -93,3 +93,13 @@ def test_a_closed_form_is_not_compared_where_guests_were_cut_short():
     patient = build_scenario({**values, "timeout": 600})
     line = theory_lines(patient, simulate(patient))[-1]
     assert line.startswith("theory M/M/3 (Erlang C): mean wait 4,444.44 ms")
+
+
+def test_upload_first_is_read_in_the_line_under_overload():
+    """Overloaded, every guest waits longer than its coat, so Linux has read it before a
+    sync worker accepts: the ceiling is W / (service - upload), 4 / 22 ms = 182/s, not
+    4 / 222 ms = 18/s. 5%: a long run's throughput sits within 0.1% of it (seed 1)."""
+    s = build_scenario({"model": "sync", "workers": 4, "upload": "exp:200", "cpu": 2,
+                        "io": 20, "rate": 300, "guests": 6000, "seed": 1})
+    assert saturation(s) == pytest.approx(4 / 0.022)
+    assert simulate(s).throughput == pytest.approx(saturation(s), rel=0.05)
