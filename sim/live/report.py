@@ -65,7 +65,8 @@ EVERY_ENV = "PARTYHOST_REPORT_EVERY"  # seconds, to measure: 0 writes each event
 BATCH = 512  # events: send at once when this many wait (a burst, a slow flusher)
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-_CONVERT = {"float": "repr", "int": "repr", "str": "_esc"}  # by field annotation
+_CONVERT = {"float": "repr", "int": "repr", "str": "_esc",  # by field annotation
+            "float | None": "_maybe"}  # SynDropped.retry_at: null when the client gives up
 _ENCODERS: dict[type, Callable[[Event], str]] = {}
 
 
@@ -105,9 +106,13 @@ def _compile(cls: type[Event]) -> Callable[[Event], str]:
         template += f',"{f.name}":%s'
         values.append(f"{convert}(e.{f.name})")
     source = f"def encode(e):\n    return {template + '}'!r} % ({', '.join(values)},)\n"
-    namespace: dict[str, object] = {"_esc": encode_basestring_ascii}
+    namespace: dict[str, object] = {"_esc": encode_basestring_ascii, "_maybe": _maybe}
     exec(compile(source, f"<encoder of {cls.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace["encode"]  # type: ignore[return-value]
+
+
+def _maybe(value: float | None) -> str:
+    return "null" if value is None else repr(value)
 
 
 def encode_batch(events: list[Event]) -> bytes:
