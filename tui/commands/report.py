@@ -95,7 +95,6 @@ ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("Little's L", "guests inside, mean", lambda d: f"{d['littles_law']['L']:,.2f}"),
     ("  vs λW", "arrival rate x mean latency", lambda d: f"{d['littles_law']['lambda_W']:,.2f}"),
 ]
-LEGEND = "; ".join(f"{party.strip()}: {real}" for party, real, _ in ROWS if real)
 # rows shown only when a column has one: most parties refuse nobody and retry nothing
 WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "answered late", "retries"}
 
@@ -103,7 +102,7 @@ WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "answered late", "retri
 def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Group:
     """Party words down the left (never wrapped), one number per cell, times in ms.
 
-    The real term of each row is said once under the table (``LEGEND``), across the
+    The real term of each row shown is said once under the table (the legend), across the
     terminal's whole width.
     """
     table = Table(title=escape(title), title_justify="left", box=box.SIMPLE_HEAD,
