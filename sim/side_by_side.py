@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sim.live.loadgen import Generator, HitResult, Snapshot, Target, alone
+from sim.live.loadgen import Generator, HitResult, Snapshot, Target, alone, wasted
 from sim.metrics import Summary, metrics_for
 from sim.run import simulate
 from sim.scenario import Scenario
@@ -303,6 +303,9 @@ def live_party(
                 listener.close()
     events = _events(chunks)
     server_view = server_summary(events, scenario, gen.t0) if real is None else None
+    if events:  # only the server knows it finished guests who had hung up
+        measured.summary = dataclasses.replace(measured.summary,
+                                               wasted=wasted(measured.shots, events))
     simulated = simulate(scenario) if simulate_too else measured.summary
     return LiveRun(
         scenario=scenario,

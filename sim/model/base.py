@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 import simpy
 
@@ -96,11 +96,24 @@ class Backlog:
         return len(self.guests) >= self.capacity
 
     def put(self, guest: Guest) -> None:
-        while self.waiting:
-            door = self.waiting.popleft()
-            if not door.triggered:  # a worker killed while waiting leaves its event behind
+        waiting = self.waiting
+        while waiting:
+            door = waiting[0]
+            if door.triggered:  # a worker killed while waiting leaves its event behind
+                waiting.popleft()
+                continue
+            listening = getattr(door, "listening", None)
+            if listening is None or listening():
+                waiting.popleft()
                 door.succeed(guest)
                 return
+            for door in list(waiting)[1:]:  # the first waiter is busy: anyone listening?
+                listening = getattr(door, "listening", None)
+                if not door.triggered and (listening is None or listening()):
+                    waiting.remove(door)
+                    door.succeed(guest)
+                    return
+            break
         if _coat_at(guest.phases) is not None:
             self.since[guest.id] = self.env.now
         self.guests.append(guest)
@@ -127,10 +140,28 @@ class Backlog:
         phases[at] = (kind, max(seconds - waited, 0.0))
         return dataclasses.replace(guest, phases=tuple(phases))
 
-    def wait(self) -> simpy.Event:
+    def wait(self, listening: Callable[[], bool] | None = None) -> simpy.Event:
+        """A worker waits at the door for the next guest. ``listening``, if given, says
+        whether the worker would notice a guest right now (an event loop held by a
+        long phase is not polling its sockets): while it says no, guests stay in line
+        for another worker, or until this one calls ``offer``."""
         door = self.env.event()
+        if listening is not None:
+            door.listening = listening  # type: ignore[attr-defined]
         self.waiting.append(door)
         return door
+
+    def give_back(self, guest: Guest) -> None:
+        """A guest handed to a worker that died before taking them: first in line again."""
+        self.put(guest)
+        if self.guests and self.guests[-1] is guest:
+            self.guests.rotate(1)
+
+    def offer(self, door: simpy.Event) -> None:
+        """A worker waiting at ``door`` is listening again: the next guest in line is its."""
+        if self.guests and not door.triggered and door in self.waiting:
+            self.waiting.remove(door)
+            door.succeed(self.pop())
 
 
 def _coat_at(phases) -> int | None:

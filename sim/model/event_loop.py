@@ -115,7 +115,7 @@ class Loop:
         self.door: simpy.Event | None = None  # set while the greeter waits at an empty line
         self.greeting: Guest | None = None  # taken from the line, not yet let in
         self.room: simpy.Event | None = None  # set while a full loop waits for a guest to go
-        self.holder: object | None = None  # the phase that holds the loop right now
+        self.holding = False  # a step's cpu or blocking phases hold the loop right now
 
 
 class EventLoopParty(Party):
@@ -162,7 +162,7 @@ class EventLoopParty(Party):
                     loop.room = None
                 guest = self.line.pop()
                 if guest is None:
-                    loop.door = self.line.wait()
+                    loop.door = self.line.wait(listening=lambda: not loop.holding)
                     guest = yield loop.door
                     loop.door = None
                 loop.greeting = guest
@@ -173,8 +173,11 @@ class EventLoopParty(Party):
                 else:
                     yield from self.accept(loop, guest)
         except simpy.Interrupt:
-            if loop.door is not None and loop.door in self.line.waiting:
-                self.line.waiting.remove(loop.door)
+            door = loop.door
+            if door is not None and door in self.line.waiting:
+                self.line.waiting.remove(door)
+            elif door is not None and door.triggered and loop.greeting is None:
+                self.line.give_back(door.value)  # handed over as the loop died: not taken
             if loop.greeting is not None:
                 self.leave(Failed(env.now, loop.greeting.id, loop.worker, REASON_TIMEOUT))
 
@@ -286,8 +289,13 @@ class EventLoopParty(Party):
                 yield from self.compute(before)
             if first:
                 self.sink(Started(self.env.now, guest.id, loop.worker))
-            for kind, seconds in held or ():
-                yield from self._held(loop, guest, kind, seconds)
+            if held:
+                loop.holding = True  # the loop stops polling its sockets meanwhile
+                for kind, seconds in held:
+                    yield from self._held(loop, guest, kind, seconds)
+                loop.holding = False
+                if loop.door is not None:  # it polls again: a guest in line is noticed
+                    self.line.offer(loop.door)
             if after:
                 yield from self.compute(after)
 
@@ -302,7 +310,6 @@ class EventLoopParty(Party):
             yield from self.compute(seconds)
         else:
             yield env.timeout(seconds)
-        loop.holder = None
         if kind == BLOCKING:
             sink(LoopUnblocked(env.now, worker, guest.id))
         sink(PhaseEnded(env.now, guest.id, worker, kind))

@@ -46,6 +46,7 @@ from sim.live.loadgen.results import (
     HitResult,
     Snapshot,
     summarize,
+    wasted,
 )
 from sim.live.loadgen.schedule import (
     live_workload_scenario,
@@ -78,5 +79,5 @@ __all__ = [
     "Connection", "Generator", "HitResult", "LoadgenError", "Shot", "Snapshot", "Target",
     "alone", "bounds", "check_target", "check_timeout", "hit", "is_loopback",
     "live_workload_scenario", "parse_target", "request_bytes", "resolve", "schedule",
-    "summarize", "upload_seconds",
+    "summarize", "upload_seconds", "wasted",
 ]

@@ -133,3 +133,17 @@ def summarize(shots: list[Shot], scenario: Scenario, t0: float, *,
     for _, _, event in events:
         metrics(event)
     return metrics.summary(scenario.to_dict())
+
+
+def wasted(shots: list[Shot], server_events: list[Event]) -> int:
+    """Answers the server finished for a guest who had already hung up (patience ran out
+    after the request went): the work the simulation counts as ``wasted``. Only the
+    server knows it finished them, so this needs its own trace (the minimal servers'
+    ``--report``); a real server's is not known and stays 0. It counts what the server
+    finished before ``live`` stopped it, while the simulation's party runs until the
+    line is empty: with a line far longer than the run, the simulation counts more."""
+    gone = {shot.guest for shot in shots if shot.outcome == TIMED_OUT and shot.sent}
+    if not gone:
+        return 0
+    return sum(1 for e in server_events if isinstance(e, Finished) and e.guest in gone)
+

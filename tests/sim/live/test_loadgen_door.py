@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.live.loadgen import FAILED, REFUSED, TIMED_OUT, hit
+from sim.live.loadgen import FAILED, REFUSED, TIMED_OUT, hit, wasted
 from sim.scenario import build_scenario
 from sim.trace import Arrived, Finished
 from tests.sim.live.conftest import read_trace, serving
@@ -128,6 +128,7 @@ def test_a_guest_out_of_patience_hangs_up_and_the_server_works_on(tmp_path: Path
     events = read_trace(trace)
     assert sum(isinstance(e, Arrived) for e in events) == 1  # counted once, no retry
     assert sum(isinstance(e, Finished) for e in events) == 1  # the work was for nobody
+    assert wasted(result.shots, events) == 1  # as `live` counts it, from the server's trace
 
 
 def test_retries_knock_again_after_the_doubled_backoff(closed_port):
