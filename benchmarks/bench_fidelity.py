@@ -40,8 +40,10 @@ CASES = [
      {"model": "threaded", "workers": 1, "threads": 4, "io": "50", "rate": 60},
      ["gunicorn-gthread"]),
     # the door (issue 12)
+    # patience 10 s: the generator gives up on a request after 10 s (its timeout) anyway
     ("sync W=2 io=50 @60/s backlog 8",
-     {"model": "sync", "workers": 2, "io": "50", "cpu": "0", "rate": 60, "backlog": 8},
+     {"model": "sync", "workers": 2, "io": "50", "cpu": "0", "rate": 60, "backlog": 8,
+      "patience": "10000"},
      ["gunicorn"]),
     ("sync W=2 upload=200 @8/s",
      {"model": "sync", "workers": 2, "upload": "200", "cpu": "0", "io": "0", "rate": 8},

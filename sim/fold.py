@@ -24,6 +24,7 @@ from sim.trace import (
     Event,
     Failed,
     Finished,
+    HalfOpen,
     PhaseEnded,
     PhaseStarted,
     Queued,
@@ -48,6 +49,7 @@ class Tally:
         self.turned_away_by: dict[str, int] = {}  # refused / reset / timed_out
         self.failed_by: dict[str, int] = {}  # timeout (killed), 503, error, ...
         self.syn_dropped = 0  # SYNs Linux dropped at a full line (each knock counts)
+        self.half_open = 0  # guests who thought they were in while the line was full
         self.retries = 0  # arrivals that were a client's retry of an earlier guest
         self.wasted = 0  # answers served to a guest who had already given up
         self.arrival: dict[int, float] = {}  # guests inside -> arrival time
@@ -55,13 +57,14 @@ class Tally:
         self.busy: set[int] = set()  # hosts in use now
         self.now = 0.0
         self.area_house = self.area_line = self.area_busy = 0.0  # integrals from t0
-        self.queue_max = 0  # the longest line since t0
+        self.queue_max = 0  # the longest line held since t0 (for any time at all)
         self._on = {
             ServerStarted: self._server_started,
             Arrived: self._arrived,
             Queued: self._queued,
             TurnedAway: self._turned_away,
             SynDropped: self._syn_dropped,
+            HalfOpen: self._half_open,
             Started: self._started,
             PhaseStarted: self._phase_started,
             PhaseEnded: self._phase_ended,
@@ -86,6 +89,8 @@ class Tally:
                 self.area_house += len(self.arrival) * dt
                 self.area_line += len(self.line) * dt
                 self.area_busy += len(self.busy) * dt
+                if len(self.line) > self.queue_max:  # a line held for some time, not a
+                    self.queue_max = len(self.line)  # guest passing a host in an instant
         self.now = t
 
     # --- the events ------------------------------------------------------------------
@@ -105,11 +110,12 @@ class Tally:
     def _syn_dropped(self, e: SynDropped) -> None:
         self.syn_dropped += 1
 
+    def _half_open(self, e: HalfOpen) -> None:
+        self.half_open += 1
+
     def _queued(self, e: Queued) -> None:
         self._advance(e.t)
         self.line[e.guest] = self.arrival.get(e.guest, e.t)
-        if self.t0 is not None and e.t >= self.t0 and len(self.line) > self.queue_max:
-            self.queue_max = len(self.line)
 
     def _turned_away(self, e: TurnedAway) -> None:
         self._advance(e.t)

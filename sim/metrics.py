@@ -126,6 +126,7 @@ class Summary:
     turned_away_by: dict[str, int] = field(default_factory=dict)
     failed_by: dict[str, int] = field(default_factory=dict)
     syn_dropped: int = 0
+    half_open: int = 0
     retries: int = 0
     wasted: int = 0
     kinds: tuple[dict[str, Any], ...] = ()  # per kind of guest, when the workload is a mix
@@ -139,6 +140,7 @@ class Summary:
             "failed": self.failed,
             "failed_by": dict(self.failed_by),
             "syn_dropped": self.syn_dropped,
+            "half_open": self.half_open,
             "retries": self.retries,
             "wasted": self.wasted,
             "throughput": self.throughput,
@@ -288,6 +290,7 @@ class Metrics(Tally):
             turned_away_by=dict(self.turned_away_by),
             failed_by=dict(self.failed_by),
             syn_dropped=self.syn_dropped,
+            half_open=self.half_open,
             retries=self.retries,
             wasted=self.wasted,
             kinds=tuple(

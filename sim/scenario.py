@@ -69,7 +69,7 @@ class Scenario:
     overhead: float = 0.0  # ms of server cpu per request (measured by calibrate)
     # the door: Linux's accept queue and the client's SYN ladder (see sim.model.door)
     somaxconn: int = 4096  # net.core.somaxconn: caps the backlog a server asks for
-    abort_on_overflow: bool = False  # net.ipv4.tcp_abort_on_overflow: refuse, not drop
+    abort_on_overflow: bool = False  # net.ipv4.tcp_abort_on_overflow: reset the half-open
     syn_retries: int = 6  # net.ipv4.tcp_syn_retries
     syn_linear_timeouts: int = 4  # net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
     connect_timeout: float = 10.0  # s the client waits for a connection

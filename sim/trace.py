@@ -32,8 +32,8 @@ DB = "db"  # io that needs one connection of the process's database pool (sim.mo
 PHASE_KINDS = (UPLOAD, CPU, IO, DB, BLOCKING)
 
 # Why a guest was turned away: what the client saw, never knowing why.
-REASON_REFUSED = "refused"  # RST to the SYN (a full line with tcp_abort_on_overflow=1)
-REASON_RESET = "reset"  # the connection was reset before the request was sent
+REASON_REFUSED = "refused"  # RST to the SYN: nobody listens (a full line drops it instead)
+REASON_RESET = "reset"  # reset before the request was sent (tcp_abort_on_overflow=1 half-open)
 REASON_TIMED_OUT = "timed_out"  # the client gave up: connect timeout, or its patience
 TURNED_AWAY_REASONS = (REASON_REFUSED, REASON_RESET, REASON_TIMED_OUT)
 # Why a guest failed: its request was sent, and no good answer came.
@@ -97,6 +97,20 @@ class SynDropped(Event):
     guest: int
     attempt: int
     retry_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class HalfOpen(Event):
+    """The guest's SYN found room, its ACK a full line: *half-open*.
+
+    The client believes it is connected and sends its request, which Linux drops; it
+    gets in on a later try (``sim.model.door``). ``cookie``: the kernel answered with a
+    syncookie and keeps nothing, so only the request's own resend can get it in.
+    """
+
+    kind: ClassVar[str] = "half_open"
+    guest: int
+    cookie: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +227,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ServerStarted,
     Arrived,
     SynDropped,
+    HalfOpen,
     Queued,
     TurnedAway,
     Started,

@@ -33,6 +33,7 @@ from sim.trace import (
     Event,
     Failed,
     Finished,
+    HalfOpen,
     LoopBlocked,
     LoopUnblocked,
     PhaseEnded,
@@ -48,8 +49,9 @@ from sim.trace import (
 
 # The real term for each reason a guest leaves unanswered.
 REASON_TERMS = {
-    REASON_REFUSED: "connection refused (a full backlog with tcp_abort_on_overflow=1)",
-    REASON_RESET: "connection reset before the request was sent",
+    REASON_REFUSED: "connection refused: nobody listening (a full backlog drops the SYN)",
+    REASON_RESET: "connection reset before the request was sent (tcp_abort_on_overflow=1 "
+                  "resets a half-open one)",
     REASON_TIMED_OUT: "client timed out: connect timeout or its patience",
     REASON_TIMEOUT: "worker killed by the arbiter: --timeout",
     REASON_LIMIT: "503: --limit-concurrency reached",
@@ -135,10 +137,18 @@ def narrate(
                      else f"knocks again in {event.retry_at - event.t:.0f} s")
             return Narration(
                 f"guest {event.guest} knocks, the line is full, nobody answers: it {again}",
-                f"SYN {event.attempt} dropped at a full accept queue (tcp_abort_on_overflow=0)",
+                f"SYN {event.attempt} dropped at a full accept queue",
+            )
+        case HalfOpen():
+            return Narration(
+                f"guest {event.guest} thinks it is in, but the line filled up first: its "
+                "request is lost and will be sent again",
+                "half-open: the SYN passed, the ACK found the accept queue full"
+                + (" (a syncookie: no state kept)" if event.cookie else ""),
             )
         case TurnedAway():
-            what = {REASON_REFUSED: "finds the line full and is refused at once",
+            what = {REASON_REFUSED: "finds nobody at the door and is refused at once",
+                    REASON_RESET: "thought it was in, and is thrown out (reset)",
                     REASON_TIMED_OUT: "gives up waiting and leaves"}.get(
                         event.reason, "is turned away at the door")
             return Narration(

@@ -66,7 +66,8 @@ BATCH = 512  # events: send at once when this many wait (a burst, a slow flusher
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _CONVERT = {"float": "repr", "int": "repr", "str": "_esc",  # by field annotation
-            "float | None": "_maybe"}  # SynDropped.retry_at: null when the client gives up
+            "float | None": "_maybe",  # SynDropped.retry_at: null when the client gives up
+            "bool": "_bool"}  # HalfOpen.cookie
 _ENCODERS: dict[type, Callable[[Event], str]] = {}
 
 
@@ -106,9 +107,16 @@ def _compile(cls: type[Event]) -> Callable[[Event], str]:
         template += f',"{f.name}":%s'
         values.append(f"{convert}(e.{f.name})")
     source = f"def encode(e):\n    return {template + '}'!r} % ({', '.join(values)},)\n"
-    namespace: dict[str, object] = {"_esc": encode_basestring_ascii, "_maybe": _maybe}
+    namespace: dict[str, object] = {"_esc": encode_basestring_ascii, "_maybe": _maybe,
+                                    "_bool": _bool}
     exec(compile(source, f"<encoder of {cls.__name__}>", "exec"), namespace)  # noqa: S102
     return namespace["encode"]  # type: ignore[return-value]
+
+
+def _bool(value: bool) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    raise TypeError("not a bool")  # the generic path takes it
 
 
 def _maybe(value: float | None) -> str:

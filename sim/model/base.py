@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 
 import simpy
 
@@ -48,13 +49,14 @@ from sim.trace import (
     DB,
     REASON_DB_REFUSED,
     REASON_DB_TIMEOUT,
-    REASON_REFUSED,
+    REASON_RESET,
     REASON_TIMED_OUT,
     UPLOAD,
     Arrived,
     Event,
     Failed,
     Finished,
+    HalfOpen,
     PhaseEnded,
     PhaseStarted,
     Queued,
@@ -176,6 +178,26 @@ def _coat_at(phases) -> int | None:
     return None
 
 
+@dataclass
+class HalfOpenGuest:
+    """A half-open guest's tries: its request's next resend, and whether it is settled."""
+
+    guest: Guest
+    cookie: bool
+    rto: float
+    data_at: float
+    done: bool = False
+
+
+def bare(guest: Guest, wait: float, overhead_first: bool) -> Guest:
+    """A guest let in by a bare ACK: its request arrives ``wait`` seconds later, on the
+    data resend. Drawn and served as a coat (an upload) the kernel reads while the guest
+    waits in line, after the server's own overhead phase if it has one."""
+    at = 1 if overhead_first else 0
+    phases = (*guest.phases[:at], (UPLOAD, max(wait, 0.0)), *guest.phases[at:])
+    return dataclasses.replace(guest, phases=phases)
+
+
 class DbFailed(Exception):
     """A db phase got no connection: the handler answers 500 (``reason`` says why)."""
 
@@ -207,6 +229,9 @@ class Party:
         self.ladder = door.syn_times(scenario.syn_retries, scenario.syn_linear_timeouts)
         self.last_chance = door.gives_up_after(scenario.syn_retries, scenario.syn_linear_timeouts)
         self.knocking = 0  # guests outside whose SYN was dropped, who will knock again
+        self.max_ack_backlog = min(scenario.backlog, scenario.somaxconn)
+        self.requests = 0  # request socks of half-open guests (not syncookies)
+        self._instant, self._passed, self._room = -1.0, 0, True  # this instant's SYN batch
         self.patience = self.workload.patience_draws()
         self.patient = self.workload.patience is None
         self.pauses = self.workload.backoff_draws()
@@ -375,31 +400,124 @@ class Party:
             if patience is not None:
                 alarm = self.env.timeout(patience)
                 alarm.callbacks.append(lambda _: self._out_of_patience(guest))
-        self._syn(guest, 1)
+        self._syn(guest, 1, self.env.now)
 
-    def _syn(self, guest: Guest, sent: int) -> None:
-        """The guest's ``sent``-th SYN: into the line, or dropped (or refused) if it is full."""
+    def _syn(self, guest: Guest, sent: int, started: float) -> None:
+        """The guest's ``sent``-th SYN (the first went at ``started``): into the line;
+        half-open if it came with a batch that found one slot; else dropped."""
         now = self.env.now
         if guest.id in self.gone:  # out of patience while knocking: stopped knocking
             return
-        if not self.door_full():
-            self.in_house += 1
-            self.inside[guest.id] = guest
-            self.admit(guest)
+        if now != self._instant:  # a new instant: its SYNs all pass or fail one check
+            self._instant, self._passed = now, 0
+            self._room = not self.door_full()
+        elif not self._room and not self.door_full():  # a worker took a guest meanwhile
+            self._room = True
+        if self._room:  # the SYN passes: a request sock, or a cookie past the backlog
+            cookie = self.requests + self._passed > self.max_ack_backlog
+            self._passed += 1
+            if not self.door_full():
+                self._let_in(guest)
+            else:  # its ACK comes back after the batch's first took the last slot
+                self._half_open(guest, cookie, started)
             return
-        if self.scenario.abort_on_overflow:
-            self._turn_away(guest, REASON_REFUSED)
-            return
-        started = now - self.ladder[sent - 1]  # when the first SYN went
         deadline = started + min(self.scenario.connect_timeout, self.last_chance)
-        again = started + self.ladder[sent] if sent < len(self.ladder) else None
+        again = (door.fires_at(now, self.ladder[sent] - self.ladder[sent - 1])
+                 if sent < len(self.ladder) else None)
         if again is not None and again >= deadline:
             again = None
         self.sink(SynDropped(now, guest.id, sent, again))
         self.knocking += 1
         self.outside.add(guest.id)
         later = self.env.timeout((again if again is not None else deadline) - now)
-        later.callbacks.append(lambda _: self._knock_again(guest, sent + 1, again is None))
+        later.callbacks.append(
+            lambda _: self._knock_again(guest, sent + 1, started, again is None))
+
+    def _let_in(self, guest: Guest) -> None:
+        self.in_house += 1
+        self.inside[guest.id] = guest
+        self.admit(guest)
+
+    # --- half-open guests (sim.model.door) ---------------------------------------------
+
+    def _half_open(self, guest: Guest, cookie: bool, started: float) -> None:
+        """The client thinks it is connected; its ACK and request were dropped. It gives
+        up ``connect_timeout`` after its first SYN, as partyhost's generator does with its
+        defaults (its whole-request cap equals it); a client with no read timeout would
+        wait for TCP's 15 data resends, about 13 minutes."""
+        env = self.env
+        if self.scenario.abort_on_overflow:  # the kernel answers the ACK with a reset
+            self._turn_away(guest, REASON_RESET)
+            return
+        self.sink(HalfOpen(env.now, guest.id, cookie))
+        self.knocking += 1
+        self.outside.add(guest.id)
+        if not cookie:
+            self.requests += 1
+        resend = HalfOpenGuest(guest, cookie, rto=door.RTO_MIN,
+                               data_at=door.fires_at(env.now, door.RTO_MIN))
+        gives_up = started + self.scenario.connect_timeout
+        env.timeout(max(gives_up - env.now, 0.0)).callbacks.append(
+            lambda _: self._half_open_gives_up(resend))
+        env.timeout(resend.data_at - env.now).callbacks.append(
+            lambda _: self._data_resent(resend))
+        if not cookie:
+            synack_at = door.fires_at(env.now, door.INITIAL_RTO)
+            env.timeout(synack_at - env.now).callbacks.append(
+                lambda _: self._synack_resent(resend, 1, door.INITIAL_RTO))
+
+    def _still_outside(self, resend: HalfOpenGuest) -> bool:
+        """Is this half-open guest still waiting at the door? Tidies up one who left."""
+        gid = resend.guest.id
+        if resend.done:
+            return False
+        if gid in self.gone:  # out of patience: it closed its socket
+            self._closed(resend)
+            self.gone.discard(gid)
+            self._maybe_over()
+            return False
+        return True
+
+    def _closed(self, resend: HalfOpenGuest) -> None:
+        resend.done = True
+        self.knocking -= 1
+        self.outside.discard(resend.guest.id)
+        if not resend.cookie:
+            self.requests -= 1
+
+    def _half_open_gives_up(self, resend: HalfOpenGuest) -> None:
+        if self._still_outside(resend):
+            self._closed(resend)
+            self._turn_away(resend.guest, REASON_TIMED_OUT)
+
+    def _data_resent(self, resend: HalfOpenGuest) -> None:
+        """The request is resent (its segment carries the ACK too): in, if there is room."""
+        if not self._still_outside(resend):
+            return
+        now = self.env.now
+        if not self.door_full():
+            self._closed(resend)
+            self._let_in(resend.guest)
+            return
+        resend.rto = min(resend.rto * 2, door.RTO_MAX)
+        resend.data_at = door.fires_at(now, resend.rto)
+        self.env.timeout(resend.data_at - now).callbacks.append(
+            lambda _: self._data_resent(resend))
+
+    def _synack_resent(self, resend: HalfOpenGuest, sent: int, gap: float) -> None:
+        """The server resends its SYN-ACK; the client answers with a bare ACK. In, if
+        there is room, but without the request: it comes with the next data resend."""
+        if not self._still_outside(resend):
+            return
+        now = self.env.now
+        if not self.door_full():
+            self._closed(resend)
+            self._let_in(bare(resend.guest, resend.data_at - now, self.scenario.overhead > 0))
+            return
+        if sent < door.SYNACK_RETRIES:
+            at = door.fires_at(now, gap * 2)
+            self.env.timeout(at - now).callbacks.append(
+                lambda _: self._synack_resent(resend, sent + 1, gap * 2))
 
     def door_full(self) -> bool:
         """Is the accept queue full? (Never, where a loop accepts everyone at once.)"""
@@ -410,7 +528,7 @@ class Party:
         self.sink(Queued(self.env.now, guest.id, len(self.line) + 1))
         self.line.put(guest)
 
-    def _knock_again(self, guest: Guest, sent: int, give_up: bool) -> None:
+    def _knock_again(self, guest: Guest, sent: int, started: float, give_up: bool) -> None:
         self.knocking -= 1
         self.outside.discard(guest.id)
         if guest.id in self.gone:  # it gave up while waiting to knock
@@ -419,7 +537,7 @@ class Party:
         elif give_up:
             self._turn_away(guest, REASON_TIMED_OUT)
         else:
-            self._syn(guest, sent)
+            self._syn(guest, sent, started)
 
     def _turn_away(self, guest: Guest, reason: str) -> None:
         """The guest leaves without being let in (refused, or timed out knocking)."""

@@ -11,7 +11,8 @@ from tui.cli import main
 KEYS = {"scenario", "served", "turned_away", "failed", "throughput", "latency_ms", "wait_ms",
         "utilization", "queue", "littles_law",
         # what the client saw (issue 12): turned_away = refused + reset + timed_out
-        "refused", "reset", "timed_out", "failed_by", "syn_dropped", "retries", "wasted"}
+        "refused", "reset", "timed_out", "failed_by", "syn_dropped", "half_open", "retries",
+        "wasted"}
 PCTS = {"mean", "p50", "p90", "p99", "p999", "max"}
 
 

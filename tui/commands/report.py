@@ -70,12 +70,14 @@ ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("served", "requests answered", lambda d: f"{d['served']:,}"),
     ("turned away", "never answered: refused, reset or timed out (below)",
      lambda d: f"{d['turned_away']:,}"),
-    ("  refused", "connection refused (a full line with tcp_abort_on_overflow=1)",
+    ("  refused", "connection refused (nobody listening: a full line drops the SYN)",
      lambda d: f"{d.get('refused', 0):,}"),
     ("  timed out", "the guest gave up: connect timeout or --patience",
      lambda d: f"{d.get('timed_out', 0):,}"),
     ("  knocks lost", "SYNs Linux dropped at a full line (each knock again counts)",
      lambda d: f"{d.get('syn_dropped', 0):,}"),
+    ("  half-open", "in for the client, its request dropped: a SYN batch found one slot",
+     lambda d: f"{d.get('half_open', 0):,}"),
     ("failed", "5xx, worker killed", lambda d: f"{d['failed']:,}"),
     ("answered late", "answers that came after the guest gave up (work for nobody)",
      lambda d: f"{d.get('wasted', 0):,}"),
@@ -96,7 +98,7 @@ ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("  vs λW", "arrival rate x mean latency", lambda d: f"{d['littles_law']['lambda_W']:,.2f}"),
 ]
 # rows shown only when a column has one: most parties refuse nobody and retry nothing
-WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "answered late", "retries"}
+WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "  half-open", "answered late", "retries"}
 
 
 def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Group:

@@ -67,9 +67,10 @@ SERVER_FLAGS = [
 ]
 DOOR_FLAGS = [
     ("somaxconn", "N", "net.core.somaxconn: Linux caps the backlog at this (default 4096)"),
-    ("abort-on-overflow", None, "net.ipv4.tcp_abort_on_overflow=1: a full line refuses a guest "
-                                "at once; by default Linux drops the SYN and the guest knocks "
-                                "again 1, 2, 3, 4, 5, 7, 11... s later"),
+    ("abort-on-overflow", None, "net.ipv4.tcp_abort_on_overflow=1: a guest whose SYN passed "
+                                "but whose ACK found the line full (half-open) is reset; a SYN "
+                                "at a full line is still dropped (the guest knocks again 1, 2, "
+                                "3, 4, 5, 7, 11... s later)"),
     ("syn-retries", "N", "net.ipv4.tcp_syn_retries: SYNs a client resends (default 6)"),
     ("syn-linear-timeouts", "N", "net.ipv4.tcp_syn_linear_timeouts: resends 1 s apart before "
                                  "the gaps double (default 4, Linux >= 6.5; 0 on older kernels: "

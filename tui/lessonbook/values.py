@@ -59,10 +59,13 @@ METRICS: dict[str, str] = {
     "arrived": "guests who knocked (whole run)",
     "served": "guests answered (whole run)",
     "turned_away": "guests never let in: refused + reset + timed_out (whole run)",
-    "refused": "guests refused at once: a full line with --abort-on-overflow, RST (whole run)",
-    "reset": "guests whose connection was reset before the request was sent (whole run)",
+    "refused": "guests refused at once: RST to the SYN, nobody listening (whole run)",
+    "reset": "guests whose connection was reset before the request was sent, as a half-open "
+             "guest is with --abort-on-overflow (whole run)",
     "timed_out": "guests who gave up outside: connect timeout or --patience (whole run)",
     "syn_dropped": "knocks lost: SYNs Linux dropped at a full line, each resend counts",
+    "half_open": "guests in for their client but not the kernel: their SYN came in a batch "
+                 "that found one slot, their request was dropped and resent (whole run)",
     "retries": "guests' retries after giving up (--retries), whole run",
     "wasted": "answered late: answers finished after the guest had gone (whole run)",
     "failed": "guests let in but never answered: 503s and killed workers (whole run)",
@@ -173,6 +176,7 @@ def run_values(scenario: Scenario, summary: Summary, counts: EventCounts) -> dic
         "turned_away": summary.turned_away,
         **{reason: summary.turned_away_by.get(reason, 0) for reason in TURNED_AWAY_REASONS},
         "syn_dropped": summary.syn_dropped,
+        "half_open": summary.half_open,
         "retries": summary.retries,
         "wasted": summary.wasted,
         "failed": summary.failed,

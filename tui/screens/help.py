@@ -43,7 +43,8 @@ HELP = """\
 | turned away | never let in: refused, reset, or timed out |
 | a knock lost | a full backlog: Linux drops the SYN, the guest knocks again 1, 2, 3... s later |
 | gave up knocking | timed out: no room before the connect timeout (`--connect-timeout`) |
-| refused at once | `connection refused`: a full backlog, `tcp_abort_on_overflow=1` |
+| refused at once | `connection refused`: nobody listening (a full backlog drops the SYN) |
+| thought it was in | half-open: its SYN passed, its ACK found the line full; request sent again |
 | host | a worker: a process (sync), a thread (gthread), an event loop (async) |
 | greeting a guest | `accept()`: a worker takes the connection |
 | chatting | CPU work in the handler: needs a core (and, in a threaded process, the GIL) |

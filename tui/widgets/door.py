@@ -3,8 +3,8 @@
 The line is the listen socket's backlog. Each waiting guest is a dot whose colour
 ages from green to red against the guest's typical service time, so "a long wait"
 means the same thing for a 5 ms and a 500 ms guest. Guests turned away (on Linux a
-full backlog drops their knocks, and they give up at their connect timeout; refused at
-once only with tcp_abort_on_overflow=1) and guests who left unanswered (503, killed worker)
+full backlog drops their knocks, and they give up at their connect timeout; a half-open
+guest is reset with tcp_abort_on_overflow=1) and guests who left unanswered (503, killed worker)
 stay visible for a moment, walking off to the right, and are counted.
 """
 

@@ -3,8 +3,8 @@
 The outcomes are what the client saw (issue 12's words, ``sim.trace``'s reasons):
 
 - ``ok``: a whole answer below 400;
-- turned away, never let in: ``refused`` (ECONNREFUSED: nobody listens, or a full line
-  with ``tcp_abort_on_overflow=1``), ``reset`` (the connection died before the request
+- turned away, never let in: ``refused`` (ECONNREFUSED: nobody listens; a full line
+  drops the SYN instead), ``reset`` (the connection died before the request
   was fully sent), ``timed_out`` (the client gave up: no connection within the
   scenario's ``connect_timeout``, or the guest's ``patience`` ran out, or the
   generator's whole-request cap; a guest the hard stop finds unanswered too);

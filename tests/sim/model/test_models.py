@@ -2,16 +2,17 @@
 
 import pytest
 
-from sim.model import build_party
+from sim.model import build_party, door
 from sim.run import simulate
 from sim.scenario import build_scenario
 from sim.trace import (
-    Arrived,
     Failed,
     Finished,
+    HalfOpen,
     LoopBlocked,
     Queued,
     Started,
+    SynDropped,
     TurnedAway,
     WorkerBooted,
     WorkerKilled,
@@ -161,30 +162,38 @@ def test_limit_concurrency_answers_503_beyond_n_in_flight():
         f.guest == e.guest for f in refused))]) <= 5
 
 
-def test_a_full_backlog_refuses_guests_with_abort_on_overflow():
+def test_abort_on_overflow_resets_the_guests_a_syn_batch_left_half_open():
     # 20 guests at 10,000/s against one 1-second worker and a backlog of 5 (a line of 6,
-    # as Linux keeps it): one is served at once, six wait, thirteen are refused.
+    # as Linux keeps it): one is served at once, six wait, thirteen SYNs are dropped
+    # (abort_on_overflow does not refuse a SYN). Their resends share the wheel's 1.024 s
+    # boundary, just after the worker took the next guest: all thirteen pass, one takes
+    # the slot, and the kernel answers the twelve others' ACKs with a reset.
     events = party(model="sync", workers=1, io=1000, backlog=5, rate=10_000, guests=20,
                    abort_on_overflow=True)
-    assert len(of(events, TurnedAway)) == 13
-    assert len(of(events, Finished)) == 7
+    away = of(events, TurnedAway)
+    assert len(away) == 12 and {e.reason for e in away} == {"reset"}
+    assert {e.t for e in away} == {door.fires_at(0.0, 1.0)}
+    assert len(of(events, Finished)) == 8
 
 
 def test_a_full_backlog_drops_syns_and_the_guests_get_in_later_or_time_out():
     # the same without abort_on_overflow (Linux's default): nobody is refused; the
-    # dropped guests knock again on the SYN ladder, get in when a knock finds a place,
-    # and those still outside at the 10 s connect timeout give up.
+    # dropped guests knock again on the SYN ladder (each resend on the timer wheel), the
+    # twelve of the batch left half-open try again on their data resends, and those
+    # still outside at the 10 s connect timeout give up.
     events = party(model="sync", workers=1, io=1000, backlog=5, rate=10_000, guests=20)
     away = of(events, TurnedAway)
     assert away and {e.reason for e in away} == {"timed_out"}
-    assert len(of(events, Finished)) + len(away) == 20
-    assert len(of(events, Finished)) > 7  # some got in on a later knock
-    arrived = {e.guest: e.t for e in of(events, Arrived)}
-    late = [e for e in of(events, Queued) if e.t > arrived[e.guest]]
-    assert late
-    ladder = (1, 2, 3, 4, 5, 7)  # Linux >= 6.5 (sim.model.door)
-    for e in late:
-        assert round(e.t - arrived[e.guest], 6) in ladder
+    assert all(10.0 <= e.t < 10.01 for e in away)  # 10 s after their first SYN
+    assert 7 < len(of(events, Finished)) == 20 - len(away)  # some got in on a later try
+    half = {e.guest for e in of(events, HalfOpen)}
+    assert len(half) == 12
+    last_knock = {}
+    for e in of(events, SynDropped):
+        last_knock[e.guest] = e.retry_at
+    for e in of(events, Queued):  # a knock that found room is let in at that knock
+        if e.guest in last_knock and e.guest not in half:
+            assert e.t == last_knock[e.guest]
 
 
 def test_lifo_serves_the_newest_guest_first():
