@@ -32,6 +32,7 @@ from sim.trace import (
     Event,
     Failed,
     Finished,
+    HalfOpen,
     LoopBlocked,
     LoopUnblocked,
     PhaseEnded,
@@ -39,6 +40,7 @@ from sim.trace import (
     Queued,
     ServerStarted,
     Started,
+    SynDropped,
     TurnedAway,
     WorkerBooted,
     WorkerKilled,
@@ -152,6 +154,8 @@ class PartyState(Tally):
         self.rooms_taken = 0  # cpu phases running: each holds a core
         self.gil: dict[int, int] = {}  # process -> worker (thread) holding its GIL
         self.away: deque[tuple[float, int, str]] = deque(maxlen=RECENT)  # t, guest, reason
+        self.knocking_now: set[int] = set()  # outside: a SYN dropped, they will knock again
+        self.half_open_now: set[int] = set()  # outside, thinking they are in: request resent
         self.gone_failed: deque[tuple[float, int, str]] = deque(maxlen=RECENT)
         self.history: deque[Point] = deque(maxlen=HISTORY)
         self.latency = Sketch()
@@ -166,6 +170,8 @@ class PartyState(Tally):
             LoopBlocked: self._loop_blocked,
             LoopUnblocked: self._loop_unblocked,
             WorkerBooted: self._worker_booted,
+            SynDropped: self._syn_dropped,
+            HalfOpen: self._half_open,
         })
 
     @property
@@ -251,12 +257,28 @@ class PartyState(Tally):
         Tally._arrived(self, e)
         self.kind_of[e.guest] = e.endpoint
 
+    def _syn_dropped(self, e: SynDropped) -> None:
+        Tally._syn_dropped(self, e)
+        if e.retry_at is not None:
+            self.knocking_now.add(e.guest)
+        self.v_door += 1
+
+    def _half_open(self, e: HalfOpen) -> None:
+        Tally._half_open(self, e)
+        self.knocking_now.discard(e.guest)
+        self.half_open_now.add(e.guest)
+        self.v_door += 1
+
     def _queued(self, e: Queued) -> None:
         Tally._queued(self, e)
+        self.knocking_now.discard(e.guest)
+        self.half_open_now.discard(e.guest)
         self.v_door += 1
 
     def _turned_away(self, e: TurnedAway) -> None:
         Tally._turned_away(self, e)
+        self.knocking_now.discard(e.guest)
+        self.half_open_now.discard(e.guest)
         self.kind_of.pop(e.guest, None)
         self.away.append((e.t, e.guest, e.reason))
         self.v_door += 1

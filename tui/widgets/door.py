@@ -65,7 +65,12 @@ class DoorLine(Widget):
             text.append("(listen backlog) ", style="dim")
             text.append(f"{waiting}", style="bold")
             text.append(f"/{s.backlog} waiting  ", style="dim")
-        room = width - text.cell_len - 10
+        outside = ""
+        if s.knocking_now or s.half_open_now:  # guests outside who will try again
+            outside = f"  outside: {len(s.knocking_now)} knocking again"
+            if s.half_open_now:
+                outside += f", {len(s.half_open_now)} think they are in (half-open)"
+        room = width - text.cell_len - 10 - len(outside)
         shown = 0
         for arrival in s.line.values():
             if shown >= room:
@@ -74,6 +79,8 @@ class DoorLine(Widget):
             shown += 1
         if waiting > shown:
             text.append(f" +{waiting - shown}", style="bold")
+        if outside:
+            text.append(outside, style="yellow")
         text.append("\n")
         text.append("turned away ", style="bold red" if s.turned_away else "bold")
         text.append("(refused, or gave up knocking) ", style="dim")
