@@ -221,6 +221,8 @@ class LessonScreen(Screen):
     # --- moving between steps --------------------------------------------------------
 
     async def show_step(self, index: int) -> None:
+        if not self.is_attached or not self.query("#lesson-step"):
+            return  # a key came while the screen was leaving, or not yet composed
         self.index = index
         step = self.step
         total = len(self.lesson.steps)
@@ -229,6 +231,8 @@ class LessonScreen(Screen):
         self.query_one("#lesson-step", Static).update(
             f"Step {index + 1} of {total}: {escape(step.title)}")
         await self._question(step)
+        if not self.is_attached:
+            return  # closed while the question was mounting
         self.query_one("#lesson-verdict", Static).update(self.verdicts.get(index, ""))
         self.query_one("#back", Button).disabled = index == 0
         self.query_one("#next", Button).disabled = index == total - 1
