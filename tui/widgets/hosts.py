@@ -65,14 +65,15 @@ def host_doing(host: Host, state: PartyState) -> tuple[str, str, str]:
 
 
 def share_text(state: PartyState) -> str | None:
-    """"runs 2/3 of the time ■■□": the share of the time a host in a cpu phase runs when
-    the cores are time-sliced among more hosts than there are; None when each has one."""
+    """"runs 2/3 ■■□": the share of the time a host in a cpu phase runs when the cores
+    are time-sliced among more hosts than there are (short: it fits a thread's row in a
+    36-column card); None when each has a core."""
     runnable = state.runnable()
     if runnable <= state.cores:
         return None
     share = Fraction(state.cores, runnable)
     bar = "■" * share.numerator + "□" * (share.denominator - share.numerator)
-    return f"runs {share} of the time {bar if share.denominator <= 8 else ''}".rstrip()
+    return f"runs {share} {bar if share.denominator <= 8 else ''}".rstrip()
 
 
 def rooms_line(state: PartyState) -> Text:
@@ -86,8 +87,8 @@ def rooms_line(state: PartyState) -> Text:
     text.append(f" {taken}/{state.cores} taken", style="")
     if runnable > state.cores:
         share = Fraction(state.cores, runnable)
-        text.append(f" · {runnable} share them: each runs {share}", style="bold red")
-        text.append(" (time slices)", style="dim")
+        text.append(f" · {runnable} share them, time-sliced: each runs {share}",
+                    style="bold red")
     busy = state.busy_hosts()
     text.append(f"   busy hosts {busy}/{max(state.hosts, 1)}", style="dim")
     return text
@@ -197,8 +198,9 @@ class HostsView(Widget):
                 party, real, style = host_doing(host, s)
                 guest = f"guest {host.guest}" if host.guest is not None else "·"
                 shared = share_text(s) if host.phase == CPU else None
+                share = Fraction(s.cores, s.runnable()) if shared else None  # 24 columns
                 lines = [Text(guest, style="bold"), Text(party, style=style),
-                         Text(f"shares a core: {shared}" if shared else real,
+                         Text(f"shares a core: runs {share}" if shared else real,
                               style="bold red" if shared else "dim")]
                 border = "red" if host.killed_at is not None else (
                     "green" if host.phase == CPU else "blue")

@@ -116,8 +116,8 @@ def test_free_threaded_hosts_share_the_cores_and_no_token_is_drawn():
         party.until(1.0, lambda s: len(chatting(s)) == 3)
         rows = await party.picture(pilot)
         assert party.state.runnable() == 3
-        assert "3 share them: each runs 2/3" in rows[0]
-        assert sum("runs 2/3 of the time ■■□" in row for row in rows) == 3
+        assert "3 share them, time-sliced: each runs 2/3" in rows[0]
+        assert sum("chatting · runs 2/3 ■■□" in row for row in rows) == 3
         assert not any("◆GIL" in row for row in rows)
         assert "no GIL (free-threaded)" in rows[1]
 
