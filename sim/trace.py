@@ -58,6 +58,9 @@ class ServerStarted(Event):
 
     Sent first, so a listener can size its pictures and its utilisation sums.
     ``hosts`` is the number of worker ids (processes x threads, or loops).
+    ``switch_interval``: seconds a thread may keep its process's GIL while another
+    waits (``sys.getswitchinterval()``), for a structure with a GIL; 0 when the GIL is
+    off (free-threaded Python, ``--gil off``), so a picture draws no token.
     """
 
     kind: ClassVar[str] = "server_started"
@@ -67,6 +70,7 @@ class ServerStarted(Event):
     cores: int
     hosts: int
     backlog: int
+    switch_interval: float = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,21 @@ class PhaseEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class GilPassed(Event):
+    """A process's GIL passes to a host thread that waited for it (``sim.model.gil``).
+
+    Told only at a hand-over to a waiting thread with work (its switch interval ran
+    out, or the holder finished or blocked), so an uncontended GIL costs no event: a
+    thread that finds it free takes it silently, and its ``PhaseStarted`` of cpu says
+    so. ``process`` is the process's number, ``worker`` the thread's host id.
+    """
+
+    kind: ClassVar[str] = "gil_passed"
+    process: int
+    worker: int
+
+
+@dataclass(frozen=True, slots=True)
 class LoopBlocked(Event):
     """An event loop stops turning: a blocking call (or cpu work) holds it."""
 
@@ -233,6 +252,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Started,
     PhaseStarted,
     PhaseEnded,
+    GilPassed,
     LoopBlocked,
     LoopUnblocked,
     Finished,

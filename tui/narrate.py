@@ -33,6 +33,7 @@ from sim.trace import (
     Event,
     Failed,
     Finished,
+    GilPassed,
     HalfOpen,
     LoopBlocked,
     LoopUnblocked,
@@ -100,9 +101,11 @@ def _worker_word(model: str) -> str:
 
 def narrate(
     event: Event, model: str, arrived_at: float | None = None, threads: int = 1,
-    kinds: tuple[str, ...] = (),
+    kinds: tuple[str, ...] = (), gil: bool = True,
 ) -> Narration | None:
     """The sentence for ``event``; None for events nobody needs told (none so far).
+
+    ``gil`` False: free-threaded (``--gil off``), the threads hold no GIL token.
 
     ``arrived_at`` is the guest's arrival time, for "leaves after 120 ms"; ``kinds``
     names each kind of guest of a mix by its phases, so the story says who asks what.
@@ -167,10 +170,15 @@ def narrate(
                                  "a thread-pool token is free: the handler runs in a thread")
             return Narration(f"{host} greets guest {event.guest}", "worker accepts the connection")
         case PhaseStarted():
-            return _phase_started(event, model, threads)
+            return _phase_started(event, model, threads, gil)
         case PhaseEnded():
             word, term = PHASE_WORDS.get(event.phase, (event.phase, event.phase))
             return Narration(f"guest {event.guest} is done {word}", f"{term} finished")
+        case GilPassed():
+            return Narration(
+                f"{host_name(event.worker, model, threads)} gets the GIL: its turn to chat",
+                "GIL switch: the holder's switch interval ran out, or it let go",
+            )
         case LoopBlocked():
             return Narration(
                 f"{host_name(event.worker, model)} falls asleep at the kitchen door for "
@@ -204,7 +212,7 @@ def narrate(
     return None
 
 
-def _phase_started(event: PhaseStarted, model: str, threads: int) -> Narration:
+def _phase_started(event: PhaseStarted, model: str, threads: int, gil: bool) -> Narration:
     host = host_name(event.worker, model, threads)
     guest = f"guest {event.guest}"
     shape = structure_of(model)
@@ -215,8 +223,9 @@ def _phase_started(event: PhaseStarted, model: str, threads: int) -> Narration:
                 f"{host} chats with {guest}; everyone else waits their turn",
                 "CPU work on the event loop",
             )
-        gil = ", holding the GIL token" if shape.gil else ""
-        return Narration(f"{guest} chats with {host} in a room{gil}", "CPU work in the handler")
+        token = ", holding the GIL token" if shape.gil and gil else ""
+        return Narration(f"{guest} chats with {host} in a room{token}",
+                         "CPU work in the handler")
     if event.phase == IO:
         if loop:
             return Narration(

@@ -128,7 +128,7 @@ class PartySession:
             guest = getattr(event, "guest", None)
             arrived = state.arrival.get(guest) if guest is not None else None
             narration = narrate(event, state.model or self.scenario.model, arrived,
-                                state.threads, self.kinds)
+                                state.threads, self.kinds, state.switch_interval > 0)
             if narration is not None:
                 told.append((event.t, narration))
             state(event)

@@ -32,6 +32,7 @@ from sim.trace import (
     Event,
     Failed,
     Finished,
+    GilPassed,
     HalfOpen,
     LoopBlocked,
     LoopUnblocked,
@@ -74,6 +75,8 @@ class Loop:
     busy_with: int | None = None  # guest whose cpu or blocking phase holds the loop
     busy_phase: str | None = None
     blocked: bool = False
+    # the ready queue, first in first out: guest -> since when it waits for a turn
+    ready: dict[int, float] = field(default_factory=dict)
     served: int = 0
     killed_at: float | None = None
     booted_at: float | None = None
@@ -151,8 +154,10 @@ class PartyState(Tally):
         self.started = False
         self.host_list: list[Host] = []
         self.loops: list[Loop] = []
-        self.rooms_taken = 0  # cpu phases running: each holds a core
+        self.rooms_taken = 0  # hosts in a cpu phase (under a GIL, not all of them run)
         self.gil: dict[int, int] = {}  # process -> worker (thread) holding its GIL
+        self.gil_since: dict[int, float] = {}  # process -> when its holder took it
+        self.switch_interval = 0.005  # s; 0: free-threaded, no GIL (ServerStarted)
         self.away: deque[tuple[float, int, str]] = deque(maxlen=RECENT)  # t, guest, reason
         self.knocking_now: set[int] = set()  # outside: a SYN dropped, they will knock again
         self.half_open_now: set[int] = set()  # outside, thinking they are in: request resent
@@ -172,6 +177,7 @@ class PartyState(Tally):
             WorkerBooted: self._worker_booted,
             SynDropped: self._syn_dropped,
             HalfOpen: self._half_open,
+            GilPassed: self._gil_passed,
         })
 
     @property
@@ -218,6 +224,25 @@ class PartyState(Tally):
     def busy_hosts(self) -> int:
         return len(self.busy)
 
+    @property
+    def has_gil(self) -> bool:
+        """Do the threads of one process take turns on a GIL (not free-threaded)?"""
+        return self.structure.gil and self.switch_interval > 0
+
+    def runnable(self) -> int:
+        """Hosts that want a core right now: every cpu phase, except that under a GIL a
+        process runs one thread at a time (its other cpu threads wait for the token)."""
+        if not (self.has_gil and self.threads > 1) or self.is_loop:
+            return self.rooms_taken
+        threads = max(self.threads, 1)
+        return len({h.worker // threads for h in self.host_list if h.phase == CPU})
+
+    def core_share(self) -> float:
+        """The share of a core each runnable host gets: Linux time-slices the cores
+        (``sim.model.cores``: each of n jobs on C cores runs at C / n)."""
+        runnable = self.runnable()
+        return 1.0 if runnable <= self.cores else self.cores / runnable
+
     def numbers(self) -> Numbers:
         """The running figures (cached until the next event)."""
         if self._numbers[0] == self.events:
@@ -245,6 +270,7 @@ class PartyState(Tally):
         Tally._server_started(self, e)
         self.workers, self.threads = e.workers, e.threads
         self.cores, self.backlog = e.cores, e.backlog
+        self.switch_interval = e.switch_interval
         self.started = True
         if self.is_loop:
             self.loops = [Loop(w) for w in range(e.hosts)]
@@ -297,15 +323,23 @@ class PartyState(Tally):
             host.guest, host.phase, host.since = e.guest, None, e.t
         self.v_hosts += 1
 
+    def _gil_passed(self, e: GilPassed) -> None:
+        self.gil[e.process] = e.worker
+        self.gil_since[e.process] = e.t
+        self.v_hosts += 1
+
     def _phase_started(self, e: PhaseStarted) -> None:
         Tally._phase_started(self, e)
         if e.phase == CPU:
             self.rooms_taken += 1
-            if self.structure.gil:
-                self.gil[e.worker // max(self.threads, 1)] = e.worker
+            if self.has_gil:  # a cpu phase starts once its thread holds the GIL
+                process = e.worker // max(self.threads, 1)
+                if self.gil.get(process) != e.worker:
+                    self.gil[process], self.gil_since[process] = e.worker, e.t
         if self.is_loop:
             loop = self._loop(e.worker)
             loop.guests[e.guest] = e.phase
+            loop.ready.pop(e.guest, None)
             if e.phase in (CPU, BLOCKING):
                 loop.busy_with, loop.busy_phase = e.guest, e.phase
         else:
@@ -317,12 +351,13 @@ class PartyState(Tally):
         Tally._phase_ended(self, e)
         if e.phase == CPU:
             self.rooms_taken = max(0, self.rooms_taken - 1)
-            if self.structure.gil:
-                self.gil.pop(e.worker // max(self.threads, 1), None)
+            self._drop_gil(e.worker)
         if self.is_loop:
             loop = self._loop(e.worker)
             if e.guest in loop.guests:
                 loop.guests[e.guest] = None
+                if e.phase not in (CPU, BLOCKING):  # back from a wait: in line for a turn
+                    loop.ready[e.guest] = e.t
             if loop.busy_with == e.guest:
                 loop.busy_with = loop.busy_phase = None
         else:
@@ -330,6 +365,13 @@ class PartyState(Tally):
             if host.guest == e.guest:
                 host.phase = None
         self.v_hosts += 1
+
+    def _drop_gil(self, worker: int) -> None:
+        """The thread's cpu is over: the GIL is free, unless already passed on (a
+        ``GilPassed`` to a waiter comes before the holder's ``PhaseEnded``)."""
+        process = worker // max(self.threads, 1)
+        if self.gil.get(process) == worker:
+            del self.gil[process]
 
     def _loop_blocked(self, e: LoopBlocked) -> None:
         loop = self._loop(e.worker)
@@ -352,6 +394,7 @@ class PartyState(Tally):
         if self.is_loop:
             loop = self._loop(worker)
             phase = loop.guests.pop(guest, None)
+            loop.ready.pop(guest, None)
             if phase == CPU:  # only a killed loop loses a guest mid-chat
                 self.rooms_taken = max(0, self.rooms_taken - 1)
             if loop.busy_with == guest:
@@ -363,7 +406,7 @@ class PartyState(Tally):
             if host.guest == guest:
                 if host.phase == CPU:
                     self.rooms_taken = max(0, self.rooms_taken - 1)
-                    self.gil.pop(worker // max(self.threads, 1), None)
+                    self._drop_gil(worker)
                 host.guest = host.phase = None
         self.v_hosts += 1
 

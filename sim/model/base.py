@@ -251,9 +251,11 @@ class Party:
     def open(self) -> Party:
         """Open the doors: announce the server, boot the hosts, let the guests come."""
         s = self.scenario
+        gil = 0.0 if s.gil == "off" else s.switch_interval / 1000  # s; 0: free-threaded
         self.sink(
             ServerStarted(
-                self.env.now, s.model, s.workers, s.threads, s.cores, self.hosts, s.backlog
+                self.env.now, s.model, s.workers, s.threads, s.cores, self.hosts, s.backlog,
+                gil,
             )
         )
         self.boot_workers()

@@ -32,6 +32,11 @@ one timer and no slicing; a zero-length job (a thread touching Python between tw
 waits) that finds the GIL free costs no event at all. A party whose threads can never
 compete for the GIL does not build one (see ``threaded``).
 
+The trace hears of the GIL only at a hand-over to a waiting host thread
+(``GilPassed``, one event per switch, so only a contended GIL adds any); a take of a
+free GIL and the main thread's short accepts are not told (the accept's hold is a
+fraction of a millisecond, and the picture would only flicker).
+
 What it simplifies: the hand-off is first come first served (CPython signals a
 condition variable, and the OS picks which waiter wakes; measured behind two spinning
 threads, a sleeper waited 1.7-2.2 intervals on average against the 1.5 of FIFO); the
@@ -47,6 +52,7 @@ from collections import deque
 import simpy
 
 from sim.model.cores import EPSILON, SharedCores
+from sim.trace import GilPassed, Sink
 
 
 class Job:
@@ -68,8 +74,12 @@ class GIL:
     """One process's GIL: ``hold(owner, seconds)`` runs cpu work as CPython would."""
 
     def __init__(self, env: simpy.Environment, interval: float,
-                 cores: SharedCores | None = None) -> None:  # fmt: skip
+                 cores: SharedCores | None = None, sink: Sink | None = None,
+                 process: int = 0) -> None:  # fmt: skip
         self.env = env
+        self.sink = sink  # told each hand-over to a waiting host thread (GilPassed)
+        self.process = process
+        self.told = -1  # the host thread the trace last saw take the GIL
         self.interval = interval
         self.cores = cores  # None: the cores are never contended (a plain timer)
         self.holder: Job | None = None
@@ -97,6 +107,8 @@ class GIL:
             job.started = True
             if holder is None:
                 self.switches += 1  # CPython counts every take
+                if owner >= 0:
+                    self.told = owner  # its PhaseStarted (or touch) needs no GilPassed
             if seconds <= EPSILON:  # a touch of Python: no event at all
                 if not release:
                     self.holder = job
@@ -157,6 +169,9 @@ class GIL:
                 if job.release:
                     continue
             self.holder = job
+            if self.sink is not None and job.owner >= 0 and job.owner != self.told:
+                self.told = job.owner  # a host thread (not the acceptor) the trace
+                self.sink(GilPassed(self.env.now, self.process, job.owner))  # did not see
             if self.waiters:
                 self._arm()
             if job.left > EPSILON:

@@ -56,7 +56,7 @@ from __future__ import annotations
 from sim.model.base import Process
 from sim.model.gil import GIL
 from sim.model.sync import SyncParty
-from sim.trace import CPU, Arrived, PhaseEnded, PhaseStarted, Queued
+from sim.trace import CPU, DB, Arrived, PhaseEnded, PhaseStarted, Queued
 from sim.workload import Guest
 
 ACCEPT_SHARE = 0.3  # of --overhead, the main thread's part: measured 0.30 of 1.01 ms
@@ -80,7 +80,8 @@ class ThreadedParty(SyncParty):
         self.gils: list[GIL] | None = None
         if wanted:
             cores = self.cores if self.contended else None
-            self.gils = [GIL(self.env, interval, cores) for _ in range(s.workers)]
+            self.gils = [GIL(self.env, interval, cores, self.sink, process)
+                         for process in range(s.workers)]
         self.overhead = s.overhead / 1000
         self._accepts = 0
 
@@ -146,6 +147,10 @@ class ThreadedParty(SyncParty):
                 continue
             if python:  # reading the request, or going on between two waits
                 yield from self.touch(gil, worker)
+            if kind == DB:  # a pool connection first (the GIL dropped while it waits)
+                yield from self.db(guest, worker, seconds)
+                python = True
+                continue
             sink(PhaseStarted(env.now, guest.id, worker, kind))
             yield env.timeout(seconds)
             sink(PhaseEnded(env.now, guest.id, worker, kind))

@@ -7,11 +7,26 @@ drawn frozen (red) while a blocking call holds it. The top line shows the rooms
 (cores) taken. When the cards do not fit the widget, each host becomes one line, and
 when even that does not fit, the rest are counted: the picture degrades, it never
 breaks, from a 40x12 terminal to a projector.
+
+What the cores, the GIL and the loop add, all from the state (the trace) and the
+structure, never the model's name:
+
+- a shared room: when more hosts want a core than there are (``PartyState.runnable``),
+  Linux time-slices them (``sim.model.cores``), and each such host says it runs
+  ``cores / runnable`` of the time, with a bar of that many cells filled;
+- the GIL token: under a GIL, the thread holding it wears ``◆GIL`` and, while other
+  threads of its process wait to chat, how much of its switch interval it has used
+  (``GilPassed`` moves the token when the interval runs out); the others say they wait
+  for it. Free-threaded (``--gil off``): no token;
+- the loop's ready queue: guests back from the kitchen wait in order for a turn (the
+  first is next), and the line at the door waits for the turns that let a guest in
+  (accept, connection_made, read: ``sim.model.event_loop``).
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -49,16 +64,31 @@ def host_doing(host: Host, state: PartyState) -> tuple[str, str, str]:
     return DOING.get(host.phase, DOING[None])
 
 
+def share_text(state: PartyState) -> str | None:
+    """"runs 2/3 ■■□": the share of the time a host in a cpu phase runs when the cores
+    are time-sliced among more hosts than there are (short: it fits a thread's row in a
+    36-column card); None when each has a core."""
+    runnable = state.runnable()
+    if runnable <= state.cores:
+        return None
+    share = Fraction(state.cores, runnable)
+    bar = "■" * share.numerator + "□" * (share.denominator - share.numerator)
+    return f"runs {share} {bar if share.denominator <= 8 else ''}".rstrip()
+
+
 def rooms_line(state: PartyState) -> Text:
-    taken = min(state.rooms_taken, state.cores)
+    runnable = state.runnable()
+    taken = min(runnable, state.cores)
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("rooms ", style="bold")
     text.append("(CPU cores) ", style="dim")
     text.append("■" * taken, style="bold green")
     text.append("□" * (state.cores - taken), style="dim")
     text.append(f" {taken}/{state.cores} taken", style="")
-    if state.rooms_taken > state.cores:
-        text.append(" (over-subscribed)", style="red")
+    if runnable > state.cores:
+        share = Fraction(state.cores, runnable)
+        text.append(f" · {runnable} share them, time-sliced: each runs {share}",
+                    style="bold red")
     busy = state.busy_hosts()
     text.append(f"   busy hosts {busy}/{max(state.hosts, 1)}", style="dim")
     return text
@@ -167,13 +197,19 @@ class HostsView(Widget):
                 host = hosts[0]
                 party, real, style = host_doing(host, s)
                 guest = f"guest {host.guest}" if host.guest is not None else "·"
+                shared = share_text(s) if host.phase == CPU else None
+                share = Fraction(s.cores, s.runnable()) if shared else None  # 24 columns
                 lines = [Text(guest, style="bold"), Text(party, style=style),
-                         Text(real, style="dim")]
+                         Text(f"shares a core: runs {share}" if shared else real,
+                              style="bold red" if shared else "dim")]
                 border = "red" if host.killed_at is not None else (
                     "green" if host.phase == CPU else "blue")
                 cards.append((f"host {process}", lines, border))
                 continue
-            holder = s.gil.get(process)
+            holder = s.gil.get(process) if s.has_gil else None
+            chatting = [h for h in hosts if h.phase == CPU]
+            contended = holder is not None and len(chatting) > 1  # others wait to chat
+            shared = share_text(s)
             lines = []
             for host in hosts:
                 party, real, style = host_doing(host, s)
@@ -181,11 +217,28 @@ class HostsView(Widget):
                 line.append(f"t{host.worker % threads} ", style="dim")
                 if host.guest is not None:
                     line.append(f"g{host.guest} ", style="bold")
-                line.append(party, style=style)
+                if host.phase == CPU and s.has_gil and holder != host.worker:
+                    line.append("waits for the GIL to chat", style="yellow")
+                else:
+                    line.append(party, style=style)
                 if holder == host.worker:
-                    line.append(" [GIL]", style="bold black on yellow")
+                    line.append(" ")
+                    line.append("◆GIL", style="bold black on yellow")
+                    if contended:
+                        held = min(s.now - s.gil_since.get(process, s.now), s.switch_interval)
+                        line.append(f" {held * 1000:.1f}/{s.switch_interval * 1000:g} ms",
+                                    style="yellow")
+                if shared and host.phase == CPU and (holder == host.worker or not s.has_gil):
+                    line.append(f" · {shared}", style="bold red")
                 lines.append(line)
-            gil = f"GIL → thread {holder % threads}" if holder is not None else "GIL free"
+            if not s.has_gil:
+                gil = "no GIL (free-threaded)"
+            elif holder is None:
+                gil = "GIL free"
+            else:
+                gil = f"GIL → thread {holder % threads}"
+                if contended:
+                    gil += f", passed every {s.switch_interval * 1000:g} ms"
             if s.structure.pool:  # the threads stand behind an event loop at the door
                 waiting = len(s.line)
                 head = Text.assemble(
@@ -213,7 +266,8 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
             Text(""), Text("")], "red")
     kitchen = sum(1 for p in loop.guests.values() if p == IO)
     coats = sum(1 for p in loop.guests.values() if p == UPLOAD)
-    ready = sum(1 for g, p in loop.guests.items() if p is None and g != loop.busy_with)
+    ready = list(loop.ready)  # in the order they came back: the first is next
+    held = loop.blocked or loop.busy_with is not None
     glyphs = max(4, min(width, 120) - 34)
     head = Text(no_wrap=True, overflow="ellipsis")
     head.append(f"juggling {len(loop.guests)} guests ", style="bold")
@@ -235,7 +289,11 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
         hands.append("  (blocking call)", style="dim")
     else:
         hands.append(f"chatting with guest {loop.busy_with}", style="bold green")
-        hands.append("  (CPU on the loop, has a core)", style="dim")
+        shared = share_text(state)
+        if shared:
+            hands.append(f"  shares a core: {shared}", style="bold red")
+        else:
+            hands.append("  (CPU on the loop, has a core)", style="dim")
     wait = Text(no_wrap=True, overflow="ellipsis")
     wait.append(f"kitchen {kitchen:>4} ", style="yellow")
     wait.append("(await I/O) ", style="dim")
@@ -244,12 +302,19 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
     if coats:
         wait.append(f"  coats {coats}", style="cyan")
     turn = Text(no_wrap=True, overflow="ellipsis")
-    turn.append(f"ready   {ready:>4} ", style="white")
-    turn.append("(ready queue) ", style="dim")
-    turn.append(_crowd([g for g, p in loop.guests.items() if p is None and g != loop.busy_with],
-                       "●", glyphs), style="red" if loop.blocked else "white")
+    turn.append(f"ready   {len(ready):>4} ", style="bold red" if held and ready else "white")
+    turn.append("(ready queue" + (", wait: loop held) " if held and ready else ") "),
+                style="dim")
+    if ready:
+        turn.append("next▸", style="bold")
+    turn.append(_crowd(ready, "●", glyphs - 5), style="red" if held else "white")
+    door = Text(no_wrap=True, overflow="ellipsis")
+    waiting = len(state.line)
+    door.append(f"door    {waiting:>4} ", style="bold red" if held and waiting else "white")
+    door.append("(new: accept, connection_made, read: a turn each"
+                + (", one line for all loops)" if len(state.loops) > 1 else ")"), style="dim")
     border = "red" if loop.blocked else ("green" if loop.busy_with is not None else "blue")
-    return (f"event loop {loop.worker} · one host", [head, hands, wait, turn], border)
+    return (f"event loop {loop.worker} · one host", [head, hands, wait, turn, door], border)
 
 
 def _crowd(guests: list[int], glyph: str, room: int) -> str:

@@ -15,7 +15,14 @@ from sim.model import build_party
 from sim.run import simulate
 from sim.scenario import ScenarioError, build_scenario
 from sim.theory import db_sizing, erlang_b, prediction, saturation
-from sim.trace import REASON_DB_REFUSED, REASON_DB_TIMEOUT, Failed, PhaseStarted, Started
+from sim.trace import (
+    REASON_DB_REFUSED,
+    REASON_DB_TIMEOUT,
+    Failed,
+    PhaseEnded,
+    PhaseStarted,
+    Started,
+)
 from sim.workload import parse_phases
 
 
@@ -103,6 +110,25 @@ def test_forty_threads_behind_a_pool_of_five_serve_five_per_db_time():
     # and nobody times out on the pool: the 35 threads waiting there wait at most
     # 35 / 5 x 50 ms = 350 ms; the rest of the line waits for a thread (AnyIO's token)
     assert summary.failed == 0 and not reasons
+
+
+@pytest.mark.parametrize("model", ["threaded", "threadpool"])
+def test_threads_under_a_gil_still_take_a_connection_each(model):
+    """With cpu work the threads share a GIL, and a db phase still needs a connection:
+    pool 3, cpu 1 ms + db 30 ms at 150/s, at most 3 queries at once, so 3 / 30 ms =
+    100 guests/s (constant phases back to back once the line forms: 1%, as above)."""
+    at_once = [0, 0]
+
+    def sink(event):
+        if isinstance(event, PhaseStarted | PhaseEnded) and event.phase == "db":
+            at_once[0] += 1 if isinstance(event, PhaseStarted) else -1
+            at_once[1] = max(at_once)
+
+    scenario = build_scenario({"model": model, "threads": 8, "db_pool": 3, "rate": 150,
+                               "phases": "cpu:1,db:30", "guests": 1500, "seed": 3})
+    build_party(scenario, sink).run()
+    assert at_once[1] == 3
+    assert simulate(scenario).throughput == pytest.approx(100.0, rel=0.01)
 
 
 def test_little_law_sizes_the_pool_and_erlang_c_predicts_the_wait():

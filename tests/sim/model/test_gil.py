@@ -15,7 +15,7 @@ from sim.model.threaded import ThreadedParty
 from sim.run import simulate
 from sim.scenario import ScenarioError, build_scenario
 from sim.theory import saturation
-from sim.trace import CPU, Finished, PhaseEnded, Started
+from sim.trace import CPU, Finished, GilPassed, PhaseEnded, Started
 from sim.workload import Guest
 from tui.cli import main
 
@@ -75,6 +75,17 @@ def test_a_cpu_phase_is_cut_into_slices_while_another_thread_waits():
     party, events = party_with([(0, ((CPU, 20),)), (0, ((CPU, 20),))])
     assert [ended(events, 0), ended(events, 1)] == pytest.approx([35, 40])
     assert party.gils is not None and party.gils[0].forced == 6
+
+
+def test_the_trace_tells_each_hand_over_to_a_waiting_thread():
+    """The same two guests: the token passes at 5, 10, ..., 30 ms (forced) and at 35 (the
+    first is done, the second still waits), alternating between threads 1 and 0; the
+    first take, of a free GIL, is not told (``PhaseStarted`` says it)."""
+    _, events = party_with([(0, ((CPU, 20),)), (0, ((CPU, 20),))])
+    passes = [(round(e.t / MS, 6), e.worker) for e in events if isinstance(e, GilPassed)]
+    assert passes == [(5, 1), (10, 0), (15, 1), (20, 0), (25, 1), (30, 0), (35, 1)]
+    alone, events = party_with([(0, ((CPU, 10), ("io", 20), (CPU, 3)))])
+    assert not any(isinstance(e, GilPassed) for e in events)  # uncontended: no event
 
 
 @pytest.mark.parametrize("interval", [1, 5, 10])
