@@ -151,7 +151,7 @@ def main() -> int:
           "thr = throughput (guests/s), p50/p99 latency (ms), sim with calibrated --overhead; "
           "ref/rst/to/fail = refused/reset/timed out/failed; targets: thr 10%, p50 20%, "
           "p99 35%, counts 10% or 3")
-    head = (f"{'scenario':44} {'server':17} {'thr sim':>7} {'live':>7} {'p50 sim':>8} "
+    head = (f"{'scenario':44} {'server':19} {'thr sim':>7} {'live':>7} {'p50 sim':>8} "
             f"{'live':>8} {'p99 sim':>8} {'live':>8} {'ref/rst/to/fail sim':>19} "
             f"{'live':>14}  verdict")
     print(head)
@@ -162,19 +162,19 @@ def main() -> int:
         servers = [None] + ([] if args.no_real else reals)
         for real in servers:
             if real is not None and missing(real):
-                print(f"{label:44} {real:17} skipped: {missing(real)}")
+                print(f"{label:44} {real:19} skipped: {missing(real)}")
                 continue
             scenario = build_scenario({**values, "duration": args.seconds, "seed": args.seed,
                                        "cores": cores})
             why = unavailable(scenario, real)
             if why:
-                print(f"{label:44} {real or 'minimal ' + scenario.model:17} skipped: {why}")
+                print(f"{label:44} {real or 'minimal ' + scenario.model:19} skipped: {why}")
                 continue
             overhead = calibrate(real or scenario.model, duration=2.0).overhead_ms
             run = live_party(scenario, real=real, simulate_too=False)
             sim = simulate(scenario.replace(overhead=overhead))
             live = run.measured.summary
-            print(f"{label:44} {real or 'minimal ' + scenario.model:17} "
+            print(f"{label:44} {real or 'minimal ' + scenario.model:19} "
                   f"{sim.throughput:7.1f} {live.throughput:7.1f} "
                   f"{sim.latency_ms['p50']:8.1f} {live.latency_ms['p50']:8.1f} "
                   f"{sim.latency_ms['p99']:8.1f} {live.latency_ms['p99']:8.1f} "
