@@ -10,10 +10,11 @@ else runs compete for cores; a few ms of scheduling noise on a 50 ms request is 
 and a 3 s run has only 180-600 guests (8 s for the slow 30/s case). The benchmark
 (benchmarks/bench_fidelity.py) prints the exact differences from longer runs.
 
-Each case gets up to ``TRIES`` runs and passes if one lands within the tolerance. A
-model that disagrees with the server fails every run; a burst of load from another
-process (the case that failed once on a loaded machine: the blocking loop at rho 0.6,
-p50 37.6 ms against 29.4, when a CPU-heavy neighbour took a core) does not last two.
+Each case gets up to ``TRIES`` runs (a known gap, one) and passes if one lands within
+the tolerance. A model that disagrees with the server fails every run; a burst of load
+from another process (the case that failed once on a loaded machine: the blocking loop
+at rho 0.6, p50 37.6 ms against 29.4, when a CPU-heavy neighbour took a core) does not
+last two.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def test_live_matches_simulation(name):
     scenario = build_scenario({"duration": 3, **CASES[name], "seed": 11,
                                "cores": os.cpu_count() or 2})
     reports = []
-    for _ in range(TRIES):
+    # A known gap is expected to miss: one run reports it (XPASS says when it lands); a
+    # second try could only turn a miss into a pass, which xfail does not ask for.
+    for _ in range(1 if name in KNOWN_GAPS else TRIES):
         before = {p.pid for p in psutil.Process().children(recursive=True)}
         overhead = calibrate(scenario.model, duration=1.0).overhead_ms
         run = live_party(scenario.replace(overhead=overhead))

@@ -1,5 +1,7 @@
-"""The managers, live: the minimal arbiter tours like Gunicorn's, and the real runners of
-``uvicorn --workers`` and ``gunicorn -k asgi`` start, serve and stop with nothing left.
+"""The managers, live: the minimal arbiter tours like Gunicorn's, and uvicorn's supervisor
+never kills a held loop. (That the real runners of ``uvicorn --workers`` and ``gunicorn
+-k asgi`` start, serve and stop with nothing left, their process group included, is
+test_loadgen_real's, which runs every real server.)
 
 Measured against real Gunicorn 27 (``sim.model.arbiter``): a sync worker silent past
 ``--timeout`` gets SIGABRT on the first tour after it and answers its guest HTTP 500.
@@ -9,14 +11,9 @@ Timing tolerance: the tour comes between ``--timeout`` and ``--timeout`` + 1 s; 
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
-from sim.live.real import RealServerMissing, missing, start_real
-from sim.scenario import build_scenario
 from sim.trace import REASON_TIMEOUT, Failed, WorkerKilled
 from tests.sim.live.conftest import get, read_trace, serving
 
@@ -41,30 +38,3 @@ def test_a_supervised_loop_blocked_past_the_timeout_is_not_killed(trace_path: Pa
         reply = get(server.port, "/guest?blocking=2500")
     assert reply.status == 200
     assert not [e for e in read_trace(trace_path) if isinstance(e, WorkerKilled)]
-
-
-def gone(pid: int, within: float = 3.0) -> list[str]:
-    """What is left of the process group ``pid`` led, after ``within`` seconds at most."""
-    deadline = time.monotonic() + within
-    while True:
-        left = subprocess.run(["pgrep", "-g", str(pid)], capture_output=True,
-                              text=True).stdout.split()  # fmt: skip
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.05)
-
-
-@pytest.mark.parametrize("name, model", [("uvicorn-workers", "supervised"),
-                                         ("gunicorn-asgi", "asgi-worker")])
-def test_the_real_runner_starts_serves_and_stops_with_nothing_left(name: str, model: str):
-    if missing(name):
-        pytest.skip(missing(name))
-    try:
-        real = start_real(name, build_scenario({"model": model, "workers": 2}))
-    except RealServerMissing as exc:
-        pytest.skip(str(exc))
-    try:
-        assert get(real.port, "/guest?io=5").status == 200
-    finally:
-        real.stop()
-    assert gone(real.pid) == []
