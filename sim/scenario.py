@@ -70,6 +70,7 @@ class Scenario:
     # the door: Linux's accept queue and the client's SYN ladder (see sim.model.door)
     somaxconn: int = 4096  # net.core.somaxconn: caps the backlog a server asks for
     abort_on_overflow: bool = False  # net.ipv4.tcp_abort_on_overflow: refuse, not drop
+    reuse_port: bool = False  # SO_REUSEPORT: a listen socket (a line) per worker process
     syn_retries: int = 6  # net.ipv4.tcp_syn_retries
     syn_linear_timeouts: int = 4  # net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
     connect_timeout: float = 10.0  # s the client waits for a connection
@@ -351,6 +352,12 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
                             limits.MAX_SOMAXCONN)
     out["abort_on_overflow"] = _bool(data.get("abort_on_overflow", False),
                                      where("abort_on_overflow"))
+    out["reuse_port"] = _bool(data.get("reuse_port", False), where("reuse_port"))
+    if out["reuse_port"] and row.structure.processes != "workers":
+        raise ScenarioError(where("reuse_port"), f"{row.name} is one process with one listen "
+                            "socket: --reuse-port needs several worker processes (" +
+                            ", ".join(s.name for s in SERVERS.values()
+                                      if s.structure.processes == "workers") + ")")
     out["syn_retries"] = _int(data.get("syn_retries", 6), where("syn_retries"), 1,
                               limits.MAX_SYN_RETRIES)
     out["syn_linear_timeouts"] = _int(data.get("syn_linear_timeouts", 4),
@@ -442,6 +449,8 @@ def layer(base: Mapping[str, Any], base_origins: Mapping[str, str],
                 continue
             if not row.has(key) or (before is not None and _same(value, before.default(key))):
                 inherited.pop(key)
+    if new in SERVERS and SERVERS[new].structure.processes != "workers":  # one socket only
+        inherited.pop("reuse_port", None)
     if new in SERVERS and not SERVERS[new].structure.gil:  # a server with no GIL to tune
         for key in GIL_KEYS:
             inherited.pop(key, None)

@@ -35,6 +35,7 @@ the closed socket).
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections import deque
 from collections.abc import Generator, Iterator
 
@@ -55,6 +56,7 @@ from sim.trace import (
     Event,
     Failed,
     Finished,
+    Hashed,
     PhaseEnded,
     PhaseStarted,
     Queued,
@@ -171,8 +173,15 @@ class Party:
         self.sink = sink
         self.env = env or simpy.Environment()
         self.workload = scenario.workload
-        self.line = Backlog(self.env, door.capacity(scenario.backlog, scenario.somaxconn),
-                            scenario.discipline)
+        capacity = door.capacity(scenario.backlog, scenario.somaxconn)
+        self.line = Backlog(self.env, capacity, scenario.discipline)
+        self.lines = [self.line]  # --reuse-port: a listen socket (a line) per process
+        self.reuse_port = scenario.reuse_port
+        if self.reuse_port:
+            self.lines += [Backlog(self.env, capacity, scenario.discipline)
+                           for _ in range(scenario.workers - 1)]
+            self._hash = random.Random(f"reuse-port {scenario.seed}")
+            self._hashed: dict[int, int] = {}  # guest knocking -> the process it hashed to
         self.ladder = door.syn_times(scenario.syn_retries, scenario.syn_linear_timeouts)
         self.last_chance = door.gives_up_after(scenario.syn_retries, scenario.syn_linear_timeouts)
         self.knocking = 0  # guests outside whose SYN was dropped, who will knock again
@@ -351,10 +360,17 @@ class Party:
         now = self.env.now
         if guest.id in self.gone:  # out of patience while knocking: stopped knocking
             return
-        if not self.door_full():
+        line = self.line
+        if self.reuse_port:
+            line = self.line_for(guest)
+            if sent == 1:
+                self.sink(Hashed(now, guest.id, self._hashed[guest.id]))
+        if not self.door_full(line):
             self.in_house += 1
             self.inside[guest.id] = guest
-            self.admit(guest)
+            if self.reuse_port:
+                del self._hashed[guest.id]
+            self.admit(guest, line)
             return
         if self.scenario.abort_on_overflow:
             self._turn_away(guest, REASON_REFUSED)
@@ -370,20 +386,45 @@ class Party:
         later = self.env.timeout((again if again is not None else deadline) - now)
         later.callbacks.append(lambda _: self._knock_again(guest, sent + 1, again is None))
 
-    def door_full(self) -> bool:
+    def door_full(self, line: Backlog) -> bool:
         """Is the accept queue full? (Never, where a loop accepts everyone at once.)"""
-        return self.line.full
+        return line.full
 
-    def admit(self, guest: Guest) -> None:
+    def admit(self, guest: Guest, line: Backlog) -> None:
         """The guest is let in: into the accept queue, to wait for a worker."""
-        self.sink(Queued(self.env.now, guest.id, len(self.line) + 1))
-        self.line.put(guest)
+        self.sink(Queued(self.env.now, guest.id, len(line) + 1))
+        line.put(guest)
+
+    # --- --reuse-port: a line per process ------------------------------------------------
+
+    def line_for(self, guest: Guest) -> Backlog:
+        """SO_REUSEPORT: the kernel hashes the connection's 4-tuple to one of the group's
+        listen sockets (``reuseport_select_sock``), whatever the others hold; a resent
+        SYN has the same 4-tuple, so it comes to the same line (full or not).
+
+        Simplified: the hash is a seeded uniform pick per guest (a retry after a failure
+        is a new connection, a new source port, so a new pick); the kernel's is a hash of
+        addresses and ports, uniform over many clients. A worker being replaced keeps its
+        line here (the kernel closes a dead worker's socket and drops what waited in it;
+        the new one binds a new socket).
+        """
+        process = self._hashed.get(guest.id)
+        if process is None:
+            process = self._hashed[guest.id] = self._hash.randrange(len(self.lines))
+        return self.lines[process]
+
+    def line_of(self, worker: int) -> Backlog:
+        """The line worker ``worker`` takes guests from: the one shared line, or with
+        ``--reuse-port`` its own process's."""
+        return self.lines[self.process_of(worker)] if self.reuse_port else self.line
 
     def _knock_again(self, guest: Guest, sent: int, give_up: bool) -> None:
         self.knocking -= 1
         self.outside.discard(guest.id)
         if guest.id in self.gone:  # it gave up while waiting to knock
             self.gone.discard(guest.id)
+            if self.reuse_port:
+                self._hashed.pop(guest.id, None)
             self._maybe_over()
         elif give_up:
             self._turn_away(guest, REASON_TIMED_OUT)
@@ -392,6 +433,8 @@ class Party:
 
     def _turn_away(self, guest: Guest, reason: str) -> None:
         """The guest leaves without being let in (refused, or timed out knocking)."""
+        if self.reuse_port:
+            self._hashed.pop(guest.id, None)
         self.sink(TurnedAway(self.env.now, guest.id, reason))
         self._unanswered(guest)
         self._maybe_over()

@@ -154,15 +154,16 @@ class EventLoopParty(Party):
     def greet(self, loop: Loop) -> Process:
         """Let guests in from the line whenever the loop turns (the ``ACCEPT`` turn)."""
         env = self.env
+        line = self.line_of(loop.worker)
         try:
             while True:
                 while self.full(loop):  # gevent: stop accepting until a guest leaves
                     loop.room = env.event()
                     yield loop.room
                     loop.room = None
-                guest = self.line.pop()
+                guest = line.pop()
                 if guest is None:
-                    loop.door = self.line.wait()
+                    loop.door = line.wait()
                     guest = yield loop.door
                     loop.door = None
                 loop.greeting = guest
@@ -173,8 +174,8 @@ class EventLoopParty(Party):
                 else:
                     yield from self.accept(loop, guest)
         except simpy.Interrupt:
-            if loop.door is not None and loop.door in self.line.waiting:
-                self.line.waiting.remove(loop.door)
+            if loop.door is not None and loop.door in line.waiting:
+                line.waiting.remove(loop.door)
             if loop.greeting is not None:
                 self.leave(Failed(env.now, loop.greeting.id, loop.worker, REASON_TIMEOUT))
 
@@ -182,6 +183,7 @@ class EventLoopParty(Party):
         """One accept callback: this guest and everyone already in line, while there is
         room; each connection's ``connection_made`` is scheduled for a later turn."""
         cost = self.cost[ACCEPT]
+        line = self.line_of(loop.worker)
         while True:
             if cost:
                 yield from self.compute(cost)
@@ -189,7 +191,7 @@ class EventLoopParty(Party):
             loop.guests[guest.id] = self.env.process(self.handle(guest, loop))
             if self.full(loop):
                 return
-            guest = self.line.pop()
+            guest = line.pop()
             if guest is None:
                 return
             loop.greeting = guest
