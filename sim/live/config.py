@@ -186,9 +186,9 @@ def check(config: ServerConfig) -> ServerConfig:
             )
     if not config.host:
         raise ConfigError("--host must not be empty")
-    if config.reuse_port and (row.structure.processes != "workers" or not config.managed):
-        raise ConfigError(f"--reuse-port: {row.name} is one process with one listen socket; "
-                          "a socket per worker needs worker processes")
+    if config.reuse_port and not row.structure.takes_reuse_port:
+        raise ConfigError(f"--reuse-port: {row.name} has no socket per worker (one process, "
+                          "or uvicorn's supervisor binding one socket for all)")
     for flag, value, most in (("--db-pool", config.db_pool, limits.MAX_DB_POOL),
                               ("--db-max", config.db_max, limits.MAX_LIVE_DB_MAX)):
         if value is not None and not 1 <= value <= most:

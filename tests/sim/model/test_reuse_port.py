@@ -98,9 +98,9 @@ def test_threads_take_only_from_their_own_processes_line():
     assert len(started) == 100 and all(hashed[e.guest] == e.worker // 2 for e in started)
 
 
-@pytest.mark.parametrize("model", ["async", "threadpool"])
-def test_reuse_port_needs_worker_processes(model, capsys):
-    with pytest.raises(ScenarioError, match="needs several worker processes"):
+@pytest.mark.parametrize("model", ["async", "threadpool", "supervised"])
+def test_reuse_port_needs_gunicorns_worker_processes(model, capsys):
+    with pytest.raises(ScenarioError, match="has no --reuse-port"):
         build_scenario({"model": model, "reuse_port": True})
     assert main(["simulate", "--model", model, "--reuse-port"]) == 2
     err = capsys.readouterr().err.strip()
