@@ -394,6 +394,8 @@ def serve_real_from_args(args: object) -> int:
         raise ValueError(row.why_not(key))
     values = {"model": model, "backlog": given["backlog"], "timeout": given["timeout"],
               **knob_values(model, given)}
+    if getattr(args, "reuse_port", False):  # build_scenario refuses it where there is none
+        values["reuse_port"] = True
     try:
         _within_limits(values)
         scenario = build_scenario(values)

@@ -64,7 +64,7 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}"
 
 
-def _by_host(d: dict) -> str:
+def served_by_host(d: dict) -> str:
     """Each worker process's share of the guests served: "52% / 48%" (a range beyond 3)."""
     shares = [row["share"] for row in d.get("per_worker") or ()]
     if len(shares) < 2:
@@ -86,7 +86,7 @@ def _telling(d: dict) -> bool:
 ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("served", "requests answered", lambda d: f"{d['served']:,}"),
     ("served by host", "share each worker process served (--reuse-port: a line each)",
-     _by_host),
+     served_by_host),
     ("turned away", "never answered: refused, reset or timed out (below)",
      lambda d: f"{d['turned_away']:,}"),
     ("  refused", "connection refused (a full line with tcp_abort_on_overflow=1)",
