@@ -8,9 +8,25 @@ scenario (``per_worker`` of the trace) beside it. Two loads: ``steady`` (io 50 m
 100/s: neither worker is ever busy for long) and ``burst`` (100 guests within 50 ms, io
 50 ms: the "greedy accept", where a loop that wakes first accepts everything waiting).
 
-Measured here (2 cores, other helpers running; one run each, see the commit for the
-table): a shared socket under the burst put most guests on one UvicornWorker and a
-SO_REUSEPORT socket per worker split them near half and half, as Gunicorn's issue says.
+Measured here (2 cores, other helpers running; two runs, real | simulated):
+
+    UvicornWorker x 2   steady 100/s  shared      55/46, 59/41 | 50/50   p50 53 ms
+                                      reuse-port  52/48, 52/48 | 52/48   p50 53 ms
+                        burst         shared      73/27, 76/24 | 50/50   p50 100, 94 ms
+                                      reuse-port  51/49, 52/48 | 53/47   p50 119, 110 ms
+                        burst cpu 2   shared      77/23, 69/31 | 84/16   p50 389, 251 | 164 ms
+                                      reuse-port  53/47, 51/49 | 53/47   p50 496, 345 | 104 ms
+    gunicorn sync x 2   steady 30/s   shared      50/50        | 50/50   p50/p99 below
+                                      reuse-port  52/48, 51/49 | 50/50
+    (sync p50/p99 ms: shared 82/308, 76/282 | 63/236; reuse-port 120/387, 113/414 | 94/467)
+
+A shared socket under a burst puts most guests on one UvicornWorker (the "greedy
+accept": the loop that wakes first accepts everything waiting), a socket per worker
+splits them near half and half; for sync workers the shared line is the faster (a guest
+hashed behind a busy worker waits while the other idles). Not matched: with cpu 0 the
+model splits the burst evenly (it has no per-request cost unless ``--overhead`` says
+so), and the real burst latencies are 2-3x the model's and higher with reuse-port
+(uvicorn's per-connection cost, not modelled here).
 
 Run: ``flock /tmp/partyhost-measure.lock python benchmarks/bench_reuseport.py``
 (needs the ``real`` extra; about 30 s).
