@@ -65,7 +65,7 @@ def real_case(name: str, values: dict) -> tuple[list[float], float, float, int]:
     rows = result.summary.per_worker
     ok = [s.latency * 1000 for s in result.shots if s.outcome == OK]
     return (sorted((row["share"] for row in rows), reverse=True), percentile(ok, 0.5),
-            percentile(ok, 0.99), sum(row["served"] for row in rows))
+            percentile(ok, 0.99), sum(row["guests"] for row in rows))
 
 
 def sim_case(values: dict) -> tuple[list[float], float, float]:

@@ -319,7 +319,7 @@ class Metrics(Tally):
 def shares(counts: list[int]) -> tuple[dict[str, Any], ...]:
     """``per_worker`` rows: each worker's count and its share of all of them."""
     total = sum(counts)
-    return tuple({"worker": worker, "served": served,
+    return tuple({"worker": worker, "guests": served,
                   "share": round(served / total, 4) if total else 0.0}
                  for worker, served in enumerate(counts))
 

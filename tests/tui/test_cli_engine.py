@@ -36,7 +36,7 @@ def test_simulate_json_has_exactly_the_promised_shape(capsys):
     assert data["turned_away"] == data["refused"] + data["reset"] + data["timed_out"]
     assert isinstance(data["failed_by"], dict)
     assert [row["worker"] for row in data["per_worker"]] == [0, 1, 2, 3]
-    assert sum(row["served"] for row in data["per_worker"]) == 3000
+    assert sum(row["guests"] for row in data["per_worker"]) == 3000
 
 
 def test_the_same_seed_gives_byte_identical_json():

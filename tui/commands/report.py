@@ -115,7 +115,8 @@ ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("  vs λW", "arrival rate x mean latency", lambda d: f"{d['littles_law']['lambda_W']:,.2f}"),
 ]
 # rows shown only when a column has one: most parties refuse nobody and retry nothing
-WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "answered late", "retries"}
+WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "answered late", "retries",
+            "served by host"}  # this one: with a line per host, or an uneven split
 
 
 def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Group:

@@ -44,7 +44,7 @@ def test_real_gunicorn_with_reuse_port_reports_per_worker_summing_to_served():
     assert children() <= before, "the real server outlived stop()"
     assert sockets == 2  # each worker bound its own (the arbiter none)
     rows = result.summary.per_worker
-    assert len(rows) == 2 and sum(row["served"] for row in rows) == result.summary.served == 40
+    assert len(rows) == 2 and sum(row["guests"] for row in rows) == result.summary.served == 40
     assert abs(sum(row["share"] for row in rows) - 1) < 1e-3
 
 
@@ -56,7 +56,7 @@ def test_the_minimal_server_binds_a_socket_per_worker():
         result = hit(server.url, scenario)
     assert sockets == 2
     rows = result.summary.per_worker
-    assert sum(row["served"] for row in rows) == result.summary.served == 40
+    assert sum(row["guests"] for row in rows) == result.summary.served == 40
 
 
 def test_uvicorn_workers_has_no_reuse_port():

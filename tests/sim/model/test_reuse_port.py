@@ -23,7 +23,7 @@ BURST = {"io": "50", "cpu": "2", "rate": 20000, "guests": 100, "seed": 3, "warmu
 def shares(model: str, reuse_port: bool, **values) -> list[float]:
     summary = simulate(build_scenario({"model": model, "workers": 2, "reuse_port": reuse_port,
                                        **{**BURST, **values}}))
-    assert sum(row["served"] for row in summary.per_worker) == summary.served
+    assert sum(row["guests"] for row in summary.per_worker) == summary.served
     return sorted((row["share"] for row in summary.per_worker), reverse=True)
 
 
@@ -115,5 +115,5 @@ def test_simulate_json_reports_per_worker(capsys):
     data = json.loads(capsys.readouterr().out)
     rows = data["per_worker"]
     assert [row["worker"] for row in rows] == [0, 1, 2]
-    assert sum(row["served"] for row in rows) == data["served"]
+    assert sum(row["guests"] for row in rows) == data["served"]
     assert data["scenario"]["reuse_port"] is True
