@@ -130,6 +130,7 @@ class Summary:
     retries: int = 0
     wasted: int = 0
     kinds: tuple[dict[str, Any], ...] = ()  # per kind of guest, when the workload is a mix
+    per_worker: tuple[dict[str, Any], ...] = ()  # guests served by each worker process
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +151,7 @@ class Summary:
             "queue": {"mean": self.queue_mean, "max": self.queue_max},
             "littles_law": {"L": self.littles_L, "lambda_W": self.littles_lambda_W},
             **({"kinds": list(self.kinds)} if self.kinds else {}),
+            "per_worker": list(self.per_worker),
         }
 
 
@@ -179,11 +181,15 @@ class Metrics(Tally):
         self.kinds = kinds
         self.kind_of: dict[int, int] = {}
         self.by_kind = [KindCounts() for _ in kinds]
+        self.served_by: dict[int, int] = {}  # worker id -> guests it served (whole run)
+        self.processes = 1
+        self.threads = 1
 
     # --- the window on top of the tally ----------------------------------------------
 
     def _server_started(self, e: ServerStarted) -> None:
         Tally._server_started(self, e)
+        self.processes, self.threads = max(e.workers, 1), max(e.threads, 1)
         if not self.juggles:  # phases do not change whether a host that stays is in use
             self._on.pop(PhaseStarted, None)
             self._on.pop(PhaseEnded, None)
@@ -237,6 +243,7 @@ class Metrics(Tally):
         if self._gone(e):
             return
         self.served += 1
+        self.served_by[e.worker] = self.served_by.get(e.worker, 0) + 1
         if self.t0 is not None and e.t >= self.t0:
             self.finished_in_window += 1
         sojourn = self._sojourn(e.t, e.guest, e.worker)
@@ -298,7 +305,26 @@ class Metrics(Tally):
                  "turned_away": counts.turned_away, "failed": counts.failed,
                  "latency_ms": counts.latency.summary_ms()}
                 for (share, phases), counts in zip(self.kinds, self.by_kind, strict=True)),
+            per_worker=self.per_worker(),
         )
+
+    def per_worker(self) -> tuple[dict[str, Any], ...]:
+        """Guests served by each worker process (its threads' together), whole run: how
+        evenly the line (or the lines, ``--reuse-port``) spread the guests."""
+        counts = [0] * self.processes
+        for worker, served in self.served_by.items():
+            process = worker // self.threads
+            if 0 <= process < self.processes:
+                counts[process] += served
+        return shares(counts)
+
+
+def shares(counts: list[int]) -> tuple[dict[str, Any], ...]:
+    """``per_worker`` rows: each worker's count and its share of all of them."""
+    total = sum(counts)
+    return tuple({"worker": worker, "guests": served,
+                  "share": round(served / total, 4) if total else 0.0}
+                 for worker, served in enumerate(counts))
 
 
 def metrics_for(scenario: Scenario) -> Metrics:

@@ -71,6 +71,7 @@ class Scenario:
     # the door: Linux's accept queue and the client's SYN ladder (see sim.model.door)
     somaxconn: int = 4096  # net.core.somaxconn: caps the backlog a server asks for
     abort_on_overflow: bool = False  # net.ipv4.tcp_abort_on_overflow: reset the half-open
+    reuse_port: bool = False  # SO_REUSEPORT: a listen socket (a line) per worker process
     syn_retries: int = 6  # net.ipv4.tcp_syn_retries
     syn_linear_timeouts: int = 4  # net.ipv4.tcp_syn_linear_timeouts (Linux >= 6.5)
     connect_timeout: float = 10.0  # s the client waits for a connection
@@ -148,7 +149,11 @@ class Scenario:
 
     @property
     def real_command(self) -> str:
-        return server(self.model).real_command(**self.server_knobs())
+        command = server(self.model).real_command(**self.server_knobs())
+        if self.reuse_port:  # a Gunicorn flag: before the app, as one would type it
+            head, _, app = command.rpartition(" ")
+            command = f"{head} --reuse-port {app}"
+        return command
 
     @property
     def structure(self):
@@ -358,6 +363,14 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
                             limits.MAX_SOMAXCONN)
     out["abort_on_overflow"] = _bool(data.get("abort_on_overflow", False),
                                      where("abort_on_overflow"))
+    out["reuse_port"] = _bool(data.get("reuse_port", False), where("reuse_port"))
+    if out["reuse_port"] and not row.structure.takes_reuse_port:
+        why = ("its supervisor binds one socket for all workers" if row.structure.manager
+               == "supervisor" else "it is one process with one listen socket")
+        raise ScenarioError(where("reuse_port"), f"{row.name} has no --reuse-port: {why}; it "
+                            "needs Gunicorn's worker processes (" + ", ".join(
+                                s.name for s in SERVERS.values()
+                                if s.structure.takes_reuse_port) + ")")
     out["syn_retries"] = _int(data.get("syn_retries", 6), where("syn_retries"), 1,
                               limits.MAX_SYN_RETRIES)
     out["syn_linear_timeouts"] = _int(data.get("syn_linear_timeouts", 4),
@@ -449,6 +462,8 @@ def layer(base: Mapping[str, Any], base_origins: Mapping[str, str],
                 continue
             if not row.has(key) or (before is not None and _same(value, before.default(key))):
                 inherited.pop(key)
+    if new in SERVERS and not SERVERS[new].structure.takes_reuse_port:  # one socket only
+        inherited.pop("reuse_port", None)
     if new in SERVERS and not SERVERS[new].structure.gil:  # a server with no GIL to tune
         for key in GIL_KEYS:
             inherited.pop(key, None)

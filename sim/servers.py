@@ -77,7 +77,9 @@ class Structure:
     guests. ``gil``: the threads of one process share one GIL. ``manager``: who
     restarts workers: ``"arbiter"`` (Gunicorn's: also kills one whose heartbeat is
     older than ``--timeout``), ``"supervisor"`` (uvicorn's: restarts one that exits; its
-    ping is answered by a thread, so a held loop is never killed), or None.
+    ping is answered by a thread, so a held loop is never killed), or None. ``accept``:
+    how guests get from the line to the hosts, in words; servers whose ``processes`` is
+    the ``workers`` knob also take ``--reuse-port`` (``REUSE_PORT``).
     """
 
     processes: str | int = 1
@@ -92,6 +94,12 @@ class Structure:
     def juggles(self) -> bool:
         """Are the hosts event loops that juggle many guests at once?"""
         return self.event_loop and not self.pool
+
+    @property
+    def takes_reuse_port(self) -> bool:
+        """Can each worker process bind a socket of its own (``--reuse-port``)? Gunicorn's
+        workers can; uvicorn's supervisor binds one socket for all; one process has one."""
+        return self.processes == "workers" and self.manager != "supervisor"
 
     @property
     def threaded(self) -> bool:
@@ -139,6 +147,13 @@ class Server:
                 f"{KNOBS[knob].help}: only {', '.join(having)}")
 
 
+# How every multi-process server accepts with --reuse-port (scenario ``reuse_port``).
+REUSE_PORT = ("--reuse-port: a listen socket (a line) per worker process; the kernel hashes "
+              "each connection's addresses and ports to one of them (a resent SYN hashes the "
+              "same), and a full one drops the SYN even if another is empty")
+LOOP_ACCEPT = ("one shared listen socket: the loop that wakes first accepts everything "
+               "waiting (asyncio accepts up to 100 per wake), so a burst can land on one loop")
+
 # The closed forms of sim.theory, by what they assume of the hosts.
 HOSTS_ARE_SERVERS = "hosts-are-servers"  # M/M/c, M/G/1: a host holds a guest throughout
 LOOP_IS_SERVER = "loop-is-server"  # one loop, its held phases the service (M/G/1)
@@ -183,7 +198,8 @@ SERVERS: dict[str, Server] = {
             "hybrid", "gunicorn -w {workers} -k uvicorn_worker.UvicornWorker app:app",
             "W processes, each an event loop, watched by Gunicorn's arbiter",
             {"workers": 1, "limit_concurrency": None},
-            Structure(processes="workers", event_loop=True, manager="arbiter"),
+            Structure(processes="workers", event_loop=True, manager="arbiter",
+                      accept=LOOP_ACCEPT),
             LOOP_THEORY,
             party="sim.model.hybrid:HybridParty", live="sim.live.hybrid:hybrid_worker",
             real=("gunicorn-uvicorn",), example={"workers": 2},
@@ -196,7 +212,8 @@ SERVERS: dict[str, Server] = {
             "asgi-worker", "gunicorn -w {workers} -k asgi app:app",
             "W processes, each Gunicorn's own event loop, watched by Gunicorn's arbiter",
             {"workers": 1},
-            Structure(processes="workers", event_loop=True, manager="arbiter"),
+            Structure(processes="workers", event_loop=True, manager="arbiter",
+                      accept=LOOP_ACCEPT),
             LOOP_THEORY,
             party="sim.model.hybrid:AsgiParty", live="sim.live.hybrid:hybrid_worker",
             real=("gunicorn-asgi",),
@@ -209,7 +226,9 @@ SERVERS: dict[str, Server] = {
             "W processes, each an event loop, restarted by uvicorn's supervisor only if one "
             "exits: a held loop is never killed",
             {"workers": 1, "limit_concurrency": None},
-            Structure(processes="workers", event_loop=True, manager="supervisor"),
+            Structure(processes="workers", event_loop=True, manager="supervisor",
+                      accept=LOOP_ACCEPT + "; uvicorn --workers has no --reuse-port (its "
+                                           "supervisor binds the one socket)"),
             LOOP_THEORY,
             party="sim.model.supervised:SupervisedParty", live="sim.live.hybrid:hybrid_worker",
             real=("uvicorn-workers",), example={"workers": 2},

@@ -127,6 +127,18 @@ class Queued(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Hashed(Event):
+    """``--reuse-port`` only: the kernel hashed the guest's connection to the listen
+    socket of worker process ``process``; the guest waits in that process's line, and
+    only its workers take them (told once, before the first ``Queued`` or
+    ``SynDropped``: a resent SYN hashes the same)."""
+
+    kind: ClassVar[str] = "hashed"
+    guest: int
+    process: int
+
+
+@dataclass(frozen=True, slots=True)
 class TurnedAway(Event):
     """The guest leaves unanswered before sending a request, or gives up waiting.
 
@@ -248,6 +260,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SynDropped,
     HalfOpen,
     Queued,
+    Hashed,
     TurnedAway,
     Started,
     PhaseStarted,

@@ -35,6 +35,7 @@ from sim.trace import (
     Finished,
     GilPassed,
     HalfOpen,
+    Hashed,
     LoopBlocked,
     LoopUnblocked,
     PhaseEnded,
@@ -134,6 +135,12 @@ def narrate(
                 f"guest {event.guest} joins the line ({event.depth} waiting)",
                 "let in by the event loop, waiting for a thread-pool token"
                 if structure_of(model).pool else "queued in the listen backlog",
+            )
+        case Hashed():
+            return Narration(
+                f"guest {event.guest} is sent to the line of host process {event.process}, "
+                "and only its hosts will take them",
+                "SO_REUSEPORT: the kernel hashes the connection to one worker's listen socket",
             )
         case SynDropped():
             again = ("will give up before its next knock" if event.retry_at is None

@@ -34,6 +34,7 @@ from sim.trace import (
     Finished,
     GilPassed,
     HalfOpen,
+    Hashed,
     LoopBlocked,
     LoopUnblocked,
     PhaseEnded,
@@ -171,7 +172,10 @@ class PartyState(Tally):
         self.last: Event | None = None
         # versions: a widget redraws an area only when its version moved
         self.v_door = self.v_hosts = self.v_numbers = 0
+        self.line_of: dict[int, int] = {}  # --reuse-port: guest knocking -> its process's line
+        self.line_per_host = False  # a Hashed event was seen: a line per process
         self._on.update({
+            Hashed: self._hashed,
             LoopBlocked: self._loop_blocked,
             LoopUnblocked: self._loop_unblocked,
             WorkerBooted: self._worker_booted,
@@ -301,10 +305,15 @@ class PartyState(Tally):
         self.half_open_now.discard(e.guest)
         self.v_door += 1
 
+    def _hashed(self, e: Hashed) -> None:
+        self.line_per_host = True
+        self.line_of[e.guest] = e.process
+
     def _turned_away(self, e: TurnedAway) -> None:
         Tally._turned_away(self, e)
         self.knocking_now.discard(e.guest)
         self.half_open_now.discard(e.guest)
+        self.line_of.pop(e.guest, None)
         self.kind_of.pop(e.guest, None)
         self.away.append((e.t, e.guest, e.reason))
         self.v_door += 1
@@ -312,6 +321,7 @@ class PartyState(Tally):
     def _started(self, e: Started) -> None:
         if e.guest in self.line:
             self.v_door += 1
+            self.line_of.pop(e.guest, None)
         Tally._started(self, e)
         arrival = self.arrival.get(e.guest)
         if arrival is not None:

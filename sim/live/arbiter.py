@@ -246,7 +246,14 @@ class Arbiter:
         ppid = os.getppid()
         if ppid == 1:  # the master died before we got here
             return
-        context = WorkerContext(slot, self.config, self.listener, self.board, self.report, ppid)
+        listener = self.listener
+        if self.config.reuse_port:  # a socket (a line) of its own, as gunicorn --reuse-port
+            from sim.live.serve import listen_on
+
+            listener = listen_on(self.config.host, self.listener.getsockname()[1],
+                                 self.config.backlog, reuse_port=True)
+            self.listener.close()
+        context = WorkerContext(slot, self.config, listener, self.board, self.report, ppid)
         self.worker_main(context)
 
     def murder_silent(self) -> None:

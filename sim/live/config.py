@@ -50,6 +50,7 @@ class ServerConfig:
     db_pool: int | None = None  # database connections per process (sim.live.handler.Kitchen)
     db_timeout: float = DEFAULT_DB_TIMEOUT  # s a guest waits for one, then a 500
     db_max: int | None = None  # the database's max_connections, all processes together
+    reuse_port: bool = False  # each worker binds its own SO_REUSEPORT socket (a line each)
 
     @property
     def hosts(self) -> int:
@@ -89,6 +90,8 @@ class ServerConfig:
             flags.append(f"--timeout {self.timeout:g}")
         if self.graceful_timeout != 30:
             flags.append(f"--graceful-timeout {self.graceful_timeout:g}")
+        if self.reuse_port:
+            flags.append("--reuse-port")
         app = rest.rsplit(" ", 1)
         command = f"{name} {app[0]} {' '.join(flags)} {app[1]}"
         if self.limit_concurrency is not None:  # uvicorn's flag, passed through its worker
@@ -119,6 +122,8 @@ class ServerConfig:
             argv += ["--db-pool", str(self.db_pool), "--db-timeout", f"{self.db_timeout!r}"]
         if self.db_max is not None:
             argv += ["--db-max", str(self.db_max)]
+        if self.reuse_port:
+            argv += ["--reuse-port"]
         return argv
 
     def replace(self, **changes: object) -> ServerConfig:
@@ -181,6 +186,9 @@ def check(config: ServerConfig) -> ServerConfig:
             )
     if not config.host:
         raise ConfigError("--host must not be empty")
+    if config.reuse_port and not row.structure.takes_reuse_port:
+        raise ConfigError(f"--reuse-port: {row.name} has no socket per worker (one process, "
+                          "or uvicorn's supervisor binding one socket for all)")
     for flag, value, most in (("--db-pool", config.db_pool, limits.MAX_DB_POOL),
                               ("--db-max", config.db_max, limits.MAX_LIVE_DB_MAX)):
         if value is not None and not 1 <= value <= most:
@@ -224,6 +232,8 @@ FLAGS = [  # (flag, short, metavar, help)
      f"(default {DEFAULT_DB_TIMEOUT:g}, SQLAlchemy's pool_timeout)"),
     ("--db-max", None, "N", "the database's max_connections across all processes: beyond it "
      "a connection is refused at once, a 500 (default: no limit)"),
+    ("--reuse-port", None, None, "each worker binds its own SO_REUSEPORT socket, as gunicorn "
+     "--reuse-port: the kernel hashes each connection to one worker's line"),
 ]  # fmt: skip
 
 
@@ -232,6 +242,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help=" | ".join(NAMES))
     for flag, short, metavar, text in FLAGS:
         names = [flag, short] if short else [flag]
+        if metavar is None:  # a switch
+            parser.add_argument(*names, action="store_true", help=text)
+            continue
         parser.add_argument(*names, metavar=metavar, help=text)
 
 
@@ -274,5 +287,6 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
             db_timeout=_number(getattr(args, "db_timeout", None), "--db-timeout", float,
                                DEFAULT_DB_TIMEOUT),
             db_max=_number(getattr(args, "db_max", None), "--db-max", int, None),
+            reuse_port=bool(getattr(args, "reuse_port", False)),
         )
     )  # fmt: skip

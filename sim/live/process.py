@@ -169,6 +169,8 @@ def start_for(scenario: Scenario, **extra: object) -> ServerProcess:
         knobs.update(db_pool=scenario.db_pool, db_timeout=scenario.db_timeout)
     if scenario.db_max is not None:
         knobs["db_max"] = scenario.db_max
+    if scenario.reuse_port:
+        knobs["reuse_port"] = True
     return start_server(scenario.model, **{**knobs, **extra})
 
 

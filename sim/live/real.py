@@ -135,6 +135,10 @@ def command(name: str, scenario: Scenario, port: int) -> list[str]:
                 "--backlog", str(s.backlog), "--no-access-log", "--log-level", "warning",
                 "--lifespan", "off", "--timeout-graceful-shutdown", str(GRACE)]
         if name == "uvicorn-workers":  # the supervisor's ping timeout stays its default 5 s
+            if s.reuse_port:
+                raise RealServerError("uvicorn --workers has no --reuse-port: its supervisor "
+                                      "binds one socket that every worker shares; use "
+                                      "gunicorn-uvicorn --reuse-port")
             argv += ["--workers", str(s.workers)]
         if s.limit_concurrency:
             argv += ["--limit-concurrency", str(s.limit_concurrency)]
@@ -142,6 +146,8 @@ def command(name: str, scenario: Scenario, port: int) -> list[str]:
     argv = [*py, "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(s.workers),
             "--backlog", str(s.backlog), "--timeout", f"{s.timeout:g}",
             "--graceful-timeout", str(GRACE), "--log-level", "warning"]
+    if s.reuse_port:  # each worker binds its own SO_REUSEPORT socket after fork
+        argv += ["--reuse-port"]
     if name == "gunicorn-gthread":
         argv += ["--worker-class", "gthread", "--threads", str(s.threads)]
     elif name == "gunicorn-uvicorn":
@@ -388,6 +394,8 @@ def serve_real_from_args(args: object) -> int:
         raise ValueError(row.why_not(key))
     values = {"model": model, "backlog": given["backlog"], "timeout": given["timeout"],
               **knob_values(model, given)}
+    if getattr(args, "reuse_port", False):  # build_scenario refuses it where there is none
+        values["reuse_port"] = True
     try:
         _within_limits(values)
         scenario = build_scenario(values)

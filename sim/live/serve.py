@@ -61,16 +61,27 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def listen_on(host: str, port: int, backlog: int) -> socket.socket:
+def listen_on(host: str, port: int, backlog: int, *, reuse_port: bool = False,
+              listen: bool = True) -> socket.socket:
     """A TCP socket bound to ``host:port`` and listening; raises ``OSError`` (a
-    ``socket.gaierror`` for a name that does not resolve)."""
+    ``socket.gaierror`` for a name that does not resolve).
+
+    ``reuse_port``: SO_REUSEPORT, so each worker can bind a socket of its own to the
+    same port (``--reuse-port``); the kernel hashes each connection to one of the
+    listening ones. ``listen=False``: bound only, which holds the port (and learns it,
+    for port 0) but takes no connections: the master's socket then, as Gunicorn's
+    arbiter binds none with ``--reuse-port``.
+    """
     family, kind, proto, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        sock.listen(backlog)
+        if listen:
+            sock.listen(backlog)
     except OSError:
         sock.close()
         raise
@@ -80,7 +91,8 @@ def listen_on(host: str, port: int, backlog: int) -> socket.socket:
 def bind(config: ServerConfig) -> socket.socket:
     """The listen socket, bound and listening; a mistake is a ``ConfigError``."""
     try:
-        return listen_on(config.host, config.port, config.backlog)
+        return listen_on(config.host, config.port, config.backlog,
+                         reuse_port=config.reuse_port, listen=not config.reuse_port)
     except socket.gaierror as exc:
         raise ConfigError(f"--host {config.host}: {exc.strerror}") from None
     except OSError as exc:

@@ -35,6 +35,7 @@ the closed socket).
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from sim.trace import (
     Failed,
     Finished,
     HalfOpen,
+    Hashed,
     PhaseEnded,
     PhaseStarted,
     Queued,
@@ -88,6 +90,9 @@ class Backlog:
         self.guests: deque[Guest] = deque()
         self.waiting: deque[simpy.Event] = deque()
         self.since: dict[int, float] = {}  # guests with an upload first -> joined the line
+        # the door's SYN batch (sim.model.door): SYNs of one instant pass or fail together
+        self.instant, self.passed, self.room = -1.0, 0, True
+        self.requests = 0  # request socks of its half-open guests (not syncookies)
         self._take = self.guests.pop if discipline == "lifo" else self.guests.popleft
 
     def __len__(self) -> int:
@@ -184,6 +189,7 @@ class HalfOpenGuest:
 
     guest: Guest
     cookie: bool
+    line: Backlog  # the listen socket it knocks at
     rto: float
     data_at: float
     done: bool = False
@@ -224,14 +230,19 @@ class Party:
         self.sink = sink
         self.env = env or simpy.Environment()
         self.workload = scenario.workload
-        self.line = Backlog(self.env, door.capacity(scenario.backlog, scenario.somaxconn),
-                            scenario.discipline)
+        capacity = door.capacity(scenario.backlog, scenario.somaxconn)
+        self.line = Backlog(self.env, capacity, scenario.discipline)
+        self.lines = [self.line]  # --reuse-port: a listen socket (a line) per process
+        self.reuse_port = scenario.reuse_port
+        if self.reuse_port:
+            self.lines += [Backlog(self.env, capacity, scenario.discipline)
+                           for _ in range(scenario.workers - 1)]
+            self._hash = random.Random(f"reuse-port {scenario.seed}")
+            self._hashed: dict[int, int] = {}  # guest knocking -> the process it hashed to
         self.ladder = door.syn_times(scenario.syn_retries, scenario.syn_linear_timeouts)
         self.last_chance = door.gives_up_after(scenario.syn_retries, scenario.syn_linear_timeouts)
         self.knocking = 0  # guests outside whose SYN was dropped, who will knock again
         self.max_ack_backlog = min(scenario.backlog, scenario.somaxconn)
-        self.requests = 0  # request socks of half-open guests (not syncookies)
-        self._instant, self._passed, self._room = -1.0, 0, True  # this instant's SYN batch
         self.patience = self.workload.patience_draws()
         self.patient = self.workload.patience is None
         self.pauses = self.workload.backoff_draws()
@@ -410,18 +421,23 @@ class Party:
         now = self.env.now
         if guest.id in self.gone:  # out of patience while knocking: stopped knocking
             return
-        if now != self._instant:  # a new instant: its SYNs all pass or fail one check
-            self._instant, self._passed = now, 0
-            self._room = not self.door_full()
-        elif not self._room and not self.door_full():  # a worker took a guest meanwhile
-            self._room = True
-        if self._room:  # the SYN passes: a request sock, or a cookie past the backlog
-            cookie = self.requests + self._passed > self.max_ack_backlog
-            self._passed += 1
-            if not self.door_full():
-                self._let_in(guest)
+        line = self.line
+        if self.reuse_port:  # the 4-tuple's hash picks the listen socket, every time
+            line = self.line_for(guest)
+            if sent == 1:
+                self.sink(Hashed(now, guest.id, self._hashed[guest.id]))
+        if now != line.instant:  # a new instant: its SYNs all pass or fail one check
+            line.instant, line.passed = now, 0
+            line.room = not self.door_full(line)
+        elif not line.room and not self.door_full(line):  # a worker took a guest meanwhile
+            line.room = True
+        if line.room:  # the SYN passes: a request sock, or a cookie past the backlog
+            cookie = line.requests + line.passed > self.max_ack_backlog
+            line.passed += 1
+            if not self.door_full(line):
+                self._let_in(guest, line)
             else:  # its ACK comes back after the batch's first took the last slot
-                self._half_open(guest, cookie, started)
+                self._half_open(guest, cookie, started, line)
             return
         deadline = started + min(self.scenario.connect_timeout, self.last_chance)
         again = (door.fires_at(now, self.ladder[sent] - self.ladder[sent - 1])
@@ -435,14 +451,16 @@ class Party:
         later.callbacks.append(
             lambda _: self._knock_again(guest, sent + 1, started, again is None))
 
-    def _let_in(self, guest: Guest) -> None:
+    def _let_in(self, guest: Guest, line: Backlog) -> None:
         self.in_house += 1
         self.inside[guest.id] = guest
-        self.admit(guest)
+        if self.reuse_port:
+            self._hashed.pop(guest.id, None)
+        self.admit(guest, line)
 
     # --- half-open guests (sim.model.door) ---------------------------------------------
 
-    def _half_open(self, guest: Guest, cookie: bool, started: float) -> None:
+    def _half_open(self, guest: Guest, cookie: bool, started: float, line: Backlog) -> None:
         """The client thinks it is connected; its ACK and request were dropped. It gives
         up ``connect_timeout`` after its first SYN, as partyhost's generator does with its
         defaults (its whole-request cap equals it); a client with no read timeout would
@@ -455,8 +473,8 @@ class Party:
         self.knocking += 1
         self.outside.add(guest.id)
         if not cookie:
-            self.requests += 1
-        resend = HalfOpenGuest(guest, cookie, rto=door.RTO_MIN,
+            line.requests += 1
+        resend = HalfOpenGuest(guest, cookie, line, rto=door.RTO_MIN,
                                data_at=door.fires_at(env.now, door.RTO_MIN))
         gives_up = started + self.scenario.connect_timeout
         env.timeout(max(gives_up - env.now, 0.0)).callbacks.append(
@@ -475,6 +493,8 @@ class Party:
             return False
         if gid in self.gone:  # out of patience: it closed its socket
             self._closed(resend)
+            if self.reuse_port:
+                self._hashed.pop(gid, None)
             self.gone.discard(gid)
             self._maybe_over()
             return False
@@ -485,7 +505,7 @@ class Party:
         self.knocking -= 1
         self.outside.discard(resend.guest.id)
         if not resend.cookie:
-            self.requests -= 1
+            resend.line.requests -= 1
 
     def _half_open_gives_up(self, resend: HalfOpenGuest) -> None:
         if self._still_outside(resend):
@@ -497,9 +517,9 @@ class Party:
         if not self._still_outside(resend):
             return
         now = self.env.now
-        if not self.door_full():
+        if not self.door_full(resend.line):
             self._closed(resend)
-            self._let_in(resend.guest)
+            self._let_in(resend.guest, resend.line)
             return
         resend.rto = min(resend.rto * 2, door.RTO_MAX)
         resend.data_at = door.fires_at(now, resend.rto)
@@ -512,29 +532,55 @@ class Party:
         if not self._still_outside(resend):
             return
         now = self.env.now
-        if not self.door_full():
+        if not self.door_full(resend.line):
             self._closed(resend)
-            self._let_in(bare(resend.guest, resend.data_at - now, self.scenario.overhead > 0))
+            self._let_in(bare(resend.guest, resend.data_at - now, self.scenario.overhead > 0),
+                         resend.line)
             return
         if sent < door.SYNACK_RETRIES:
             at = door.fires_at(now, gap * 2)
             self.env.timeout(at - now).callbacks.append(
                 lambda _: self._synack_resent(resend, sent + 1, gap * 2))
 
-    def door_full(self) -> bool:
+    def door_full(self, line: Backlog) -> bool:
         """Is the accept queue full? (Never, where a loop accepts everyone at once.)"""
-        return self.line.full
+        return line.full
 
-    def admit(self, guest: Guest) -> None:
+    def admit(self, guest: Guest, line: Backlog) -> None:
         """The guest is let in: into the accept queue, to wait for a worker."""
-        self.sink(Queued(self.env.now, guest.id, len(self.line) + 1))
-        self.line.put(guest)
+        self.sink(Queued(self.env.now, guest.id, len(line) + 1))
+        line.put(guest)
+
+    # --- --reuse-port: a line per process ------------------------------------------------
+
+    def line_for(self, guest: Guest) -> Backlog:
+        """SO_REUSEPORT: the kernel hashes the connection's 4-tuple to one of the group's
+        listen sockets (``reuseport_select_sock``), whatever the others hold; a resent
+        SYN has the same 4-tuple, so it comes to the same line (full or not).
+
+        Simplified: the hash is a seeded uniform pick per guest (a retry after a failure
+        is a new connection, a new source port, so a new pick); the kernel's is a hash of
+        addresses and ports, uniform over many clients. A worker being replaced keeps its
+        line here (the kernel closes a dead worker's socket and drops what waited in it;
+        the new one binds a new socket).
+        """
+        process = self._hashed.get(guest.id)
+        if process is None:
+            process = self._hashed[guest.id] = self._hash.randrange(len(self.lines))
+        return self.lines[process]
+
+    def line_of(self, worker: int) -> Backlog:
+        """The line worker ``worker`` takes guests from: the one shared line, or with
+        ``--reuse-port`` its own process's."""
+        return self.lines[self.process_of(worker)] if self.reuse_port else self.line
 
     def _knock_again(self, guest: Guest, sent: int, started: float, give_up: bool) -> None:
         self.knocking -= 1
         self.outside.discard(guest.id)
         if guest.id in self.gone:  # it gave up while waiting to knock
             self.gone.discard(guest.id)
+            if self.reuse_port:
+                self._hashed.pop(guest.id, None)
             self._maybe_over()
         elif give_up:
             self._turn_away(guest, REASON_TIMED_OUT)
@@ -543,6 +589,8 @@ class Party:
 
     def _turn_away(self, guest: Guest, reason: str) -> None:
         """The guest leaves without being let in (refused, or timed out knocking)."""
+        if self.reuse_port:
+            self._hashed.pop(guest.id, None)
         self.sink(TurnedAway(self.env.now, guest.id, reason))
         self._unanswered(guest)
         self._maybe_over()

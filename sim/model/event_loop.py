@@ -154,15 +154,16 @@ class EventLoopParty(Party):
     def greet(self, loop: Loop) -> Process:
         """Let guests in from the line whenever the loop turns (the ``ACCEPT`` turn)."""
         env = self.env
+        line = self.line_of(loop.worker)
         try:
             while True:
                 while self.full(loop):  # gevent: stop accepting until a guest leaves
                     loop.room = env.event()
                     yield loop.room
                     loop.room = None
-                guest = self.line.pop()
+                guest = line.pop()
                 if guest is None:
-                    loop.door = self.line.wait(listening=lambda: not loop.holding)
+                    loop.door = line.wait(listening=lambda: not loop.holding)
                     guest = yield loop.door
                     loop.door = None
                 loop.greeting = guest
@@ -174,10 +175,10 @@ class EventLoopParty(Party):
                     yield from self.accept(loop, guest)
         except simpy.Interrupt:
             door = loop.door
-            if door is not None and door in self.line.waiting:
-                self.line.waiting.remove(door)
+            if door is not None and door in line.waiting:
+                line.waiting.remove(door)
             elif door is not None and door.triggered and loop.greeting is None:
-                self.line.give_back(door.value)  # handed over as the loop died: not taken
+                line.give_back(door.value)  # handed over as the loop died: not taken
             if loop.greeting is not None:
                 self.leave(Failed(env.now, loop.greeting.id, loop.worker, REASON_TIMEOUT))
 
@@ -185,6 +186,7 @@ class EventLoopParty(Party):
         """One accept callback: this guest and everyone already in line, while there is
         room; each connection's ``connection_made`` is scheduled for a later turn."""
         cost = self.cost[ACCEPT]
+        line = self.line_of(loop.worker)
         while True:
             if cost:
                 yield from self.compute(cost)
@@ -192,7 +194,7 @@ class EventLoopParty(Party):
             loop.guests[guest.id] = self.env.process(self.handle(guest, loop))
             if self.full(loop):
                 return
-            guest = self.line.pop()
+            guest = line.pop()
             if guest is None:
                 return
             loop.greeting = guest
@@ -295,7 +297,7 @@ class EventLoopParty(Party):
                     yield from self._held(loop, guest, kind, seconds)
                 loop.holding = False
                 if loop.door is not None:  # it polls again: a guest in line is noticed
-                    self.line.offer(loop.door)
+                    self.line_of(loop.worker).offer(loop.door)
             if after:
                 yield from self.compute(after)
 

@@ -69,10 +69,11 @@ class SyncParty(Party):
     def host(self, worker: int) -> Process:
         """Take a guest, serve them to the end, take the next; die if the manager says."""
         env = self.env
+        line = self.line_of(worker)
         while True:
-            guest = self.line.pop()
+            guest = line.pop()
             if guest is None:
-                guest = yield self.line.wait()
+                guest = yield line.wait()
             self.sink(Started(env.now, guest.id, worker))
             self.serving[worker] = guest
             self.since[worker] = env.now  # notify() just before accept

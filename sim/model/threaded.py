@@ -56,7 +56,7 @@ from __future__ import annotations
 from sim.model.base import Process
 from sim.model.gil import GIL
 from sim.model.sync import SyncParty
-from sim.trace import CPU, DB, Arrived, PhaseEnded, PhaseStarted, Queued
+from sim.trace import CPU, DB, Arrived, Hashed, PhaseEnded, PhaseStarted, Queued
 from sim.workload import Guest
 
 ACCEPT_SHARE = 0.3  # of --overhead, the main thread's part: measured 0.30 of 1.01 ms
@@ -93,18 +93,25 @@ class ThreadedParty(SyncParty):
     def knock(self, guest: Guest) -> None:
         """The guest comes in line at once (the kernel queues the connection), and is
         accepted once the main thread holds the GIL; only then can a host take them."""
-        if self.gils is None or not self.acceptor or self.line.full:
+        line = self.line_for(guest) if self.reuse_port else self.line
+        if self.gils is None or not self.acceptor or line.full:
             super().knock(guest)  # no GIL to wait for, or turned away as by any server
             return
         now = self.env.now
         self.sink(Arrived(now, guest.id, guest.kind))
-        self.in_house += 1
-        self.sink(Queued(now, guest.id, len(self.line) + 1))
-        job = self._accepting_gil().hold(ACCEPTOR, ACCEPT_SHARE * self.overhead)
-        if job.done is None:
-            self.line.put(guest)
+        if self.reuse_port:  # the main thread of the process whose socket it hashed to
+            process = self._hashed.pop(guest.id)
+            self.sink(Hashed(now, guest.id, process))
+            gil = self.gils[process]
         else:
-            job.done.callbacks.append(lambda _: self.line.put(guest))
+            gil = self._accepting_gil()
+        self.in_house += 1
+        self.sink(Queued(now, guest.id, len(line) + 1))
+        job = gil.hold(ACCEPTOR, ACCEPT_SHARE * self.overhead)
+        if job.done is None:
+            line.put(guest)
+        else:
+            job.done.callbacks.append(lambda _: line.put(guest))
 
     def _accepting_gil(self) -> GIL:
         """The process whose main thread wakes first: one whose GIL is free, else the one

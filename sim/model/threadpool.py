@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from sim.model.base import Process
+from sim.model.base import Backlog, Process
 from sim.model.threaded import ThreadedParty
 from sim.trace import REASON_LIMIT, UPLOAD, Failed, Queued
 from sim.workload import Guest
@@ -47,10 +47,10 @@ class ThreadPoolParty(ThreadedParty):
         self.line.capacity = math.inf  # the loop accepts everyone; they wait for a token
         self.limit = self.scenario.limit_concurrency
 
-    def door_full(self) -> bool:
+    def door_full(self, line: Backlog) -> bool:
         return False  # the loop accepts every connection at once
 
-    def admit(self, guest: Guest) -> None:
+    def admit(self, guest: Guest, line: Backlog) -> None:
         """The loop lets the guest in, unless uvicorn's limit says 503; a slow coat is
         taken by the loop (the body is read before the ``def`` handler is called), so
         the guest asks for a thread only once it is off."""

@@ -12,7 +12,8 @@ KEYS = {"scenario", "served", "turned_away", "failed", "throughput", "latency_ms
         "utilization", "queue", "littles_law",
         # what the client saw (issue 12): turned_away = refused + reset + timed_out
         "refused", "reset", "timed_out", "failed_by", "syn_dropped", "half_open", "retries",
-        "wasted"}
+        "wasted",
+        "per_worker"}  # guests served by each worker process (one line or one per host)
 PCTS = {"mean", "p50", "p90", "p99", "p999", "max"}
 
 
@@ -35,6 +36,8 @@ def test_simulate_json_has_exactly_the_promised_shape(capsys):
     assert data["scenario"]["workers"] == 4
     assert data["turned_away"] == data["refused"] + data["reset"] + data["timed_out"]
     assert isinstance(data["failed_by"], dict)
+    assert [row["worker"] for row in data["per_worker"]] == [0, 1, 2, 3]
+    assert sum(row["guests"] for row in data["per_worker"]) == 3000
 
 
 def test_the_same_seed_gives_byte_identical_json():

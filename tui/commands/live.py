@@ -166,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"server: {result.command}", markup=False, highlight=False)
     console.print(placement_line(result), markup=False, highlight=False)
     console.print(live_table(result))
+    split = served_by_host_line(result)
+    if split:
+        console.print(split, markup=False, highlight=False)
     console.print(hdr_table(result.measured.latency))
     note = None if result.server_view else (
         "utilisation [%] measured is the client's view: this server reports no trace of "
@@ -174,6 +177,17 @@ def run(args: argparse.Namespace) -> int:
     for line in generator_lines(result.measured, utilisation_note=note):
         console.print(line, markup=False, highlight=False)
     return 0
+
+
+def served_by_host_line(result) -> str | None:
+    """"served by host: simulated 84% / 16%, measured 77% / 23%", for several processes."""
+    from tui.commands.report import served_by_host
+
+    simulated = served_by_host(result.simulated.to_dict())
+    measured = served_by_host(result.measured.to_dict())
+    if not (simulated or measured):
+        return None
+    return f"served by host: simulated {simulated or '-'}, measured {measured or '-'}"
 
 
 def placement_line(result) -> str:

@@ -64,10 +64,29 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}"
 
 
+def served_by_host(d: dict) -> str:
+    """Each worker process's share of the guests served: "52% / 48%" (a range beyond 3)."""
+    shares = [row["share"] for row in d.get("per_worker") or ()]
+    if len(shares) < 2:
+        return ""
+    if len(shares) > 3:
+        return f"{min(shares):.0%}..{max(shares):.0%}"
+    return " / ".join(f"{share:.0%}" for share in shares)
+
+
+def _telling(d: dict) -> bool:
+    """Is the split worth a row: a line per host (--reuse-port), or an uneven one?"""
+    shares = [row["share"] for row in d.get("per_worker") or ()]
+    return len(shares) > 1 and (bool(d.get("scenario", {}).get("reuse_port"))
+                                or max(shares) - min(shares) >= 0.1)
+
+
 # (party words, the real term, the cell): one number per cell, so five models fit in
 # 80 columns; the real terms go under the table, in its caption.
 ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("served", "requests answered", lambda d: f"{d['served']:,}"),
+    ("served by host", "share each worker process served (--reuse-port: a line each)",
+     served_by_host),
     ("turned away", "never answered: refused, reset or timed out (below)",
      lambda d: f"{d['turned_away']:,}"),
     ("  refused", "connection refused (nobody listening: a full line drops the SYN)",
@@ -98,7 +117,8 @@ ROWS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("  vs λW", "arrival rate x mean latency", lambda d: f"{d['littles_law']['lambda_W']:,.2f}"),
 ]
 # rows shown only when a column has one: most parties refuse nobody and retry nothing
-WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "  half-open", "answered late", "retries"}
+WHEN_ANY = {"  refused", "  timed out", "  knocks lost", "  half-open", "answered late", "retries",
+            "served by host"}  # this one: with a line per host, or an uneven split
 
 
 def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Group:
@@ -117,6 +137,8 @@ def summary_table(title: str, columns: Sequence[tuple[str, Summary]]) -> Group:
     for name, real, cell in ROWS:
         cells = [cell(d) for d in dicts]
         if name in WHEN_ANY and all(c == "0" for c in cells):
+            continue
+        if name == "served by host" and not any(_telling(d) for d in dicts):
             continue
         shown.append((name, real))
         table.add_row(escape(name), *cells)

@@ -71,6 +71,11 @@ DOOR_FLAGS = [
                                 "but whose ACK found the line full (half-open) is reset; a SYN "
                                 "at a full line is still dropped (the guest knocks again 1, 2, "
                                 "3, 4, 5, 7, 11... s later)"),
+    ("reuse-port", None, "a line per host process (SO_REUSEPORT, gunicorn --reuse-port): the "
+                         "kernel hashes each guest to one worker's line, and that worker alone "
+                         "takes them, so a guest may wait behind a slow one while another host "
+                         "idles; by default all workers take from one shared line, and the "
+                         "one that wakes first may take everyone waiting"),
     ("syn-retries", "N", "net.ipv4.tcp_syn_retries: SYNs a client resends (default 6)"),
     ("syn-linear-timeouts", "N", "net.ipv4.tcp_syn_linear_timeouts: resends 1 s apart before "
                                  "the gaps double (default 4, Linux >= 6.5; 0 on older kernels: "

@@ -5,7 +5,8 @@ ages from green to red against the guest's typical service time, so "a long wait
 means the same thing for a 5 ms and a 500 ms guest. Guests turned away (on Linux a
 full backlog drops their knocks, and they give up at their connect timeout; a half-open
 guest is reset with tcp_abort_on_overflow=1) and guests who left unanswered (503, killed worker)
-stay visible for a moment, walking off to the right, and are counted.
+stay visible for a moment, walking off to the right, and are counted. With
+``--reuse-port`` the row holds one line per host process, side by side.
 """
 
 from __future__ import annotations
@@ -51,6 +52,26 @@ class DoorLine(Widget):
             self._drawn = state.v_door
             self.refresh()
 
+    def _lines_per_host(self, text: Text, room: int) -> None:
+        """``--reuse-port``: each process's own line ("0 ●● │ 1 ●●●●"), a guest in the line
+        the kernel hashed it to; a host takes guests from its line only."""
+        s = self.state
+        lines: list[list[float]] = [[] for _ in range(max(s.workers, 1))]
+        for guest, arrival in s.line.items():
+            process = s.line_of.get(guest, 0)
+            lines[min(process, len(lines) - 1)].append(arrival)
+        each = max((room + 10) // len(lines) - 8, 1)  # dots per line, beside "0 " "+12" " │ "
+        for process, arrivals in enumerate(lines):
+            if process:
+                text.append(" │ ", style="dim")
+            text.append(f"{process} ", style="bold")
+            for arrival in arrivals[:each]:
+                text.append("●", style=wait_style(s.now - arrival, self.service))
+            if len(arrivals) > each:
+                text.append(f"+{len(arrivals) - each}", style="bold")
+            if not arrivals:
+                text.append("·", style="dim")
+
     def render(self) -> Text:
         s = self.state
         width = max(self.size.width, 20)
@@ -59,6 +80,10 @@ class DoorLine(Widget):
         text.append("the line ", style="bold")
         if s.structure.pool:  # the loop let them in: they wait inside for a thread
             text.append("(inside, waiting for a thread-pool token) ", style="dim")
+            text.append(f"{waiting}", style="bold")
+            text.append(" waiting  ", style="dim")
+        elif s.line_per_host:
+            text.append("(one per host, --reuse-port) ", style="dim")
             text.append(f"{waiting}", style="bold")
             text.append(" waiting  ", style="dim")
         else:
@@ -71,13 +96,16 @@ class DoorLine(Widget):
             if s.half_open_now:
                 outside += f", {len(s.half_open_now)} think they are in (half-open)"
         room = width - text.cell_len - 10 - len(outside)
+        if s.line_per_host:  # --reuse-port: a line per host process, side by side
+            self._lines_per_host(text, room)
+            room = 0
         shown = 0
         for arrival in s.line.values():
             if shown >= room:
                 break
             text.append("●", style=wait_style(s.now - arrival, self.service))
             shown += 1
-        if waiting > shown:
+        if waiting > shown and not s.line_per_host:
             text.append(f" +{waiting - shown}", style="bold")
         if outside:
             text.append(outside, style="yellow")

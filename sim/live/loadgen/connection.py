@@ -187,6 +187,10 @@ class Connection(asyncio.BufferedProtocol):
                 outcome = FAILED
             worker = headers.get(b"x-worker")
             shot.worker = worker.decode("latin-1") if worker is not None else None
+            pid = headers.get(b"x-worker-pid")
+            shot.process = (pid.decode("latin-1") if pid is not None
+                            else shot.worker.partition(".")[0] if shot.worker is not None
+                            else None)
             shot.accepted_at = _header_float(headers, b"x-accepted-at")
             shot.started_at = _header_float(headers, b"x-started-at")
             shot.finished_at = _header_float(headers, b"x-finished-at")

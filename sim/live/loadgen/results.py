@@ -8,11 +8,12 @@ loop runs on; for a remote target they are ignored.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 from sim.live.loadgen.shot import OK, REFUSED, RESET, TIMED_OUT, Shot
-from sim.metrics import Distribution, Summary, metrics_for
+from sim.metrics import Distribution, Summary, metrics_for, shares
 from sim.scenario import Scenario
 from sim.trace import (
     REASON_ERROR,
@@ -132,7 +133,8 @@ def summarize(shots: list[Shot], scenario: Scenario, t0: float, *,
     metrics(ServerStarted(0.0, s.model, s.workers, s.threads, s.cores, max(s.hosts, 1), s.backlog))
     for _, _, event in events:
         metrics(event)
-    return metrics.summary(scenario.to_dict())
+    summary = metrics.summary(scenario.to_dict())
+    return dataclasses.replace(summary, per_worker=per_process(shots, s.workers))
 
 
 def wasted(shots: list[Shot], server_events: list[Event]) -> int:
@@ -147,3 +149,15 @@ def wasted(shots: list[Shot], server_events: list[Event]) -> int:
         return 0
     return sum(1 for e in server_events if isinstance(e, Finished) and e.guest in gone)
 
+
+def per_process(shots: list[Shot], processes: int) -> tuple[dict[str, Any], ...]:
+    """``per_worker`` from the answers: guests served (answered OK) by each worker
+    process, numbered in the order its pid first answered (a replaced worker is a new
+    one); at least ``processes`` rows, so a worker that served nobody shows as 0."""
+    counts: dict[str, int] = {}
+    for shot in shots:
+        if shot.outcome == OK:
+            key = shot.process if shot.process is not None else "?"
+            counts[key] = counts.get(key, 0) + 1
+    served = list(counts.values())
+    return shares(served + [0] * (processes - len(served)))

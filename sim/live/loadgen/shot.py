@@ -49,6 +49,7 @@ class Shot:
     outcome: str = ""
     status: int = 0
     worker: str | None = None
+    process: str | None = None  # the worker's process (X-Worker-Pid, or X-Worker's pid part)
     accepted_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None
