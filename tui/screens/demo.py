@@ -135,6 +135,8 @@ class DemoScreen(Screen):
         self.draw(new=True)
 
     def draw(self, new: bool = False) -> None:
+        if not self.is_attached or not self.query("#demo-lead"):
+            return  # a run finished, or a tick came, while the demo was closing
         step = self.lesson.steps[self.index]
         ready = self.index in self.ready
         lookup = self.runner.lookup(self.index) if ready else None
