@@ -39,7 +39,7 @@ def test_the_lesson_list_shows_every_lesson_with_progress(tmp_path, monkeypatch,
     assert main(["lessons"]) == 0
     out = capsys.readouterr().out
     assert "Meet the hosts" in out and "step 2/4" in out
-    assert "What the blog post got wrong" in out
+    assert "What the blog post got right and wrong" in out
     assert out.count("new") >= 12  # every other lesson
 
 
