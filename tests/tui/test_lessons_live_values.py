@@ -55,3 +55,25 @@ def test_a_live_claim_on_a_server_only_count_is_an_error(tmp_path) -> None:
     with pytest.raises(ClaimError, match="not defined"):
         killed.evaluate(lookup)
     assert failed.evaluate(lookup)[0]
+
+
+def test_a_live_run_too_long_to_send_is_an_error_even_without_live(tmp_path) -> None:
+    """CI never runs live, so the bound is checked on the scenario alone."""
+    from tui.lessonbook.checker import check_lesson
+
+    path = tmp_path / "01-long.md"
+    path.write_text(
+        "---\ntitle: t\nsummary: s\nminutes: 5\ncovers: c\n---\n\n## s\n\n"
+        '```scenario fine live\nmodel = "sync"\nio = 10\nrate = 40\nguests = 400\n```\n\n'
+        '```scenario slow live\nmodel = "sync"\nio = 10\nrate = 5\nguests = 400\n```\n\n'
+        '```scenario many live\nmodel = "sync"\nusers = 2\nio = 10\nguests = 5000\n```\n\n'
+        "```claims\nslow.failed < 1\n```\n",
+        encoding="utf-8",
+    )
+    result = check_lesson(path)
+    assert [e.split("01-long.md:")[1] for e in result.errors] == [  # at the block's line
+        "17: a live run sends for at most 30 s, this one about 80 s: fewer guests, "
+        "or a higher rate",
+        "24: a live run sends at most 2,000 guests, got 5,000",
+    ]
+    assert result.skipped == 1  # the fine run; the claim on the slow one is not piled on

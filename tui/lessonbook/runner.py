@@ -28,6 +28,32 @@ from tui.lessonbook.format import Lesson, Predict, RunSpec
 _CACHE: dict[Scenario, dict[str, float]] = {}
 _CACHE_LIMIT = 256
 
+# A live run in a lesson is real time on a real machine, in the player and in
+# ``lessons check --live``: a few hundred guests show what they must. These bounds keep
+# one run under about half a minute of sending (the generator's own caps are 200,000
+# guests and 600 s, for ``partyhost hit``).
+LIVE_MAX_GUESTS = 2_000
+LIVE_MAX_SECONDS = 30.0
+
+
+def live_too_long(scenario: Scenario) -> str | None:
+    """Why a lesson's live run would take too long to send, or None if it fits."""
+    s = scenario
+    if s.guests is not None and s.guests > LIVE_MAX_GUESTS:
+        return f"a live run sends at most {LIVE_MAX_GUESTS:,} guests, got {s.guests:,}"
+    if s.duration is not None:
+        seconds = s.duration
+    elif s.users:  # a closed loop: each user asks, waits for the work, thinks, asks again
+        each_ms = sum(step.dist.mean for script in s.scripts for step in script) / len(
+            s.scripts) + s.workload.think.mean
+        seconds = (s.guests or 0) * each_ms / 1000 / s.users
+    else:
+        seconds = (s.guests or 0) / (s.rate or 1.0)
+    if seconds > LIVE_MAX_SECONDS:
+        return (f"a live run sends for at most {LIVE_MAX_SECONDS:g} s, this one about "
+                f"{seconds:,.0f} s: fewer guests, or a higher rate")
+    return None
+
 
 class LiveSkipped(Exception):
     """A number from a live run, asked for when live runs are off."""
