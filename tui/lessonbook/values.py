@@ -25,6 +25,8 @@ from sim.trace import (
     CPU,
     DB,
     IO,
+    REASON_DB_REFUSED,
+    REASON_DB_TIMEOUT,
     REASON_LIMIT,
     REASON_REFUSED,
     REASON_TIMED_OUT,
@@ -71,12 +73,16 @@ METRICS: dict[str, str] = {
     "failed": "guests let in but never answered: 503s and killed workers (whole run)",
     "failed_503": "guests answered 503 by --limit-concurrency (whole run)",
     "failed_timeout": "guests lost when the manager killed their worker (whole run)",
+    "failed_db": "guests answered 500 by the database side: no pool connection within "
+                 "--db-timeout, or the database at --db-max (whole run)",
     "turned_away_share": "turned_away / arrived, 0..1",
     "refused_share": "refused / arrived, 0..1",
     "timed_out_share": "timed_out / arrived, 0..1",
     "failed_share": "failed / arrived, 0..1",
     "served_share": "served / arrived, 0..1",
     "killed": "workers killed by the manager (Gunicorn's arbiter)",
+    "busiest_share": "the busiest worker process's share of the guests served, 0..1",
+    "idlest_share": "the idlest worker process's share of the guests served, 0..1",
     "blocked_max_ms": "longest time an event loop stood still (ms)",
     "workers": "worker processes (-w)",
     "threads": "threads per process",
@@ -132,6 +138,7 @@ class EventCounts:
         self.killed = 0
         self.failed_503 = 0
         self.failed_timeout = 0
+        self.failed_db = 0
         self.blocked_max = 0.0
         self._blocked_since: dict[int, float] = {}
 
@@ -146,6 +153,8 @@ class EventCounts:
                 self.failed_503 += 1
             elif reason == REASON_TIMEOUT:
                 self.failed_timeout += 1
+            elif reason in (REASON_DB_TIMEOUT, REASON_DB_REFUSED):
+                self.failed_db += 1
         elif kind is LoopBlocked:
             self._blocked_since[event.worker] = event.t  # type: ignore[attr-defined]
         elif kind is LoopUnblocked:
@@ -182,6 +191,7 @@ def run_values(scenario: Scenario, summary: Summary, counts: EventCounts) -> dic
         "failed": summary.failed,
         "failed_503": counts.failed_503,
         "failed_timeout": counts.failed_timeout,
+        "failed_db": counts.failed_db,
         "turned_away_share": share(summary.turned_away),
         "refused_share": share(summary.turned_away_by.get(REASON_REFUSED, 0)),
         "timed_out_share": share(summary.turned_away_by.get(REASON_TIMED_OUT, 0)),
@@ -189,6 +199,9 @@ def run_values(scenario: Scenario, summary: Summary, counts: EventCounts) -> dic
         "served_share": share(summary.served),
         "killed": counts.killed,
         "blocked_max_ms": counts.blocked_max * 1000,
+        # how evenly the line (or the lines, --reuse-port) spread the guests
+        "busiest_share": max((w["share"] for w in summary.per_worker), default=0.0),
+        "idlest_share": min((w["share"] for w in summary.per_worker), default=0.0),
     }
     values.update(scenario_values(scenario))
     return {k: float(v) for k, v in values.items()}
