@@ -10,6 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -115,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     console = Console()
     console.print(_table(profile))
+    for e in profile.endpoints:
+        if e.holds_loop:
+            console.print(f"{e.endpoint.label} holds the loop {_ms(e.stats['blocking'].p50)} ms "
+                          "a request (a sync call inside async def): while it does, every "
+                          "other guest waits for the host", markup=False)
     if out is not None:
         console.print(f"wrote {out}: partyhost simulate --scenario {out} --rate R",
                       markup=False)
@@ -158,25 +164,26 @@ class _progress:
 
 
 def _ms(value: float) -> str:
+    if value == 0:
+        return "0"
     return f"{value:,.1f}" if value >= 0.1 else f"{value:.2f}"
 
 
 def _table(profile) -> Table:
     table = Table(title=f"{profile.app} ({profile.interface.upper()}): "
                         f"{profile.requests} requests after {profile.warmup} warm-up, in ms",
-                  title_justify="left")
-    for name, justify in (("endpoint", "left"), ("share", "right"),
-                          ("count", "right"), ("cpu p50", "right"), ("cpu p99", "right"),
-                          ("wait p50", "right"), ("wait p99", "right"),
-                          ("holds the loop", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("endpoint", no_wrap=True, overflow="ellipsis", max_width=22)
+    for name in ("share", "count", "cpu\np50", "cpu\np99", "wait\np50", "wait\np99"):
+        table.add_column(name, justify="right")
+    table.add_column("holds\nthe loop")
     from sim.profile.fit import percentile
 
     for e in profile.endpoints:
         wait = e.wait
-        held = f"yes, {_ms(e.stats['blocking'].p50)}" if e.holds_loop else ""
+        held = "yes" if e.holds_loop else ""
         count = f"{e.count}" + (f" ({e.failed} failed)" if e.failed else "")
-        table.add_row(escape(e.endpoint.label), f"{e.share:.1f}%", count,
+        table.add_row(escape(e.endpoint.label), f"{e.share:.3g}%", count,
                       _ms(e.stats["cpu"].p50), _ms(e.stats["cpu"].p99),
                       _ms(percentile(wait, 50)), _ms(percentile(wait, 99)), held)
     return table
