@@ -8,8 +8,8 @@ would. Each request is split into the simulator's phases: ``cpu`` (the CPU the r
 cost), ``io`` (time it waited and let others run) and, for ASGI, ``blocking`` (time it held
 the event loop without using the CPU: ``time.sleep`` or a sync driver inside ``async
 def``). ``fit`` turns each endpoint's samples into distributions and ``output`` writes
-the profile file (a scenario TOML, see ``/work/briefs/format.md`` and the README) and the
-``--json`` object.
+the profile file (a scenario TOML that ``partyhost plan`` and ``verify`` read too) and the
+``--json`` object; ``run`` joins them.
 
 What the measurement simplifies (each module says more):
 - One request at a time, in-process: no network, no HTTP parsing, no other requests

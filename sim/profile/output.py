@@ -2,9 +2,14 @@
 
 The file is also a ``--scenario`` file: its ``[[mix]]`` (or ``phases`` for a one-endpoint
 app) is the guest mix; ``sim.scenario.load_toml`` leaves the ``[profile]`` table out.
-The layout is the contract ``partyhost plan`` and ``partyhost verify`` read (the README's
-"Your own app" section). TOML is written by hand (no writer in the standard library):
-strings as JSON strings, which TOML's basic strings read the same.
+The layout is the contract ``partyhost plan`` and ``partyhost verify`` read: ``[[mix]]``
+(share, phases) in the order of ``[[profile.endpoints]]``; ``[profile]`` with ``app``,
+``interface``, ``requests`` or ``log`` (paths as given), ``root`` (the directory the app
+was imported from); each endpoint's method, path, share, count, failed, holds_loop,
+phases, ``cpu_ms``/``io_ms``/``blocking_ms`` (mean, p50, p99), ``samples`` and, when the
+requests file named one, ``body`` (relative to the requests file). TOML is written by
+hand (no writer in the standard library): strings as JSON strings, which TOML's basic
+strings read the same.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ the flags, shows a progress bar on a terminal, prints the table and writes the f
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 import time
 from pathlib import Path
 
@@ -95,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
             if skipped:
                 err.print(f"partyhost: {skipped:,} lines of {args.log} are not in the common "
                           "or combined format; left out", style="yellow", markup=False)
-        with _progress(err, n + warmup) as on_request:
+        # the app's own prints go to stderr: stdout is the table or the JSON
+        with _progress(err, n + warmup) as on_request, contextlib.redirect_stdout(sys.stderr):
             profile = profile_app(args.app, endpoints, n, warmup, source_key=source_key,
                                   source=source, on_request=on_request)
     except ProfileError as exc:
