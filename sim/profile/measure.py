@@ -338,14 +338,15 @@ class _Nothing(collections.abc.Coroutine):
 _NOTHING = _Nothing()
 
 
-def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any,
-                  context: contextvars.Context | None = None) -> asyncio.Task:
+def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task:
+    """Every task started inside a request (its context holds the Meter) is timed.
+
+    Python 3.11 passes ``context`` when given; 3.13 passes ``name`` and ``context`` too."""
+    context = kwargs.get("context")
     meter = context.get(REQUEST) if context is not None else REQUEST.get()
     if meter is not None:
         coro = TimedCoroutine(coro, meter)
-    if context is not None:
-        return asyncio.Task(coro, loop=loop, context=context)
-    return asyncio.Task(coro, loop=loop)
+    return asyncio.Task(coro, loop=loop, **kwargs)
 
 
 def _scope(endpoint: Endpoint, state: dict[str, Any]) -> dict[str, Any]:
