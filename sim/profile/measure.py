@@ -31,7 +31,11 @@ Per request:
     ``async def``). A step that waits for the GIL while another of the request's threads
     computes is not blocking: that thread's CPU is counted, as cpu;
   - ``io`` = wall - cpu - blocking: awaited time, when others could run.
-  Both waits leave out the time the request's threads waited for a core (``RunQueue``).
+  Both waits leave out the time the request's threads waited for a core (``RunQueue``,
+  summed over the threads). When two of them wait at once (a hand-off between the loop
+  and a pool thread on a crowded machine) that time is taken out twice: under a load of
+  6-7 on this 2-core machine, a ``def`` route's 12 ms sleep in the pool read 4-10 ms of
+  io (``benchmarks/bench_profile.py``); the loop's own waits read 12.05. Idle, both agree.
   Timing a step costs the loop a few microseconds (four clock reads); that cost is
   measured once (``step_cost``) and taken out of each request's cpu and held time.
 Callbacks the loop runs outside a task step (a future's done callback, a thread's
