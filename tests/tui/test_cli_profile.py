@@ -51,8 +51,10 @@ def test_the_fastapi_shop_marks_its_blocking_call_inside_async_def(
     assert held == {"/items?page=3": False, "/items/42": False,
                     "/search?q=brass+lamp": False, "/orders": False, "/stock/42": True}
     stock = next(e for e in profile["endpoints"] if e["path"] == "/stock/42")
-    # the supplier's time.sleep(0.010) inside async def: 10 ms, and its wake-up
-    assert 9.0 <= stock["blocking_ms"]["p50"] <= 15.0, stock["blocking_ms"]
+    # the supplier's time.sleep(0.010) inside async def: 10 ms within the 15%
+    # (9.6-9.9 at a load of 6 on this 2-core machine: aiosqlite's thread ending meanwhile
+    # is CPU of the process, taken out of the held time)
+    assert 8.5 <= stock["blocking_ms"]["p50"] <= 11.5, stock["blocking_ms"]
     orders = next(e for e in profile["endpoints"] if e["path"] == "/orders")
     assert orders["failed"] == 0 and orders["body"] == "order.json"
     assert orders["io_ms"]["p50"] >= 20.0  # the payment provider, awaited: 20 ms
