@@ -61,7 +61,8 @@ def _read_text(path: str, what: str, limit: int) -> str:
     file = Path(path)
     try:
         if not file.is_file():
-            raise ProfileError(f"{what} {path}: no such file")
+            raise ProfileError(f"{what} {path}: " + ("not a regular file" if file.exists()
+                                                      else "no such file"))
         if file.stat().st_size > limit:
             raise ProfileError(f"{what} {path}: more than {limit:,} bytes")
         return file.read_text(encoding="utf-8")
