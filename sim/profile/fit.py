@@ -15,11 +15,12 @@ The fit, one honest rule per phase (samples in ms, successful requests only):
 is at least ``HOLDS_LOOP_MS`` (2 ms) and at least ``HOLDS_LOOP_SHARE`` of the median cpu +
 blocking. The median and the 2 ms, because small holds come and go with the machine's
 load: ``aiosqlite.connect`` starts a thread from inside the loop (``Thread.start`` waits
-for it to run), which took a median of 0.4 ms and at most 15 ms at a load of 8 on this
-2-core machine, and then a whole aiosqlite route read a blocking median of 0-1 ms (the
-supplier's 10 ms ``time.sleep`` in the FastAPI example reads 10.0-11.5). So an endpoint
-that blocks in fewer than half its requests, or for less than 2 ms, is not marked; its
-``blocking_ms`` numbers still say it, but the script leaves it out.
+for it to run: a median of 0.4 ms, at most 15 ms at a load of 8 on this 2-core machine).
+``measure`` takes a new thread's wait for a core out, and then the FastAPI example's
+aiosqlite routes read a blocking median of 0-0.2 ms at a load of 6 (0.6-1.6 ms before),
+its supplier's 10 ms ``time.sleep`` 9.6-9.9. So an endpoint that blocks in fewer than
+half its requests, or for less than 2 ms, is not marked; its ``blocking_ms`` numbers
+still say it, but the script leaves it out.
 """
 
 from __future__ import annotations
