@@ -51,3 +51,15 @@ MAX_DB_MAX = 262_143  # the database's max_connections: PostgreSQL's own ceiling
 MAX_DB_TIMEOUT = MAX_REQUEST_SECONDS  # s a guest may wait for a pool connection (pool_timeout)
 MAX_LIVE_DB_MAX = 4096  # a live server's --db-max: each connection open is a byte locked in
 # one shared file (sim.live.handler.Kitchen), and opening one looks through them
+
+# `partyhost profile` (issue 17): the app runs in this process, one request at a time.
+MAX_PROFILE_REQUESTS = 100_000  # -n: at a typical 10 ms a request, under 20 minutes; more
+# samples only sharpen a p99 that the machine's own noise already blurs
+MAX_PROFILE_WARMUP = 10_000  # --warmup: requests left out (first imports, caches, the pool)
+MAX_PROFILE_ENDPOINTS = 100  # endpoints in one profile: a mix of more kinds means nothing
+# to a learner, and a log's long tail of URLs is cut to its most frequent ones
+MAX_PROFILE_SAMPLES = 1_000  # samples kept per endpoint in the file (evenly spaced): the
+# fit and the percentiles use all of them; the file stays a few hundred kB
+MAX_REQUESTS_FILE_BYTES = 1_000_000  # a requests file is a few lines; more is a mistake
+MAX_BODY_BYTES = 10_000_000  # one request body (@bodyfile), read into memory once
+MAX_LOG_LINES = 10_000_000  # access-log lines read; the rest is left out (and said so)

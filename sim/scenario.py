@@ -596,6 +596,8 @@ def load_toml(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
         raise ScenarioError(where, f"not valid TOML: {str(exc).split(' (at')[0]}") from None
     if isinstance(data.get("scenario"), dict):
         data = data["scenario"]
+    if isinstance(data.get("profile"), dict):  # `partyhost profile`'s notes beside the mix
+        data = {k: v for k, v in data.items() if k != "profile"}  # (sim.profile.output)
     origins = {}
     lines = text.splitlines()
     for key, value in data.items():

@@ -25,6 +25,7 @@ COMMANDS = [
     "tui.commands.hit",
     "tui.commands.live",
     "tui.commands.calibrate",
+    "tui.commands.profile",
     "tui.commands.lessons",
     "tui.commands.lesson",
     "tui.commands.demo",

@@ -1,0 +1,1 @@
+"""A small shop on FastAPI (ASGI) and SQLite (aiosqlite): ``examples.fastapi_shop.app:app``."""

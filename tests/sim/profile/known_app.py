@@ -1,0 +1,63 @@
+"""Apps whose cost is known, for the profile tests: cpu burnt by the thread's own clock,
+waits by sleeping.
+
+``burn(ms)`` spins until the calling thread's CPU clock (``time.thread_time``) has moved
+``ms``, so its cpu is exact whatever else the machine runs; a sleep's wall time is its
+length plus the wake-up (tens of microseconds idle, more on a loaded machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+CPU_MS = 8.0  # each request's handler CPU
+IO_MS = 12.0  # its awaited (or, for WSGI, slept) wait
+BLOCK_MS = 10.0  # /block: time.sleep inside async def
+THREAD_CPU_MS = 10.0  # /thread: CPU in a worker thread, as a FastAPI def route (its hand-offs
+# to and from the thread cost the process 0.5-1 ms more CPU on this loaded machine)
+
+
+def burn(ms: float) -> None:
+    start = time.thread_time()
+    while time.thread_time() - start < ms / 1000:
+        pass
+
+
+def wsgi(environ, start_response):
+    burn(CPU_MS)
+    time.sleep(IO_MS / 1000)
+    start_response("500 Oops" if environ["PATH_INFO"] == "/fail" else "200 OK",
+                   [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def _in_thread() -> None:
+    burn(THREAD_CPU_MS)
+    time.sleep(IO_MS / 1000)
+
+
+async def asgi(scope, receive, send):
+    """/async: cpu then an awaited wait; /block: a sync sleep inside; /thread: a def route's
+    work in a thread; /raise: an exception. No lifespan (it raises, as many apps do)."""
+    if scope["type"] != "http":
+        raise RuntimeError("no lifespan here")
+    path = scope["path"]
+    if path == "/raise":
+        raise ValueError("a bug in the handler")
+    if path == "/thread":
+        await asyncio.to_thread(_in_thread)
+    else:
+        burn(CPU_MS)
+        await asyncio.sleep(IO_MS / 1000)
+    if path == "/block":
+        time.sleep(BLOCK_MS / 1000)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def one_argument(environ):  # neither WSGI nor ASGI
+    return []
+
+
+not_callable = 42
