@@ -51,3 +51,8 @@ MAX_DB_MAX = 262_143  # the database's max_connections: PostgreSQL's own ceiling
 MAX_DB_TIMEOUT = MAX_REQUEST_SECONDS  # s a guest may wait for a pool connection (pool_timeout)
 MAX_LIVE_DB_MAX = 4096  # a live server's --db-max: each connection open is a byte locked in
 # one shared file (sim.live.handler.Kitchen), and opening one looks through them
+# partyhost plan and verify (issue 17): the grid a plan searches, and a verify run's length.
+MAX_PLAN_WORKERS = MAX_LIVE_WORKERS  # a plan proposes what verify can start
+MAX_PLAN_THREADS = MAX_LIVE_THREADS
+MAX_PLAN_P99_MS = 600_000.0  # a p99 target beyond 10 minutes is a typo
+MAX_VERIFY_SECONDS = 300.0  # s of sending in one verify run

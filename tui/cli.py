@@ -29,6 +29,7 @@ COMMANDS = [
     "tui.commands.lesson",
     "tui.commands.demo",
     "tui.commands.web",
+    "tui.commands.plan",
 ]
 
 EPILOG = """\
