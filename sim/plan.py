@@ -11,8 +11,9 @@ cores are bought per process, and a thread is cheap beside one.
 
 The grid is bounded and pruned. Each model is a ``Line`` along one knob (threaded is
 one line of threads per process count, 1..cores). A line starts at the smallest value
-theory says is stable (``sim.theory.saturation`` above the rate: a saturated
-configuration is never simulated, its why is read from ``ceilings``), doubles until
+theory says is stable (``sim.theory.saturation`` above the rate by ``RHO_MAX``: a
+saturated configuration, or one so near saturation that its line would take minutes
+to settle, is never simulated; its why is read from ``ceilings``), doubles until
 the target is met (or more no longer helps: two doublings that cut p99 by less than
 10% each), then bisects down to the cheapest value that meets it. That assumes p99
 falls as the knob grows, which holds for hosts and threads below the cores' ceiling;
@@ -64,6 +65,8 @@ GUESTS = 2000  # per replication; the first 10% are warm-up
 TIGHT = 0.05  # the p99 interval's half-width, as a share of its mean, that is enough
 MAX_ROUNDS = 3  # rounds of REPLICATIONS for a printed configuration, at most
 NO_HELP = 0.9  # a doubling that leaves p99 above 90% of what it was did not help
+RHO_MAX = 0.95  # busier than this in theory is planned as saturated: near saturation the
+# line grows for minutes before it settles, longer than any replication runs
 FAILED_SHARE = 0.001  # more failed or turned-away guests than this misses the target
 MAX_PROFILE_BYTES = 20_000_000  # a profile holds samples, but not this many
 WSGI_MODELS = ("sync", "threaded", "gevent")  # the servers that run a WSGI app
@@ -335,6 +338,13 @@ def ceilings(s: Scenario) -> list[tuple[str, float]]:
     return out
 
 
+def _close(rate: float, ceiling: float) -> str:
+    """Said of a ceiling just above the rate, which ``RHO_MAX`` also counts as saturated."""
+    if ceiling <= rate:
+        return ""
+    return f" ({rate / ceiling:.0%} of it at {rate:g}/s: too close to saturation to plan on)"
+
+
 def saturated_why(s: Scenario) -> str:
     """One line: which ceiling keeps this configuration below the rate."""
     limits = ceilings(s)
@@ -343,26 +353,26 @@ def saturated_why(s: Scenario) -> str:
     cpu, blocking = _mean_ms(s, CPU), _mean_ms(s, BLOCKING)
     if name == "cores":
         return (f"saturated cores: {rate:g} guests/s x {cpu:.2f} ms of cpu needs "
-                f"{rate * cpu / 1000:.2f} cores, there are {s.cores}")
+                f"{rate * cpu / 1000:.2f} cores, there are {s.cores}{_close(rate, ceiling)}")
     if name == "gil":
         return (f"the GIL: each of {s.workers} process(es) runs one thread's cpu at a time, "
-                f"{cpu:.2f} ms a guest: at most {ceiling:,.0f} guests/s")
+                f"{cpu:.2f} ms a guest: at most {ceiling:,.0f} guests/s{_close(rate, ceiling)}")
     if name == "loop":
         if blocking > 0:
             return (f"a loop held by blocking calls: each guest holds its loop "
                     f"{blocking:.2f} ms blocking + {cpu:.2f} ms cpu, so {s.workers} loop(s) "
-                    f"serve at most {ceiling:,.0f} guests/s")
+                    f"serve at most {ceiling:,.0f} guests/s{_close(rate, ceiling)}")
         return (f"the loop's cpu: each guest holds its loop {cpu:.2f} ms, so {s.workers} "
-                f"loop(s) serve at most {ceiling:,.0f} guests/s")
+                f"loop(s) serve at most {ceiling:,.0f} guests/s{_close(rate, ceiling)}")
     if name == "connections":
         return (f"the worker connections: {s.workers} x {s.worker_connections} guests at "
-                f"once serve at most {ceiling:,.0f} guests/s")
+                f"once serve at most {ceiling:,.0f} guests/s{_close(rate, ceiling)}")
     if name == "db pool":
         return f"the db pool: {s.workers} x {s.db_pool} connections serve at most " \
-               f"{ceiling:,.0f} guests/s"
+               f"{ceiling:,.0f} guests/s{_close(rate, ceiling)}"
     return (f"not enough workers: {s.hosts} host(s), each busy "
             f"{_mean_ms(s, UPLOAD, CPU, IO, DB, BLOCKING):.1f} ms a guest, serve at most "
-            f"{ceiling:,.0f} guests/s")
+            f"{ceiling:,.0f} guests/s{_close(rate, ceiling)}")
 
 
 def missed_why(config: Config, target_ms: float) -> str:
@@ -387,7 +397,7 @@ def missed_why(config: Config, target_ms: float) -> str:
                     f"others wait {inside:,.1f} ms on average for it)")
         if s.structure.juggles:
             return f"{head}: the loop's cpu (guests wait {inside:,.1f} ms on average for it)"
-        if s.structure.gil and s.threaded:
+        if s.structure.gil and s.structure.threaded:
             return (f"{head}: the GIL (a process's threads take turns for cpu, "
                     f"+{inside:,.1f} ms a guest)")
         if db_sizing(s) is not None and s.db_pool:
@@ -411,6 +421,7 @@ class Line:
     tried: dict[int, Config] = field(default_factory=dict)
     done: bool = False
     saturated: Config | None = None  # at ``high``, when nothing in range is stable
+    below: Config | None = None  # at ``low - 1``: the dearest that theory calls saturated
 
     def passing(self, target_ms: float) -> dict[int, Config]:
         return {n: c for n, c in self.tried.items() if c.meets(target_ms)}
@@ -455,7 +466,7 @@ class Line:
         failing = [n for n, c in self.tried.items() if not c.meets(target_ms) and n < ceiling]
         if failing:
             return self.tried[max(failing)]
-        return self.saturated
+        return self.saturated or self.below
 
 
 @dataclass
@@ -507,7 +518,7 @@ class Plan:
 CHEAPEST_RULE = "cheapest = fewest processes, then fewest threads in all"
 
 
-def floor_p99(base: Scenario, draws: int = 20_000) -> float:
+def floor_p99(base: Scenario, draws: int = 5_000) -> float:
     """p99 of a guest's phases alone (no line, no sharing): no configuration beats it."""
     totals = []
     for i, phases in enumerate(base.workload.phase_draws()):
@@ -533,13 +544,13 @@ def check_target(base: Scenario, rate: float, p99_ms: float, cores: int) -> floa
 
 def _lowest_stable(make: Callable[[int], Scenario], rate: float, low: int, high: int
                    ) -> int | None:
-    """The smallest value in low..high whose saturation exceeds the rate (binary search:
-    saturation never falls as hosts, threads or loops are added)."""
-    if saturation(make(high)) <= rate:
+    """The smallest value in low..high whose saturation exceeds the rate by ``RHO_MAX``
+    (binary search: saturation never falls as hosts, threads or loops are added)."""
+    if saturation(make(high)) * RHO_MAX <= rate:
         return None
     while low < high:
         mid = (low + high) // 2
-        if saturation(make(mid)) > rate:
+        if saturation(make(mid)) * RHO_MAX > rate:
             high = mid
         else:
             low = mid + 1
@@ -557,10 +568,14 @@ def lines_for(profile: Profile, model: str, rate: float, cores: int,
             return profile.scenario(**common, **fixed, **({knob: n} if knob else {}))
 
         if knob is None:
-            low: int | None = 1 if saturation(make(1)) > rate else None
+            low: int | None = 1 if saturation(make(1)) * RHO_MAX > rate else None
         else:
             low = _lowest_stable(make, rate, 1, high)
         result = Line(model, fixed, knob, low or high, high)
+        if knob is not None and low is not None and low > 1:
+            result.below = Config(model, {**fixed, knob: low - 1}, make(low - 1),
+                                  saturated=True)
+            result.below.why = saturated_why(result.below.scenario)
         if low is None:  # nothing in range is stable: say why at the top of the range
             result.saturated = Config(model, {**fixed, **({knob: high} if knob else {})},
                                       make(high), saturated=True)
@@ -594,7 +609,7 @@ def _run(configs: list[Config], runner: Runner, count: int) -> int:
 
 def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
          models: Sequence[str] | None = None, runner: Runner = serial,
-         on_wave: Callable[[int], None] | None = None, guests: int = GUESTS) -> Plan:
+         on_wave: Callable[[int], None] | None = None, guests: int | None = None) -> Plan:
     """Search every model for its cheapest configuration that meets p99 at ``rate``.
 
     ``runner`` runs a batch of replications (serially here; the CLI passes a process
@@ -602,6 +617,7 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
     replication (tests take fewer).
     """
     started = time.monotonic()
+    guests = guests or GUESTS
     base = profile.scenario(rate=rate, cores=cores, guests=guests)
     floor = check_target(base, rate, p99_ms, cores)
     names = check_models(models, profile.interface)

@@ -30,6 +30,7 @@ COMMANDS = [
     "tui.commands.demo",
     "tui.commands.web",
     "tui.commands.plan",
+    "tui.commands.verify",
 ]
 
 EPILOG = """\
