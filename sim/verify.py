@@ -182,8 +182,8 @@ def parse_config(text: str, interface: str, app: str) -> Deployment:
             raise VerifyError("--config: --worker-connections is for -k gevent here")
     wants = "wsgi" if model in WSGI else "asgi"
     if wants != interface:
-        raise VerifyError(f"--config: {text.strip()} runs a {wants.upper()} app; this profile's "
-                          f"app is {interface.upper()}")
+        raise VerifyError(f"--config: {text.strip()} serves {wants.upper()} apps; this "
+                          f"profile's app is {interface.upper()}")
     absent = [mod for mod in NEEDS[model] if importlib.util.find_spec(mod) is None]
     if absent:
         raise VerifyError(f"--config: {text.strip()} needs {', '.join(absent)}: "
