@@ -654,9 +654,19 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
                  if c is not None and c.samples and c.p99.relative > TIGHT]
         if not loose:
             break
+        # Configurations whose every replication so far came out the same are the same
+        # party (one loop under uvicorn, under Gunicorn's arbiter or under uvicorn's
+        # supervisor differs only in who restarts it): one of each runs, the rest copy.
+        twins: dict[tuple[Sample, ...], list[Config]] = {}
+        for config in loose:
+            twins.setdefault(tuple(config.samples), []).append(config)
+        runs = [group[0] for group in twins.values()]
         if on_wave is not None:
-            on_wave(len(loose) * REPLICATIONS)
-        simulations += _run(loose, runner, REPLICATIONS)
+            on_wave(len(runs) * REPLICATIONS)
+        simulations += _run(runs, runner, REPLICATIONS)
+        for group in twins.values():
+            for twin in group[1:]:
+                twin.samples = list(group[0].samples)
         waves += 1
     for answer in answers:
         if answer.miss is not None and not answer.miss.saturated:

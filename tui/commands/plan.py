@@ -170,7 +170,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"profile": profile.path, "app": profile.app, **result.to_dict(profile)})
         return 0 if result.meeting else 1
-    print_plan(profile, result, Console())
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: a table as wide as its commands
+        console = Console(width=160)
+    print_plan(profile, result, console)
     return 0 if result.meeting else 1
 
 
