@@ -42,6 +42,7 @@ a blocking call holds a loop).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import stat
@@ -110,6 +111,13 @@ class Profile:
         values, origins = layer(self.values, self.origins, over)
         return build_scenario(values, origins)
 
+    def with_overhead(self, ms: float) -> Profile:
+        """This profile with the server's own cpu per request (``partyhost calibrate``)
+        in front of every guest's phases."""
+        values = {**self.values, "overhead": ms}
+        build_scenario(values, self.origins)
+        return dataclasses.replace(self, values=values)
+
     def command(self, scenario: Scenario) -> str:
         """The real command line, with the profile's app in place of ``app:app``."""
         return scenario.real_command.replace("app:app", self.app)
@@ -149,7 +157,7 @@ def load_profile(path: str) -> Profile:
             raise PlanError(f"{path}: endpoint {i + 1} has no path")
         body = b""
         if entry.get("body"):
-            body_path = Path(root, str(entry["body"]))
+            body_path = _body_path(str(entry["body"]), root, meta.get("requests"), file)
             try:
                 body = body_path.read_bytes()
             except OSError as exc:
@@ -173,6 +181,17 @@ def load_profile(path: str) -> Profile:
         raise PlanError(str(exc)) from None
     return Profile(str(path), str(meta["app"]), interface, root, tuple(endpoints),
                    values, origins)
+
+
+def _body_path(body: str, root: str, requests: Any, profile: Path) -> Path:
+    """A body file as the requests file named it: beside the requests file (as
+    ``partyhost profile`` reads it), else under the root, else beside the profile."""
+    places = [Path(root, str(requests)).parent] if isinstance(requests, str) else []
+    places += [Path(root), profile.resolve().parent]
+    for place in places:
+        if (place / body).is_file():
+            return place / body
+    return places[0] / body
 
 
 def models_for(interface: str) -> tuple[str, ...]:

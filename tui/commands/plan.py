@@ -52,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"machine's, {os.cpu_count() or 2})")
     parser.add_argument("--models", metavar="M1,M2",
                         help="only these models (default: every one that runs the app)")
+    parser.add_argument("--overhead", metavar="MS", help="the server's own cpu per request, as "
+                        "measured by `partyhost calibrate` (default 0: the profile's phases only)")
     parser.add_argument("--jobs", metavar="N", help="processes to simulate on (default: cores)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
 
@@ -166,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
         profile = load_profile(args.profile)
     except PlanError as exc:
         raise CliError(str(exc)) from None
+    if args.overhead:
+        profile = profile.with_overhead(number(args.overhead, "--overhead", 0, 10_000))
     result = run_plan(profile, rate, p99, cores, models, jobs, stderr_console())
     if args.json:
         print_json({"profile": profile.path, "app": profile.app, **result.to_dict(profile)})

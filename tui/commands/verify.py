@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"seconds of sending (default 10, at most {MAX_VERIFY_SECONDS:g})")
     parser.add_argument("--cores", metavar="N", help="cores the prediction simulates "
                         f"(default: this machine's, {os.cpu_count() or 2})")
+    parser.add_argument("--overhead", metavar="MS", help="the server's own cpu per request, as "
+                        "measured by `partyhost calibrate` (default 0: the profile's phases only)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
 
 
@@ -69,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     try:
         profile = load_profile(args.profile)
+        if args.overhead:
+            profile = profile.with_overhead(number(args.overhead, "--overhead", 0, 10_000))
         deployment = parse_config(args.config, profile.interface, profile.app)
         scenario = scenario_for(profile, deployment, rate, seconds, cores)
         result = verify(profile, deployment, scenario, on_start=lambda command: err.print(
