@@ -407,15 +407,19 @@ def missed_why(config: Config, target_ms: float) -> str:
         return f"{config.failed_share():.1%} of guests failed or were turned away"
     if core_load >= 0.8:
         return f"{head}: saturated cores ({core_load:.0%} of {s.cores} busy with cpu alone)"
+    busy = config.stat("utilization").mean
+    if s.structure.juggles and wait + inside > 0.05 * lat:  # a loop: all waiting is for it
+        waiting = wait + inside
+        if blocking > 0:
+            return (f"{head}: a loop held by blocking calls ({blocking:.1f} ms blocking + "
+                    f"{cpu:.1f} ms cpu a guest; the others wait {waiting:,.1f} ms on "
+                    f"average for the loop, {busy:.0%} busy)")
+        return (f"{head}: the loop's cpu (guests wait {waiting:,.1f} ms on average for the "
+                f"loop, {busy:.0%} busy)")
     if wait >= inside and wait > 0.05 * lat:
         return (f"{head}: not enough workers (guests wait {wait:,.1f} ms on average in the "
-                f"line for a host, hosts {config.stat('utilization').mean:.0%} busy)")
+                f"line for a host, hosts {busy:.0%} busy)")
     if inside > 0.05 * lat:
-        if s.structure.juggles and blocking > 0:
-            return (f"{head}: a loop held by blocking calls ({blocking:.1f} ms a guest; "
-                    f"others wait {inside:,.1f} ms on average for it)")
-        if s.structure.juggles:
-            return f"{head}: the loop's cpu (guests wait {inside:,.1f} ms on average for it)"
         if s.structure.gil and s.structure.threaded:
             return (f"{head}: the GIL (a process's threads take turns for cpu, "
                     f"+{inside:,.1f} ms a guest)")

@@ -145,6 +145,9 @@ def _config(values, latency, wait, p99=80.0):
      "the GIL"),
     ({"model": "async", "phases": "cpu:1,blocking:5,io:20"}, 50, 0,
      "a loop held by blocking calls"),
+    ({"model": "hybrid", "workers": 2, "phases": "cpu:1,blocking:5,io:20"}, 40, 12,
+     "a loop held by blocking calls"),  # waiting in the line is waiting for the loop too
+    ({"model": "hybrid", "workers": 2, "phases": "cpu:4,io:20"}, 40, 12, "the loop's cpu"),
     ({"model": "sync", "workers": 8, "phases": "cpu:1,io:20"}, 21.2, 0,
      "the requests' own spread"),
 ])
@@ -152,3 +155,30 @@ def test_a_stable_configuration_that_misses_says_where_the_time_went(values, lat
                                                                      words):
     line = missed_why(_config(values, latency, wait), 50)
     assert line.startswith("p99 80 ms > 50: " + words)
+
+
+def test_an_app_request_is_its_method_path_and_body():
+    from sim.live.loadgen import Target, app_request_bytes
+    from sim.workload import Guest
+
+    target, guest = Target("127.0.0.1", 8000, "/"), Guest(7, 0.0, ())
+    post = app_request_bytes(target, ("POST", "/cart", b'{"a": 1}'), guest, False)
+    head, _, body = post.partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /cart HTTP/1.1\r\n") and body == b'{"a": 1}'
+    assert b"Content-Length: 8" in head and b"Content-Type: application/json" in head
+    get = app_request_bytes(target, ("GET", "/items?page=3", b""), guest, True)
+    assert get.startswith(b"GET /items?page=3 HTTP/1.1\r\n") and b"Content-Length" not in get
+    assert b"X-Guest-Id: 7" in get and get.endswith(b"keep-alive\r\n\r\n")
+
+
+def test_a_body_file_is_found_beside_the_requests_file(tmp_path):
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "order.json").write_text('{"id": 1}')
+    profile = SHOP.read_text().replace('requests = "requests.txt"',
+                                       f'requests = "shop/requests.txt"\nroot = "{tmp_path}"')
+    profile = profile.replace('body = "cart.json"', 'body = "order.json"')
+    (tmp_path / "p.toml").write_text(profile)
+    assert load_profile(str(tmp_path / "p.toml")).endpoints[2].body == b'{"id": 1}'
+    (tmp_path / "shop" / "order.json").unlink()
+    with pytest.raises(PlanError, match="endpoint 3: cannot read its body"):
+        load_profile(str(tmp_path / "p.toml"))
