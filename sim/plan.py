@@ -646,8 +646,10 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
     names = check_models(models, profile.interface)
     lines = {name: lines_for(profile, name, rate, cores, guests) for name in names}
     simulations = waves = 0
+    twin_of: dict[int, Line] = {}  # id(line) -> the line it has matched so far
     while True:
         wave: list[Config] = []
+        copies: list[tuple[Config, Config]] = []  # (twin's config, leader's config)
         for model_lines in lines.values():
             for line in model_lines:
                 n = line.next(p99_ms)
@@ -658,13 +660,21 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
                 config = Config(line.model, knobs, profile.scenario(
                     model=line.model, rate=rate, cores=cores, guests=guests, **knobs))
                 line.tried[n] = config
-                wave.append(config)
-        if not wave:
+                leader = twin_of.get(id(line))
+                if leader is not None and n in leader.tried:
+                    copies.append((config, leader.tried[n]))
+                else:
+                    wave.append(config)
+        if not wave and not copies:
             break
         if on_wave is not None:
             on_wave(len(wave) * REPLICATIONS)
         simulations += _run(wave, runner, REPLICATIONS)
+        for twin, leader_config in copies:
+            twin.samples = list(leader_config.samples)
         waves += 1
+        if waves == 1:
+            twin_of = _twins([line for ls in lines.values() for line in ls])
     answers = []
     for name, model_lines in lines.items():
         bests = [c for line in model_lines if (c := line.cheapest(p99_ms)) is not None]
@@ -698,6 +708,26 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
             answer.best.why = missed_why(answer.best, p99_ms)
     return Plan(rate, p99_ms, cores, answers, simulations, waves,
                 time.monotonic() - started, floor)
+
+
+def _twins(lines: list[Line]) -> dict[int, Line]:
+    """Lines along the same knob whose first configuration came out the same in every
+    replication: the same party under another manager (uvicorn's supervisor, Gunicorn's
+    arbiter and its asyncio worker, each restarting a loop that never needs it here).
+    Each later one follows the first (the same numbers take the same next step) and
+    copies its replications instead of running them."""
+    leaders: dict[tuple[Any, ...], Line] = {}
+    twins: dict[int, Line] = {}
+    for line in lines:
+        if len(line.tried) != 1 or line.knob is None:
+            continue
+        (n, config), = line.tried.items()
+        key = (line.knob, tuple(sorted(line.fixed.items())), n, tuple(config.samples))
+        if key in leaders:
+            twins[id(line)] = leaders[key]
+        else:
+            leaders[key] = line
+    return twins
 
 
 def _miss_for(model_lines: list[Line], best: Config | None, p99_ms: float) -> Config | None:
