@@ -19,7 +19,11 @@ the target is met (or more no longer helps: two doublings that cut p99 by less t
 falls as the knob grows, which holds for hosts and threads below the cores' ceiling;
 above it the line stops, the cores being the limit. Every line takes one step per
 *wave*, and a wave's simulations run together (on a process pool in the CLI), so the
-plan takes about as many waves as the longest line's log2 of its range.
+plan takes about as many waves as the longest line's log2 of its range. Lines whose
+first configuration came out the same in every replication (one event loop under
+uvicorn, uvicorn's supervisor or Gunicorn's arbiter: they differ only in who restarts
+a loop, which no guest here needs) are the same party: the later ones copy the first's
+replications rather than run them (``_twins``).
 
 Each configuration is simulated ``REPLICATIONS`` times with different seeds (the same
 seeds for every configuration: common random numbers, so two configurations differ by
@@ -632,12 +636,13 @@ def _run(configs: list[Config], runner: Runner, count: int) -> int:
 
 def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
          models: Sequence[str] | None = None, runner: Runner = serial,
-         on_wave: Callable[[int], None] | None = None, guests: int | None = None) -> Plan:
+         on_wave: Callable[[int], None] | None = None, guests: int | None = None,
+         rounds: int = MAX_ROUNDS) -> Plan:
     """Search every model for its cheapest configuration that meets p99 at ``rate``.
 
     ``runner`` runs a batch of replications (serially here; the CLI passes a process
     pool); ``on_wave`` hears how many simulations the next batch holds; ``guests`` per
-    replication (tests take fewer).
+    replication and ``rounds`` at most for the printed ones (tests take fewer).
     """
     started = time.monotonic()
     guests = guests or GUESTS
@@ -682,7 +687,7 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
         miss = _miss_for(model_lines, best, p99_ms)
         answers.append(ModelPlan(name, best, miss))
     # the printed configurations: more rounds until the p99 interval is tight
-    for _ in range(MAX_ROUNDS - 1):
+    for _ in range(rounds - 1):
         loose = [c for m in answers for c in (m.best, m.miss)
                  if c is not None and c.samples and c.p99.relative > TIGHT]
         if not loose:

@@ -35,7 +35,8 @@ with different seeds), and, one line each, why the next cheaper one fails.
 
 Cheapest = fewest processes, then fewest threads in all. A configuration meets the
 target when its mean p99 over the replications is at most --p99 (and almost no guest
-fails). Check a plan against the real server with `partyhost verify`."""
+fails). Exit status 1 when no configuration in range meets the target. Check a plan
+against the real server with `partyhost verify`."""
 EPILOG = """
 Examples:
   partyhost plan shop.toml --rate 300 --p99 250
