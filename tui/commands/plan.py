@@ -208,6 +208,12 @@ def print_plan(profile: Any, result: Any, console: Console) -> None:
         first = result.meeting[0].best
         console.print(f"cheapest: {profile.command(first.scenario)}", markup=False,
                       highlight=False)
+        if any(m.model == "gevent" for m in result.meeting):
+            console.print("note: -k gevent is planned as if the app's waits yield to the hub "
+                          "(monkey-patched sockets and sleeps); a C driver that does not "
+                          "(sqlite3, psycopg2 without psycogreen) holds the hub like a "
+                          "blocking call, and one worker then serves one guest at a time",
+                          style="dim", markup=False, highlight=False)
     else:
         console.print("no configuration in range meets the target", style="yellow")
     console.print("why the next cheaper fails:", style="bold")
