@@ -707,10 +707,10 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
                 twin.samples = list(group[0].samples)
         waves += 1
     for answer in answers:
+        if answer.best is not None and not answer.best.meets(p99_ms):  # more seeds said no
+            answer.best, answer.miss = None, answer.best
         if answer.miss is not None and not answer.miss.saturated:
             answer.miss.why = missed_why(answer.miss, p99_ms)
-        if answer.best is not None and not answer.best.meets(p99_ms):  # more seeds said no
-            answer.best.why = missed_why(answer.best, p99_ms)
     return Plan(rate, p99_ms, cores, answers, simulations, waves,
                 time.monotonic() - started, floor)
 
