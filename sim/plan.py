@@ -637,7 +637,7 @@ def _run(configs: list[Config], runner: Runner, count: int) -> int:
 def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
          models: Sequence[str] | None = None, runner: Runner = serial,
          on_wave: Callable[[int], None] | None = None, guests: int | None = None,
-         rounds: int = MAX_ROUNDS) -> Plan:
+         rounds: int | None = None) -> Plan:
     """Search every model for its cheapest configuration that meets p99 at ``rate``.
 
     ``runner`` runs a batch of replications (serially here; the CLI passes a process
@@ -645,7 +645,7 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
     replication and ``rounds`` at most for the printed ones (tests take fewer).
     """
     started = time.monotonic()
-    guests = guests or GUESTS
+    guests, rounds = guests or GUESTS, rounds or MAX_ROUNDS
     base = profile.scenario(rate=rate, cores=cores, guests=guests)
     floor = check_target(base, rate, p99_ms, cores)
     names = check_models(models, profile.interface)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -221,7 +222,17 @@ class AppServer(RealServer):
             time.sleep(0.05)
         self.stop()
         said = "\n".join(self.output) or "(nothing)"
-        raise RealServerError(f"{self.name} did not answer on port {self.port}; it said:\n{said}")
+        raise RealServerError(f"{self.name} did not answer on port {self.port}: "
+                              f"{reason(list(self.output))}\n{said}")
+
+
+def reason(output: list[str]) -> str:
+    """The line of a server's output that says why it stopped: the last exception
+    (``ModuleNotFoundError: No module named 'shop'``), else its last line."""
+    for line in reversed(output):
+        if re.match(r"^[A-Za-z_.]*(Error|Exception)\b.*:", line.strip()):
+            return line.strip()
+    return output[-1].strip() if output else "it said nothing"
 
 
 def answers(port: int) -> bool:

@@ -3,8 +3,8 @@ a tiny WSGI app under real Gunicorn."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import shutil
 from pathlib import Path
 
 import psutil
@@ -77,7 +77,8 @@ def test_a_config_reads_as_the_table_s_model_and_knobs():
 
 
 def test_a_plan_prints_the_cheapest_command_with_intervals(capsys, monkeypatch):
-    monkeypatch.setattr(sim.plan, "GUESTS", 200)  # a CI-sized plan (the CLI takes 2,000)
+    monkeypatch.setattr(sim.plan, "GUESTS", 200)  # a CI-sized plan (the CLI takes 2,000
+    monkeypatch.setattr(sim.plan, "MAX_ROUNDS", 1)  # and up to 3 rounds of 4 seeds)
     assert main(["plan", SHOP, "--rate", "40", "--p99", "20", "--cores", "2",
                  "--models", "sync", "--jobs", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -110,9 +111,23 @@ def shop_scenarios():
     return [profile.scenario(model="sync", rate=40, guests=20_000, seed=s) for s in (1, 2, 3)]
 
 
-@pytest.mark.skipif(shutil.which("gunicorn") is None and
-                    __import__("importlib").util.find_spec("gunicorn") is None,
-                    reason="needs gunicorn (pip install -e '.[real]')")
+NO_GUNICORN = importlib.util.find_spec("gunicorn") is None  # verify runs python -m gunicorn
+needs_gunicorn = pytest.mark.skipif(NO_GUNICORN, reason="needs gunicorn (pip install -e '.[real]')")
+
+
+@needs_gunicorn
+def test_an_app_that_does_not_import_is_one_line_that_says_why(capsys, tmp_path):
+    profile = Path(SHOP).read_text().replace('app = "tinyshop:app"', 'app = "nosuchshop:app"')
+    bad = tmp_path / "bad.toml"
+    bad.write_text(profile.replace('requests = "requests.txt"',
+                                   f'requests = "requests.txt"\nroot = "{Path(SHOP).parent}"'))
+    line = one_line_error(capsys, ["verify", str(bad), "--config", "gunicorn -w 1",
+                                   "--seconds", "1"])
+    assert "ModuleNotFoundError: No module named 'nosuchshop'" in line
+    assert not psutil.Process().children(recursive=True)
+
+
+@needs_gunicorn
 def test_verify_runs_the_app_under_real_gunicorn_near_its_prediction():
     from sim.verify import parse_config, scenario_for, verify
 
