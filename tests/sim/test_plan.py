@@ -183,3 +183,17 @@ def test_a_body_file_is_found_beside_the_requests_file(tmp_path):
     (tmp_path / "shop" / "order.json").unlink()
     with pytest.raises(PlanError, match="endpoint 3: cannot read its body"):
         load_profile(str(tmp_path / "p.toml"))
+
+
+def test_a_loop_under_another_manager_copies_the_first_one_s_runs():
+    # hybrid (Gunicorn's arbiter) and supervised (uvicorn's) are one loop per process
+    # that only differ in who restarts it: their first value (1 worker, 4 seeds) comes
+    # out the same, so the second wave (2 workers) runs for hybrid alone and supervised
+    # copies it: 4 + 4 + 4 simulations, not 16. The fixture's /report blocks its loop.
+    five = load_profile(str(SHOP.parent / "five.toml"))
+    result = plan(five, 250, 45, 2, ["hybrid", "supervised"], guests=200, rounds=1)
+    hybrid, supervised = result.models
+    assert result.simulations == 12
+    assert hybrid.best.knobs == supervised.best.knobs == {"workers": 2}
+    assert hybrid.best.samples == supervised.best.samples
+    assert hybrid.miss.why.startswith("p99") and "a loop held by blocking calls" in hybrid.miss.why
