@@ -31,6 +31,11 @@ MAX_SWITCH_INTERVAL_MS = 1000.0
 MAX_LIVE_WORKERS = 64  # forked live worker processes
 MAX_LIVE_THREADS = 256  # threads per live process
 MAX_BACKLOG = 1 << 20  # the kernel caps a real listen backlog at net.core.somaxconn anyway
+# partyhost plan and verify (issue 17): the grid a plan searches, and a verify run's length.
+MAX_PLAN_WORKERS = MAX_LIVE_WORKERS  # a plan proposes what verify can start
+MAX_PLAN_THREADS = MAX_LIVE_THREADS
+MAX_PLAN_P99_MS = 600_000.0  # a p99 target beyond 10 minutes is a typo
+MAX_VERIFY_SECONDS = 300.0  # s of sending in one verify run
 
 # One request, and the live servers' own clocks (issue 11):
 MAX_REQUEST_SECONDS = 600.0  # s of phases in one request, all phases together (sim.workload

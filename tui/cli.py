@@ -30,6 +30,8 @@ COMMANDS = [
     "tui.commands.lesson",
     "tui.commands.demo",
     "tui.commands.web",
+    "tui.commands.plan",
+    "tui.commands.verify",
 ]
 
 EPILOG = """\

@@ -49,6 +49,8 @@ from sim.live.loadgen.results import (
     wasted,
 )
 from sim.live.loadgen.schedule import (
+    AppRequest,
+    app_request_bytes,
     live_workload_scenario,
     request_bytes,
     schedule,
@@ -79,5 +81,5 @@ __all__ = [
     "Connection", "Generator", "HitResult", "LoadgenError", "Shot", "Snapshot", "Target",
     "alone", "bounds", "check_target", "check_timeout", "hit", "is_loopback",
     "live_workload_scenario", "parse_target", "request_bytes", "resolve", "schedule",
-    "summarize", "upload_seconds", "wasted",
+    "summarize", "upload_seconds", "wasted", "AppRequest", "app_request_bytes",
 ]

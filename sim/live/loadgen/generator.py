@@ -53,7 +53,7 @@ import resource
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sim.live.loadgen.bounds import (
@@ -67,6 +67,8 @@ from sim.live.loadgen.connection import Connection
 from sim.live.loadgen.fastconnect import Dialer, make_transport
 from sim.live.loadgen.results import HitResult, Snapshot, summarize
 from sim.live.loadgen.schedule import (
+    AppRequest,
+    app_request_bytes,
     live_workload_scenario,
     request_bytes,
     schedule,
@@ -129,6 +131,7 @@ class Generator:
         allow_remote: bool = False,
         on_progress: Callable[[Snapshot], None] | None = None,
         max_connections: int | None = None,
+        requests: Sequence[AppRequest] | None = None,
     ) -> None:
         self.family, self.address, remote = check_target(target, allow_remote)
         self.target = target
@@ -136,6 +139,9 @@ class Generator:
         self.workload_scenario = live_workload_scenario(scenario)
         self.limit = bounds(scenario)
         self.keep_alive = keep_alive
+        # an app's own requests, one per kind of guest (``partyhost verify``): sent
+        # instead of /guest?phases=..., the app doing its own work
+        self.requests = tuple(requests) if requests else None
         self.timeout = check_timeout(timeout)
         self.connect_timeout = min(scenario.connect_timeout, self.timeout)
         self.remote = remote
@@ -362,7 +368,11 @@ class Generator:
             if patience is not None:
                 shot.alarm = self.loop.call_at(intended + patience, self.give_up, shot,
                                                TIMED_OUT)
-        payload = request_bytes(self.target, guest, self.keep_alive)
+        if self.requests is not None:
+            payload = app_request_bytes(self.target, self.requests[guest.kind], guest,
+                                        self.keep_alive)
+        else:
+            payload = request_bytes(self.target, guest, self.keep_alive)
         self._dispatch(shot, payload, upload_seconds(guest))
 
     def _dispatch(self, shot: Shot, payload: bytes, upload: float) -> None:

@@ -40,5 +40,24 @@ def request_bytes(target: Target, guest: Guest, keep_alive: bool) -> bytes:
     ).encode("ascii")
 
 
+AppRequest = tuple[str, str, bytes]  # an app's own request: method, path, body
+
+
+def app_request_bytes(target: Target, request: AppRequest, guest: Guest,
+                      keep_alive: bool) -> bytes:
+    """An app's own ``METHOD PATH`` (and body) for a guest of that kind (``partyhost
+    verify``): the app does its own work, so the guest's phases are not sent."""
+    method, path, body = request
+    head = (f"{method} {path} HTTP/1.1\r\n"
+            f"Host: {target.authority}\r\n"
+            f"X-Guest-Id: {guest.id}\r\n"
+            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n")
+    if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        kind = "application/json" if body.lstrip()[:1] in (b"{", b"[") else \
+            "application/octet-stream"
+        head += f"Content-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+    return head.encode("latin-1") + b"\r\n" + body
+
+
 def upload_seconds(guest: Guest) -> float:
     return sum(sec for kind, sec in guest.phases if kind == UPLOAD)

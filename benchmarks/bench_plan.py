@@ -1,0 +1,148 @@
+"""Profile, plan, verify: does the plan's gunicorn count hold under real Gunicorn?
+
+``flock /tmp/partyhost-measure.lock python benchmarks/bench_plan.py`` (defaults: the
+Flask example, ``examples.flask_shop.app:app`` with ``examples/flask_shop/requests.txt``).
+
+Theory of operation. Issue 17's promise, end to end: profile the app (``partyhost
+profile APP --requests FILE -o PROFILE``, in a child process as a user would run it; or
+``--profile FILE`` to skip it); measure Gunicorn's own cost a request (``partyhost
+calibrate``, or ``--overhead MS``) and add it to the profile; plan the sync Gunicorn
+workers for ``--rate`` and ``--p99`` (``sim.plan`` on a process pool, as ``partyhost
+plan`` does); start the app under ``gunicorn -w N`` with the count the plan chose
+(``sim.verify``), replay the mix at the same rate for ``--seconds``, and print p50 and
+p99 predicted beside measured, whether each is within the issue's targets (p50 20%,
+p99 35%), and whether the real server met the p99 target. ``--five`` also times a plan
+of the hand-written 5-endpoint ASGI profile (``tests/plan_fixture/five.toml``), which
+the issue wants under a minute on 2 cores.
+
+The profile measures the app in-process: Gunicorn's own cost a request (accept, parse,
+write, close: ~1.1 ms of worker cpu on top of the Flask shop's /items, measured with
+psutil here) is not in it, so the benchmark calibrates and adds it, as ``partyhost
+live`` suggests. On a shared 2-core machine the load generator and everything else
+running compete with the server for the cores, which no prediction knows.
+
+Measured (2026-11-30, this shared 2-core machine, under the measuring lock, with the
+``profile`` branch merged in a scratch checkout; ``--rate 100 --p99 60 --seconds 15``):
+calibrate said 0.98 ms; the plan chose ``gunicorn -w 2`` (p99 26.5 +-0.4 ms predicted,
+16 simulations, 3.0 s); the real server answered all 1,500 guests with p50 7.9 ms (2.3
+predicted, +244%) and p99 50.1 ms (26.5, +89%): it met the 60 ms target, but the
+prediction missed the issue's 20% / 35%. The cpu is not what is missing: psutil saw the
+worker spend 1.9 ms of cpu on /items (profile 1.46 + calibrate 0.98 = 2.44) and one
+request alone took 2.0 ms; the rest is waiting for a core, with the load average at
+2.6-8 from other sessions the whole time (at 7, /items alone took 6.9 ms and /search
+15 ms for 7.4 ms of cpu). Run it on a quiet machine before reading the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sim.plan import load_profile, plan  # noqa: E402
+from sim.verify import parse_config, scenario_for, verify  # noqa: E402
+from tui.commands.plan import PoolRunner  # noqa: E402
+
+P50_WITHIN = 0.20  # the issue's targets for prediction against measurement
+P99_WITHIN = 0.35
+
+
+def profile_app(app: str, requests: str, out: str) -> None:
+    """``partyhost profile`` as a user runs it, in the repository's root."""
+    done = subprocess.run([sys.executable, "-m", "tui.cli", "profile", app, "--requests",
+                           requests, "-o", out], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    if done.returncode != 0:
+        sys.exit(f"bench_plan: partyhost profile failed: {done.stderr.strip()}")
+
+
+def within(measured: float, predicted: float, share: float) -> tuple[float, bool]:
+    diff = measured / predicted - 1 if predicted else float("inf")
+    return diff, abs(diff) <= share
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--app", default="examples.flask_shop.app:app")
+    parser.add_argument("--requests", default="examples/flask_shop/requests.txt")
+    parser.add_argument("--profile", help="a profile already made (skips profiling)")
+    parser.add_argument("--rate", type=float, default=60.0, help="guests/s (default 60)")
+    parser.add_argument("--p99", type=float, default=100.0, help="target ms (default 100)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="verify run length")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--overhead", type=float,
+                        help="gunicorn's own ms a request (default: measured by calibrate)")
+    parser.add_argument("--five", action="store_true",
+                        help="also time a plan of the 5-endpoint ASGI fixture profile")
+    args = parser.parse_args()
+    jobs = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
+        path = args.profile
+        if path is None:
+            path = os.path.join(tmp, "profile.toml")
+            started = time.monotonic()
+            profile_app(args.app, args.requests, path)
+            print(f"profiled {args.app} in {time.monotonic() - started:.1f} s -> {path}")
+        profile = load_profile(path)
+        overhead = args.overhead
+        if overhead is None:
+            from sim.live.calibrate import calibrate
+
+            overhead = calibrate("gunicorn").overhead_ms
+        print(f"gunicorn's own cost: --overhead {overhead:.2f} ms a request "
+              f"({'given' if args.overhead is not None else 'partyhost calibrate'})")
+        profile = profile.with_overhead(overhead)
+        runner = PoolRunner(jobs, None, None)
+        failed: BaseException | None = None
+        try:
+            result = plan(profile, args.rate, args.p99, args.cores, ["sync"], runner=runner)
+            if args.five:
+                five = load_profile(str(REPO / "tests" / "plan_fixture" / "five.toml"))
+                timed = plan(five, 150, 100, 2, runner=runner)
+        except BaseException as exc:
+            failed = exc
+            raise
+        finally:
+            runner.close(failed)
+    print(f"plan: {result.simulations} simulations in {result.waves} waves, "
+          f"{result.seconds:.1f} s on {jobs} processes")
+    if args.five:
+        print(f"plan of the 5-endpoint ASGI profile (5 models): {timed.simulations} "
+              f"simulations, {timed.seconds:.1f} s (issue 17: under 60 s on 2 cores)")
+    best = result.models[0].best
+    if best is None:
+        print(f"no sync worker count meets p99 {args.p99:g} ms at {args.rate:g}/s: "
+              f"{result.models[0].miss.why if result.models[0].miss else '?'}")
+        return 1
+    workers = best.knobs["workers"]
+    print(f"planned: {profile.command(best.scenario)}  (p99 {best.p99.mean:.1f} "
+          f"±{best.p99.half:.1f} ms predicted)")
+    deployment = parse_config(f"gunicorn -w {workers}", profile.interface, profile.app)
+    scenario = scenario_for(profile, deployment, args.rate, args.seconds, args.cores)
+    run = verify(profile, deployment, scenario)
+    measured = run.measured.summary
+    print(f"verified: {run.command}")
+    print(f"{'':8}{'predicted':>11}{'measured':>10}{'diff':>9}  within")
+    ok = True
+    for name, key, share in (("p50", "p50", P50_WITHIN), ("p99", "p99", P99_WITHIN)):
+        predicted = run.predicted.stat(key).mean
+        value = measured.latency_ms[key]
+        diff, good = within(value, predicted, share)
+        ok &= good
+        print(f"{name + ' ms':8}{predicted:>11.1f}{value:>10.1f}{diff:>+9.0%}  "
+              f"{'yes' if good else 'NO'} ({share:.0%})")
+    met = measured.latency_ms["p99"] <= args.p99 and measured.failed == 0
+    print(f"real p99 {measured.latency_ms['p99']:.1f} ms {'meets' if met else 'MISSES'} the "
+          f"target {args.p99:g} ms; {measured.served} answered, {measured.failed} failed")
+    return 0 if ok and met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

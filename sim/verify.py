@@ -1,0 +1,329 @@
+"""Verify a plan: the profiled app under the real server, beside its prediction.
+
+Theory of operation. ``parse_config("gunicorn -w 6")`` reads a real command line (only
+``gunicorn`` with ``-w``, ``-k sync|gthread|gevent|uvicorn_worker.UvicornWorker``,
+``--threads``, ``--worker-connections``, and ``uvicorn`` with ``--workers``) into the
+model and knobs of the server table that stand for it. ``verify`` then does what a
+careful person would by hand: start that server for real on a free loopback port, in
+the profile's root (as the app was profiled: ``cwd`` and ``PYTHONPATH``), wait until it
+answers anything at all on ``/`` (the app need not have a ``/health``), send it the
+profile's mix with the project's open-loop generator (``sim.live.loadgen``: the same
+guests, arrival instants and kinds as a simulation with that seed; each guest sends
+its endpoint's own ``METHOD PATH`` and body), stop the process group by its pid
+(``sim.live.real.RealServer.stop``), and simulate the very same scenario
+(``REPLICATIONS`` seeds, ``sim.plan``) for the prediction.
+
+What it simplifies: the prediction knows only the profile's phases, so the real
+server's own cost per request (parsing, the WSGI/ASGI layers, a gunicorn sync worker's
+new connection per guest) is missing from it unless ``--overhead`` says it; and on a
+2-core machine the load generator shares the cores with the server.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.limits import MAX_LIVE_THREADS, MAX_LIVE_WORKERS, MAX_VERIFY_SECONDS
+from sim.live.real import (
+    GRACE,
+    HOST,
+    READY_TIMEOUT,
+    RealServer,
+    RealServerError,
+    _die_with_owner,
+    free_port,
+)
+from sim.plan import GUESTS, REPLICATIONS, Config, Profile, Runner, serial
+from sim.scenario import Scenario
+from sim.side_by_side import Row
+
+KNOWN_WORKERS = {  # gunicorn -k CLASS -> the model it deploys
+    "sync": "sync",
+    "gthread": "threaded",
+    "gevent": "gevent",
+    "uvicorn_worker.UvicornWorker": "hybrid",
+    "uvicorn.workers.UvicornWorker": "hybrid",  # the old, deprecated path
+}
+WSGI = ("sync", "threaded", "gevent")
+NEEDS = {"sync": ("gunicorn",), "threaded": ("gunicorn",), "gevent": ("gunicorn", "gevent"),
+         "hybrid": ("gunicorn", "uvicorn", "uvicorn_worker"), "async": ("uvicorn",),
+         "supervised": ("uvicorn",)}
+MAX_VERIFY_GUESTS = 200_000  # the generator's own cap per run
+DEFAULT_SECONDS = 10.0
+DEFAULT_RATE = 10.0
+
+
+class VerifyError(ValueError):
+    """A --config or a run that cannot be verified: one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A real command line read: the program, the model it deploys and its knobs."""
+
+    program: str  # "gunicorn" or "uvicorn"
+    model: str
+    knobs: dict[str, int] = field(default_factory=dict)
+    worker_class: str | None = None  # gunicorn -k
+
+    def argv(self, app: str, port: int) -> list[str]:
+        """The exact command, on loopback, with the graceful stops ``sim.live.real`` uses."""
+        py = [sys.executable, "-m"]
+        if self.program == "uvicorn":
+            argv = [*py, "uvicorn", app, "--host", HOST, "--port", str(port),
+                    "--no-access-log", "--log-level", "warning",
+                    "--timeout-graceful-shutdown", str(GRACE)]
+            if self.model == "supervised":
+                argv += ["--workers", str(self.knobs["workers"])]
+            return argv
+        argv = [*py, "gunicorn", "--bind", f"{HOST}:{port}",
+                "--workers", str(self.knobs.get("workers", 1)), "--timeout", "30",
+                "--graceful-timeout", str(GRACE), "--log-level", "warning"]
+        if self.model == "threaded":
+            argv += ["--worker-class", "gthread", "--threads", str(self.knobs["threads"])]
+        elif self.model == "gevent":
+            argv += ["--worker-class", "gevent", "--worker-connections",
+                     str(self.knobs["worker_connections"])]
+        elif self.model == "hybrid":
+            argv += ["--worker-class", self.worker_class or "uvicorn_worker.UvicornWorker"]
+        return [*argv, app]
+
+
+def _value(flag: str, tokens: list[str], i: int) -> tuple[str, int]:
+    """The value of ``flag`` at ``tokens[i]`` (``-w 4``, ``-w4``, ``--workers=4``)."""
+    token = tokens[i]
+    if "=" in token and token.startswith("--"):
+        return token.split("=", 1)[1], i + 1
+    if not token.startswith("--") and len(token) > 2:
+        return token[2:], i + 1
+    if i + 1 >= len(tokens):
+        raise VerifyError(f"--config: {flag} needs a value")
+    return tokens[i + 1], i + 2
+
+
+def _count(flag: str, text: str, most: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise VerifyError(f"--config: {flag} takes a whole number, got {text!r}") from None
+    if not 1 <= value <= most:
+        raise VerifyError(f"--config: {flag} must be 1..{most}, got {value}")
+    return value
+
+
+def parse_config(text: str, interface: str, app: str) -> Deployment:
+    """Read ``gunicorn -w 6 [-k ...] [--threads T]`` or ``uvicorn [--workers N]``."""
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise VerifyError(f"--config: cannot read {text!r}: {exc}") from None
+    if not tokens or tokens[0] not in ("gunicorn", "uvicorn"):
+        program = tokens[0] if tokens else ""
+        raise VerifyError(f"--config: {program!r} is not a server verify runs: give "
+                          "gunicorn ... or uvicorn ...")
+    program = tokens[0]
+    options = {"gunicorn": {"-w": "workers", "--workers": "workers", "-k": "class",
+                            "--worker-class": "class", "--threads": "threads",
+                            "--worker-connections": "worker_connections"},
+               "uvicorn": {"--workers": "workers"}}[program]
+    given: dict[str, str] = {}
+    i = 1
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.startswith("-"):
+            if token not in (app, "app:app"):
+                raise VerifyError(f"--config: {token!r}: the app comes from the profile "
+                                  f"({app})")
+            i += 1
+            continue
+        name = next((o for o in options if token == o or token.startswith(o + "=")
+                     or (not o.startswith("--") and token.startswith(o))), None)
+        if name is None:
+            raise VerifyError(f"--config: {program} option {token.split('=')[0]!r} is not one "
+                              f"verify sets; it takes {', '.join(options)}")
+        given[options[name]], i = _value(name, tokens, i)
+    knobs: dict[str, int] = {}
+    if "workers" in given:
+        knobs["workers"] = _count("--workers", given["workers"], MAX_LIVE_WORKERS)
+    if program == "uvicorn":
+        model = "supervised" if knobs.get("workers", 1) > 1 else "async"
+        if model == "async":
+            knobs = {}
+        worker_class = None
+    else:
+        worker_class = given.get("class", "sync")
+        if worker_class not in KNOWN_WORKERS:
+            raise VerifyError(f"--config: -k {worker_class!r}: verify runs "
+                              f"{', '.join(KNOWN_WORKERS)}")
+        model = KNOWN_WORKERS[worker_class]
+        knobs.setdefault("workers", 1)
+        threads = _count("--threads", given["threads"], MAX_LIVE_THREADS) \
+            if "threads" in given else 1
+        if model == "sync" and threads > 1:  # gunicorn's own rule: sync with threads is gthread
+            model = "threaded"
+        if model == "threaded":
+            knobs["threads"] = threads
+        elif "threads" in given:
+            raise VerifyError(f"--config: --threads is for gthread workers, not -k {worker_class}")
+        if model == "gevent":
+            knobs["worker_connections"] = _count(
+                "--worker-connections", given.get("worker_connections", "1000"), 1 << 20)
+        elif "worker_connections" in given:
+            raise VerifyError("--config: --worker-connections is for -k gevent here")
+    wants = "wsgi" if model in WSGI else "asgi"
+    if wants != interface:
+        raise VerifyError(f"--config: {text.strip()} serves {wants.upper()} apps; this "
+                          f"profile's app is {interface.upper()}")
+    absent = [mod for mod in NEEDS[model] if importlib.util.find_spec(mod) is None]
+    if absent:
+        raise VerifyError(f"--config: {text.strip()} needs {', '.join(absent)}: "
+                          "pip install -e '.[real]'")
+    return Deployment(program, model, knobs, worker_class)
+
+
+# --- the server ---------------------------------------------------------------------
+
+
+class AppServer(RealServer):
+    """A real server running the profiled app: in the app's root, ready when it answers."""
+
+    def __init__(self, name: str, argv: list[str], port: int, root: str,
+                 settle: float = 0.0) -> None:
+        super().__init__(name, argv, port, settle)
+        self.root = root
+
+    def start(self, ready_timeout: float = READY_TIMEOUT) -> AppServer:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.root, env.get("PYTHONPATH")]))
+        self.popen = subprocess.Popen(
+            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True,
+            cwd=self.root, preexec_fn=_die_with_owner(),
+        )
+        threading.Thread(target=self._read_output, daemon=True).start()
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                break
+            if answers(self.port):
+                time.sleep(self.settle)  # the other workers boot beside the first
+                return self
+            time.sleep(0.05)
+        self.stop()
+        said = "\n".join(self.output) or "(nothing)"
+        raise RealServerError(f"{self.name} did not answer on port {self.port}: "
+                              f"{reason(list(self.output))}\n{said}")
+
+
+def reason(output: list[str]) -> str:
+    """The line of a server's output that says why it stopped: the last exception
+    (``ModuleNotFoundError: No module named 'shop'``), else its last line."""
+    for line in reversed(output):
+        if re.match(r"^[A-Za-z_.]*(Error|Exception)\b.*:", line.strip()):
+            return line.strip()
+    return output[-1].strip() if output else "it said nothing"
+
+
+def answers(port: int) -> bool:
+    """Does anything answer HTTP on ``port`` (any status: the app may have no ``/``)?"""
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5) as sock:
+            sock.settimeout(2.0)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return sock.recv(16).startswith(b"HTTP/1.")
+    except OSError:
+        return False
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyRun:
+    """A verify run: the deployment, its prediction and its measurement."""
+
+    profile: Profile
+    deployment: Deployment
+    scenario: Scenario
+    command: str
+    predicted: Config
+    measured: Any  # sim.live.loadgen.HitResult
+
+    def rows(self) -> list[Row]:
+        p, m = self.predicted, self.measured.summary
+        return [
+            Row("throughput", "guests/s", None, round(self.scenario.rate or 0.0, 2),
+                m.throughput),
+            Row("latency mean", "ms", None, p.stat("latency_mean").mean, m.latency_ms["mean"]),
+            Row("latency p50", "ms", None, p.stat("p50").mean, m.latency_ms["p50"]),
+            Row("latency p99", "ms", None, p.stat("p99").mean, m.latency_ms["p99"]),
+            Row("failed", "guests", None, 0, m.failed + m.turned_away),
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"app": self.profile.app, "command": self.command,
+                "model": self.deployment.model, "knobs": self.deployment.knobs,
+                "rate": self.scenario.rate, "guests": self.scenario.guests,
+                "predicted": self.predicted.to_dict(self.profile),
+                "measured": self.measured.to_dict(),
+                "difference_pct": {row.name: row.difference for row in self.rows()}}
+
+
+def scenario_for(profile: Profile, deployment: Deployment, rate: float, seconds: float,
+                 cores: int) -> Scenario:
+    """The live run's scenario: the profile's mix on the deployment, ``seconds`` long."""
+    if not 0 < seconds <= MAX_VERIFY_SECONDS:
+        raise VerifyError(f"--seconds: must be > 0 and at most {MAX_VERIFY_SECONDS:g}, "
+                          f"got {seconds:g}")
+    guests = max(int(round(rate * seconds)), 1)
+    if guests > MAX_VERIFY_GUESTS:
+        raise VerifyError(f"--rate x --seconds is {guests:,} guests; at most "
+                          f"{MAX_VERIFY_GUESTS:,} in a verify run")
+    return profile.scenario(model=deployment.model, rate=rate, cores=cores, guests=guests,
+                            **deployment.knobs)
+
+
+def predict(scenario: Scenario, runner: Runner = serial, guests: int | None = None) -> Config:
+    """The simulated prediction: ``REPLICATIONS`` seeds, each at least ``guests`` long."""
+    longer = scenario.replace(guests=max(scenario.guests or 0, guests or GUESTS))
+    config = Config(scenario.model, {}, longer)
+    config.samples = runner([longer.replace(seed=s) for s in range(1, REPLICATIONS + 1)])
+    return config
+
+
+def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
+           timeout: float = 10.0, on_start: Callable[[str], None] | None = None,
+           runner: Runner = serial, predict_guests: int | None = None) -> VerifyRun:
+    """Run the app for real under ``deployment`` with ``scenario``'s guests, and predict."""
+    from sim.live.loadgen import Generator, Target
+
+    port = free_port()
+    argv = deployment.argv(profile.app, port)
+    several = deployment.knobs.get("workers", 1) > 1
+    server = AppServer(deployment.program, argv, port, profile.root,
+                       settle=min(0.2 * deployment.knobs.get("workers", 1), 1.0)
+                       if several else 0.0)
+    requests = [(e.method, e.path, e.body) for e in profile.endpoints]
+    server.start()
+    try:
+        command = shlex.join(["gunicorn" if deployment.program == "gunicorn" else "uvicorn",
+                              *argv[3:]])
+        if on_start is not None:
+            on_start(command)
+        gen = Generator(Target(HOST, port, "/"), scenario, timeout=timeout, requests=requests)
+        measured = gen.run()
+    finally:
+        server.stop()
+    return VerifyRun(profile, deployment, scenario, command,
+                     predict(scenario, runner, predict_guests), measured)

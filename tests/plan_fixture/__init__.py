@@ -1,0 +1,1 @@
+"""A tiny shop for ``partyhost plan`` and ``verify`` tests: known cpu and waits."""
