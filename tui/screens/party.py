@@ -128,9 +128,13 @@ class PartyScreen(Screen):
             live=s.live, title=f"{s.scenario.model} · {s.scenario.real_command}",
             now=state.now, speed=self.speed, paused=self.paused, events=state.events,
             note="slowed: too many guests for this speed" if self.lagging else self.note)
-        self.query_one(DoorLine).show(state, s.service)
+        kernel = s.driver.line_now() if s.live else None  # type: ignore[attr-defined]
+        self.query_one(DoorLine).show(state, s.service, kernel)
         self.query_one(HostsView).show(state)
-        self.query_one(TimelineView).show(s.service, state.now)
+        timeline = self.query_one(TimelineView)
+        if kernel is not None:
+            timeline.timeline.note_line(kernel[0] or 0)
+        timeline.show(s.service, state.now)
         self.query_one(NumbersPanel).show(state, s.theory, live=s.live, force=self.paused)
 
     # --- actions -------------------------------------------------------------------

@@ -41,11 +41,20 @@ class DoorLine(Widget):
         self.state = state
         self.service = service
         self._drawn = -1
+        self.kernel: tuple[int | None, int] | None = None  # live: (accept queue, unanswered)
 
-    def show(self, state: PartyState, service: float | None = None) -> None:
-        """Draw ``state`` (a new one after a restart), only if the door changed."""
+    def show(self, state: PartyState, service: float | None = None,
+             kernel: tuple[int | None, int] | None = None) -> None:
+        """Draw ``state`` (a new one after a restart), only if the door changed.
+
+        ``kernel``, live only: the accept queue read from the kernel and the guests the
+        generator sent with no answer yet (``LiveDriver.line_now``); the server cannot
+        report guests it has not accepted, so these are the real line."""
         if service is not None:
             self.service = service
+        if kernel != self.kernel:
+            self.kernel = kernel
+            self._drawn = -1
         if state is not self.state:
             self.state, self._drawn = state, -1
         if self._drawn != state.v_door:
@@ -86,6 +95,16 @@ class DoorLine(Widget):
             text.append("(one per host, --reuse-port) ", style="dim")
             text.append(f"{waiting}", style="bold")
             text.append(" waiting  ", style="dim")
+        elif self.kernel is not None:  # live: the kernel's count, beyond the reports
+            queue, unanswered = self.kernel
+            unseen = queue or 0  # a live server reports a guest once accepted: never these
+            waiting += unseen
+            text.append("(kernel accept queue) " if queue is not None
+                        else "(listen backlog) ", style="dim")
+            text.append(f"{waiting}", style="bold red" if unseen else "bold")
+            text.append(f"/{s.backlog} waiting, ", style="dim")
+            text.append(f"{unanswered}", style="bold")
+            text.append(" sent, no answer yet  ", style="dim")
         else:
             text.append("(listen backlog) ", style="dim")
             text.append(f"{waiting}", style="bold")
@@ -104,6 +123,9 @@ class DoorLine(Widget):
             if shown >= room:
                 break
             text.append("●", style=wait_style(s.now - arrival, self.service))
+            shown += 1
+        while shown < min(waiting, room):  # live: in the kernel, not reported: no age known
+            text.append("○", style="bold red")
             shown += 1
         if waiting > shown and not s.line_per_host:
             text.append(f" +{waiting - shown}", style="bold")
