@@ -125,8 +125,9 @@ class Timeline:
         self.juggles = self.structure.juggles
         self.cols: deque[bytes] = deque(maxlen=self.columns)
         self.line_cols: deque[tuple[float, float, int, int, int]] = deque(maxlen=self.columns)
-        self.col_start = math.floor(t / self.span) * self.span
-        self.col_end = self.col_start + self.span
+        self.index = math.floor(t / self.span)  # the open column's number: no drift
+        self.col_start = self.index * self.span
+        self.col_end = (self.index + 1) * self.span
         self.now = t
         self.cur = bytearray()  # lane -> activity now
         self.steady = bytearray()  # lane -> the cell of a column spent all in ``cur``
@@ -175,8 +176,9 @@ class Timeline:
             self._close()
             skip = math.floor((t - self.col_end) / self.span) - self.columns
             if skip > 0:
-                self.col_start += skip * self.span
-                self.col_end += skip * self.span
+                self.index += skip
+                self.col_start = self.index * self.span
+                self.col_end = (self.index + 1) * self.span
         while t >= self.col_end:
             self._close()
 
@@ -207,7 +209,8 @@ class Timeline:
         self.line_area = 0.0
         self.wait_max = 0.0
         self.knocks = self.half_open = self.away = 0
-        self.col_start, self.col_end = end, end + span
+        self.index += 1
+        self.col_start, self.col_end = end, (self.index + 1) * span
         self.version += 1
 
     def _line_mark(self, t: float) -> None:
