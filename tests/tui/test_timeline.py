@@ -11,7 +11,17 @@ from collections import Counter
 from sim.scenario import build_scenario
 from sim.trace import Queued, ServerStarted, Started, SynDropped
 from tui.driver import SimDriver
-from tui.widgets.timeline import CPU_, DOZE, FREE, HELD, JUGGLE, KILLED, TURN, Timeline
+from tui.widgets.timeline import (
+    CPU_,
+    DOZE,
+    FREE,
+    HELD,
+    JUGGLE,
+    KILLED,
+    TURN,
+    Timeline,
+    decode,
+)
 
 # the same guests for both: 25 a second, 5 ms of cpu and ~100 ms at the kitchen each
 GUESTS = {"cores": 2, "rate": 25, "cpu": "5", "io": "exp:100", "guests": 10**9, "seed": 1}
@@ -26,7 +36,7 @@ def recorded(knobs: dict, seconds: float, **timeline) -> Timeline:
 
 
 def activities(tl: Timeline) -> Counter:
-    return Counter(code // 9 for col in tl.cols for code in col)
+    return Counter(decode(code)[0] for col in tl.cols for code in col)
 
 
 def test_sync_hosts_stand_idle_at_the_kitchen_where_the_loop_juggles():
@@ -42,8 +52,10 @@ def test_sync_hosts_stand_idle_at_the_kitchen_where_the_loop_juggles():
     # The loop never stands idle at the kitchen: it juggles, chats 12.5% of the time
     # (25 x 5 ms), and shows a little cpu in most cells where a guest came.
     assert a[HELD] == 0 and a[JUGGLE] > 0 and a[CPU_] > 20
-    heights = [code % 9 for col in loop.cols for code in col if code // 9 == CPU_]
-    assert max(heights) <= 4, "5 ms of cpu in 100 ms cells is a low bar, not a full one"
+    cpu = [decode(code) for col in loop.cols for code in col if decode(code)[0] == CPU_]
+    assert max(level for _, level, _ in cpu) <= 4, "5 ms of cpu in 100 ms: a low bar"
+    assert sum(juggling for *_, juggling in cpu) > len(cpu) / 2  # on the juggling ground
+    assert not any(decode(code)[2] for col in sync.cols for code in col)  # never for hosts
 
 
 def test_a_blocking_call_freezes_the_loop_and_threads_are_lanes_of_their_process():

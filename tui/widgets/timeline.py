@@ -19,7 +19,8 @@ height how much of the column it was busy:
   this), dozing at the kitchen door (a blocking call; on an event loop it freezes every
   guest: red), waiting a turn (a guest but no core or GIL yet: white);
 - an event loop whose hands are free while its guests wait at the kitchen is not
-  busy: a blue ``░``; a free host is a dim ``·``; a killed one ``✗``.
+  busy: a navy ground (under a loop's short cpu bars too); a free host is a dim ``·``,
+  a killed one ``✗``.
 
 Below the hosts, the line outside: each column's longest line as a bar (scaled to the
 longest in view), coloured by the longest wait in it (``door.wait_style``: green short,
@@ -76,7 +77,7 @@ LOOK = {  # activity -> (style, party words, real term)
     HELD: ("yellow", "idle at the kitchen", "io, host held"),
     DOZE: ("red", "dozing", "blocking"),
     TURN: ("white", "waiting a turn", "core/GIL"),
-    JUGGLE: ("blue", "hands free, guests at the kitchen", "loop awaits io"),
+    JUGGLE: ("blue", "hands free, guests at the kitchen", "loop awaits io"),  # navy ground
     FREE: ("bright_black", "free", ""),
     KILLED: ("magenta", "killed", ""),
 }
@@ -85,19 +86,29 @@ LOOK = {  # activity -> (style, party words, real term)
 LINE_EVENTS = (Started, TurnedAway, Finished, Failed)  # a guest may leave the line
 
 
+JUGGLING = 63  # added to a cell's code: the rest of it, the loop juggled (hands free)
+NAVY = "#1c2c54"  # the background of a loop's hands-free time with guests at the kitchen
+
+
+def decode(code: int) -> tuple[int, int, bool]:
+    """A cell's (activity, height 0-8, the loop juggled the rest of it)."""
+    activity, level = divmod(code % JUGGLING, 9)
+    return activity, level, code >= JUGGLING
+
+
 def _cell(code: int) -> tuple[str, Style]:
-    activity, level = divmod(code, 9)
-    style = Style.parse(LOOK[activity][0])
+    activity, level, juggling = decode(code)
+    style = Style.parse(LOOK[activity][0] + (f" on {NAVY}" if juggling else ""))
     if activity == KILLED:
         return "✗", style
     if activity == JUGGLE:
-        return "░", style
+        return " ", Style.parse(f"on {NAVY}")
     if activity == FREE or level == 0:
         return "·", Style.parse("bright_black")
     return LEVELS[level], style
 
 
-CELLS = [_cell(code) for code in range(7 * 9)]
+CELLS = [_cell(code) for code in range(2 * JUGGLING)]
 
 
 def lane_label(worker: int, structure: Structure, threads: int) -> str:
@@ -194,7 +205,8 @@ class Timeline:
                 if busy > 0:
                     activity = max(BUSY, key=acc.__getitem__)
                     level = 8 if activity == KILLED else min(8, max(1, round(8 * busy / span)))
-                    row[lane] = activity * 9 + level
+                    row[lane] = activity * 9 + level + (JUGGLING if acc[JUGGLE] > acc[FREE]
+                                                        else 0)
                 else:
                     row[lane] = (JUGGLE if acc[JUGGLE] > acc[FREE] else FREE) * 9
             self.touched = {}
@@ -366,19 +378,22 @@ SHORT = {CPU_: "cpu", HELD: "io, held", DOZE: "blocking", TURN: "no core/GIL",
          JUGGLE: "loop free, io", FREE: "free", KILLED: "killed"}
 
 
-def legend(juggles: bool, short: bool = False) -> Text:
-    """What the colours mean, in party words with the real term (``short``: the real
-    term only): those of event loops (``juggles``), or of hosts that stay with a guest."""
+def legend(juggles: bool, tier: int = 0) -> Text:
+    """What the colours mean: in party words with the real term (tier 0), in party words
+    (1), or in real terms (2, the shortest); those of event loops (``juggles``), or of
+    hosts that stay with their guest."""
     text = Text(no_wrap=True, overflow="ellipsis")
     for activity in (CPU_, DOZE, JUGGLE, FREE) if juggles else (CPU_, HELD, DOZE, TURN, FREE):
         style, words, real = LOOK[activity]
-        if short:
+        if tier == 2:
             words, real = SHORT[activity], ""
-        glyph = "░" if activity == JUGGLE else "·" if activity == FREE else "█"
-        text.append(glyph, style=style)
+        elif tier == 1:
+            real = ""
+        glyph = " " if activity == JUGGLE else "·" if activity == FREE else "█"
+        text.append(glyph, style=f"on {NAVY}" if activity == JUGGLE else style)
         text.append(f" {words}", style="")
         text.append(f" ({real})  " if real else "  ", style="dim")
-    text.append("▃ busy part of the cell", style="dim")
+    text.append("▃ busy part of the cell" if tier == 0 else "", style="dim")
     return text
 
 
@@ -433,9 +448,11 @@ class TimelineView(Widget):
         out.append("timeline ", style="bold")
         out.append(f"({cells * tl.span:.0f} s to now▸, cell {tl.span * 1000:.0f} ms)  ",
                    style="dim")
-        full = legend(tl.juggles)
-        out.append_text(full if out.cell_len + full.cell_len <= width
-                        else legend(tl.juggles, short=True))
+        for tier in range(3):
+            words = legend(tl.juggles, tier)
+            if out.cell_len + words.cell_len <= width - 2 or tier == 2:
+                out.append_text(words)
+                break
         out.append("\n")
         lanes = tl.lanes
         shown = lanes if lanes <= MAX_LANES else MAX_LANES - 1
@@ -487,12 +504,12 @@ class TimelineView(Widget):
         out.append("\n")
         note = Text(no_wrap=True, overflow="ellipsis")
         note.append("line: ", style="bold")
-        note.append(f"bar = guests waiting (full = {top:.3g}), colour = longest wait;  "
-                    "outside: ", style="dim")
+        note.append(f"bar = guests waiting (full = {top:.3g}), colour = longest wait · ",
+                    style="dim")
         note.append("↻", style="yellow")
-        note.append(" knocking again (SYN dropped) ", style="dim")
+        note.append(" knocking again (SYN dropped)  ", style="dim")
         note.append("◐", style="yellow")
-        note.append(" half-open ", style="dim")
+        note.append(" half-open  ", style="dim")
         note.append("✗", style="bold red")
         note.append(" turned away", style="dim")
         out.append_text(note)
