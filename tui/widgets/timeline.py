@@ -37,8 +37,11 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 from textual.widget import Widget
 
 from sim.servers import Structure, structure_of
@@ -401,7 +404,7 @@ class TimelineView(Widget):
     """The lanes of a ``Timeline``, newest column at the right edge."""
 
     DEFAULT_CSS = """
-    TimelineView { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    TimelineView { height: auto; padding: 0 1; }
     """
     LABEL = 10  # columns for a lane's name
 
@@ -411,6 +414,8 @@ class TimelineView(Widget):
         self.timeline = timeline or Timeline()
         self.service = service
         self._drawn = (-1, -1)
+        self._rows_key: tuple[int, int, int] = (-1, -1, -1)
+        self._rows: list[Strip] = []
 
     def show(self, service: float | None = None, now: float | None = None) -> None:
         """Redraw if a column closed (or the lanes changed) since the last draw."""
@@ -435,74 +440,64 @@ class TimelineView(Widget):
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
         return self.rows()
 
-    def render(self) -> Text:
+    def render_line(self, y: int) -> Strip:
+        """Line API: the rows are built once per closed column (and width), as segments."""
+        width = self.size.width
+        key = (self.timeline.version, self.timeline.lanes, width)
+        if key != self._rows_key:
+            base = self.rich_style  # the screen's colours under cells that set none
+            self._rows_key = key
+            self._rows = [row.apply_style(base) for row in self.picture(width)]
+        if y >= len(self._rows):
+            return Strip.blank(width)
+        return self._rows[y]
+
+    def picture(self, width: int) -> list[Strip]:
+        """The rows at ``width`` columns (the widget's own, or a benchmark's)."""
         tl = self.timeline
-        width = max(self.size.width, self.LABEL + 10)
-        cells = width - self.LABEL
+        if not tl.lanes:
+            return [self._strip(Text("timeline: the doors are not open yet", style="dim"),
+                                 width)]
+        cells = max(width, self.LABEL + 10) - self.LABEL
         cols = list(tl.cols)[-cells:]
         lines = list(tl.line_cols)[-cells:]
-        pad = cells - len(cols)
-        if not tl.lanes:
-            return Text("timeline: the doors are not open yet", style="dim")
-        out = Text(no_wrap=True, overflow="ellipsis")
-        out.append("timeline ", style="bold")
-        out.append(f"({cells * tl.span:.0f} s to now▸, cell {tl.span * 1000:.0f} ms)  ",
-                   style="dim")
+        pad = Segment(" " * (cells - len(cols)))
+        title = Text(no_wrap=True)
+        title.append("timeline ", style="bold")
+        title.append(f"({cells * tl.span:.0f} s to now▸, cell {tl.span * 1000:.0f} ms)  ",
+                     style="dim")
         for tier in range(3):
             words = legend(tl.juggles, tier)
-            if out.cell_len + words.cell_len <= width - 2 or tier == 2:
-                out.append_text(words)
+            if title.cell_len + words.cell_len <= width - 2 or tier == 2:
+                title.append_text(words)
                 break
-        out.append("\n")
+        rows = [self._strip(title, width)]
         lanes = tl.lanes
         shown = lanes if lanes <= MAX_LANES else MAX_LANES - 1
         for lane in range(shown):
-            out.append(f"{tl.label(lane):<{self.LABEL - 1}} ", style="bold")
-            out.append(" " * pad)
-            self._lane(out, [col[lane] if lane < len(col) else 0 for col in cols])
-            out.append("\n")
+            segments = [Segment(f"{tl.label(lane):<{self.LABEL - 1}} ", BOLD), pad]
+            segments.extend(_runs([CELLS[col[lane]] if lane < len(col) else CELLS[0]
+                                   for col in cols]))
+            rows.append(Strip(segments).crop_extend(0, width, None))
         if lanes > shown:
-            out.append(f"... and {lanes - shown} more hosts, coloured alike", style="dim")
-            out.append("\n")
-        self._line(out, lines, pad)
-        return out
-
-    @staticmethod
-    def _lane(out: Text, codes: list[int]) -> None:
-        """One lane, a run of equal cells at a time (cheap: runs are long)."""
-        run, start = None, 0
-        for i, code in enumerate(codes + [-1]):
-            if code != run:
-                if run is not None:
-                    glyph, style = CELLS[run]
-                    out.append(glyph * (i - start), style=style)
-                run, start = code, i
-
-    def _line(self, out: Text, lines: list, pad: int) -> None:
+            rows.append(self._strip(Text(f"... and {lanes - shown} more hosts, coloured alike",
+                                         style="dim"), width))
         top = max(1.0, max((d for d, *_ in lines), default=0.0))  # a lone guest: a full bar
-        depth_now = max(len(self.timeline.in_line), self.timeline.kernel_line)
-        out.append(f"{'line':<5}{depth_now:>4} ", style="bold")
-        out.append(" " * pad)
+        depth_now = max(len(tl.in_line), tl.kernel_line)
+        bars = []
         for depth, wait, *_ in lines:
             if depth < 0.05:
-                out.append("·", style="bright_black")
+                bars.append(DOT)
             else:
                 level = max(1, min(8, math.ceil(8 * depth / top)))
-                out.append(LEVELS[level], style=wait_style(wait, self.service))
-        out.append("\n")
-        out.append(f"{'outside':<{self.LABEL - 1}} ", style="bold")
-        out.append(" " * pad)
-        for _, _, knocks, half_open, away in lines:
-            if away:
-                out.append("✗", style="bold red")
-            elif half_open:
-                out.append("◐", style="yellow")
-            elif knocks:
-                out.append("↻", style="yellow")
-            else:
-                out.append(" ")
-        out.append("\n")
-        note = Text(no_wrap=True, overflow="ellipsis")
+                bars.append((LEVELS[level], WAIT_STYLES[wait_style(wait, self.service)]))
+        rows.append(Strip([Segment(f"{'line':<5}{depth_now:>4} ", BOLD), pad, *_runs(bars)]
+                          ).crop_extend(0, width, None))
+        marks = [OUTSIDE[0 if away else 1 if half_open else 2 if knocks else 3]
+                 for _, _, knocks, half_open, away in lines]
+        rows.append(Strip([Segment(f"{'outside':<{self.LABEL - 1}} ", BOLD), pad,
+                           *_runs(marks)]).crop_extend(0, width, None))
+        note = Text(no_wrap=True)
         note.append("line: ", style="bold")
         note.append(f"bar = guests waiting (full = {top:.3g}), colour = longest wait · ",
                     style="dim")
@@ -512,4 +507,34 @@ class TimelineView(Widget):
         note.append(" half-open  ", style="dim")
         note.append("✗", style="bold red")
         note.append(" turned away", style="dim")
-        out.append_text(note)
+        rows.append(self._strip(note, width))
+        return rows
+
+    @staticmethod
+    def _strip(text: Text, width: int) -> Strip:
+        return Strip(list(text.render(_CONSOLE))).crop_extend(0, width, None)
+
+
+_CONSOLE = Console(width=400, color_system="truecolor", force_terminal=True)
+BOLD = Style(bold=True)
+DOT = ("·", Style.parse("bright_black"))
+WAIT_STYLES = {name: Style.parse(name) for name in ("green", "yellow", "bold red")}
+OUTSIDE = [("✗", Style.parse("bold red")), ("◐", Style.parse("yellow")),
+           ("↻", Style.parse("yellow")), (" ", Style())]
+
+
+def _runs(cells: list[tuple[str, Style]]) -> list[Segment]:
+    """Segments of equal neighbouring cells merged (cheap to draw: runs are long)."""
+    out: list[Segment] = []
+    run: tuple[str, Style] | None = None
+    count = 0
+    for cell in cells:
+        if cell == run:
+            count += 1
+            continue
+        if run is not None:
+            out.append(Segment(run[0] * count, run[1]))
+        run, count = cell, 1
+    if run is not None:
+        out.append(Segment(run[0] * count, run[1]))
+    return out
