@@ -90,3 +90,22 @@ def test_memory_is_a_ring_and_a_replay_starts_over():
     assert len(tl.arrival) < 20  # only guests still inside are remembered
     tl(ServerStarted(0.0, "async", 1, 1, 2, 1, 2048))  # a restart (or a step back)
     assert len(tl.cols) == 0 and tl.lanes == 1 and tl.label(0) == "loop 0"
+
+
+def test_the_door_draws_guests_knocking_again_and_the_kitchen_its_guests():
+    """A full line (backlog 4, two sync hosts, 40 guests/s): dropped SYNs knock again."""
+    from tui.state import PartyState
+    from tui.widgets.door import DoorLine
+    from tui.widgets.hosts import rooms_line
+
+    driver = SimDriver(build_scenario({"model": "sync", "workers": 2, "backlog": 4,
+                                       "rate": 40, "cpu": "5", "io": "exp:100",
+                                       "guests": 10**9, "seed": 3}))
+    state = PartyState()
+    state.feed(driver.advance(5.0))
+    door = DoorLine(state).render().plain
+    assert f"{len(state.knocking_now)} knock again" in door and state.knocking_now
+    assert "↻" * min(len(state.knocking_now), 6) in door
+    at_kitchen = sum(1 for host in state.host_list if host.phase == "io")
+    assert at_kitchen and f"kitchen {'○' * at_kitchen} {at_kitchen}, hosts idle" in \
+        rooms_line(state).plain

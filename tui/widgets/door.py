@@ -17,6 +17,7 @@ from textual.widget import Widget
 from tui.state import PartyState
 
 LEAVING = 1.5  # seconds of party time a turned-away guest stays on screen
+KNOCKS = 6  # guests drawn knocking again outside before a count
 
 
 def wait_style(waited: float, service: float) -> str:
@@ -33,7 +34,7 @@ class DoorLine(Widget):
     """The line outside the door (listen backlog) and the guests turned away."""
 
     DEFAULT_CSS = """
-    DoorLine { height: 3; }
+    DoorLine { height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, state: PartyState, service: float = 0.05, **kwargs) -> None:
@@ -111,9 +112,10 @@ class DoorLine(Widget):
             text.append(f"/{s.backlog} waiting  ", style="dim")
         outside = ""
         if s.knocking_now or s.half_open_now:  # guests outside who will try again
-            outside = f"  outside: {len(s.knocking_now)} knocking again"
-            if s.half_open_now:
-                outside += f", {len(s.half_open_now)} think they are in (half-open)"
+            knocking, half_open = len(s.knocking_now), len(s.half_open_now)
+            outside = f"  outside: {'↻' * min(knocking, KNOCKS)} {knocking} knock again"
+            if half_open:
+                outside += f", {'◐' * min(half_open, KNOCKS)} {half_open} half-open"
         room = width - text.cell_len - 10 - len(outside)
         if s.line_per_host:  # --reuse-port: a line per host process, side by side
             self._lines_per_host(text, room)
