@@ -20,6 +20,7 @@ from tests.tui.app.test_live import EARLIER, descendants, wait_gone
 from tui.app import create_app
 from tui.live import LiveDriver
 from tui.widgets.door import DoorLine
+from tui.widgets.timeline import TimelineView
 
 FROZEN = {"model": "async", "rate": 40, "phases": "blocking:2000", "guests": 10**9, "seed": 1}
 
@@ -54,7 +55,7 @@ def test_a_frozen_loop_shows_the_guests_waiting_in_the_kernel():
             driver = screen.session.driver
             assert isinstance(driver, LiveDriver)
             drawn = 0
-            for _ in range(40):  # the server boots, the first guest freezes the loop
+            for _ in range(80):  # the server boots (2 s here), the first guest freezes the loop
                 await pilot.pause(0.1)
                 door = screen.query_one(DoorLine)
                 found = re.search(r"(\d+)/\d+ waiting", door.render().plain)
@@ -66,6 +67,7 @@ def test_a_frozen_loop_shows_the_guests_waiting_in_the_kernel():
             assert drawn >= 5, f"the door drew {drawn} waiting (kernel: {queue})"
             assert unanswered >= drawn  # every guest in the kernel's line was sent
             assert screen.session.state.served == 0  # the loop is still frozen: none served
+            assert screen.query_one(TimelineView).timeline.kernel_line >= 5  # its line lane
             driver.server.stop(timeout=0.2)  # frozen, it would take its whole grace period
             await pilot.press("q")
 
