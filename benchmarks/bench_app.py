@@ -10,8 +10,15 @@
   what drawing costs on top of the work that cannot be avoided.
 - Also: the same crowd with the story (narrated log) hidden, and a sync party of 64
   hosts, whose cards are the most to draw.
+- The timeline on (issue 16): the same 1,000 guests in flight, and the 64 hosts (8
+  lanes drawn, all 64 recorded), with the lanes shown (``t``).
 
-Run: python benchmarks/bench_app.py [--seconds S]
+Another screen (a projector mode, say) is measured the same way by ``measure``: give
+it a factory ``(scenario) -> Screen``; the screen must have what ``PartyScreen`` has for
+this: ``advance(seconds)``, ``paused``, ``speed_index``, ``session.state`` and a count of
+drawn frames in ``frames`` (see ``party_screen`` and ``main``).
+
+Run: python benchmarks/bench_app.py [--seconds S] [--only timeline]
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.scenario import build_scenario  # noqa: E402
+from sim.scenario import Scenario, build_scenario  # noqa: E402
 from tui.app import create_app  # noqa: E402
 from tui.clock import SPEEDS  # noqa: E402
 from tui.screens.party import PartyScreen  # noqa: E402
@@ -37,16 +45,40 @@ MANY_HOSTS = {"model": "sync", "workers": 64, "cores": 8, "rate": 500, "cpu": "2
 WARMUP = 3.0  # party seconds before measuring: the house fills to ~1,000 guests
 from tui.clock import FPS  # noqa: E402  (the app's own timer rate)
 
+ScreenFactory = Callable[[Scenario], "PartyScreen"]  # any screen with PartyScreen's clock
 
-async def watch(values: dict, seconds: float, story: bool = True) -> dict:
-    app = create_app(build_scenario(values), start="party", paused=True, fps=FPS)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, PartyScreen)
-        screen.advance(WARMUP)
+
+def party_screen(scenario: Scenario) -> PartyScreen:
+    return PartyScreen(scenario, paused=True, fps=FPS)
+
+
+async def watch(values: dict, seconds: float, story: bool = True,
+                timeline: bool = False) -> dict:
+    """Free play's party screen, as the app opens it, the story and timeline as asked."""
+
+    def prepare(screen: PartyScreen) -> None:
         if not story:
             screen.action_toggle_log()
+        if timeline:
+            screen.action_toggle_timeline()
+
+    return await measure(party_screen, values, seconds, prepare=prepare)
+
+
+async def measure(factory: ScreenFactory, values: dict, seconds: float,
+                  size: tuple[int, int] = (120, 40),
+                  prepare: Callable[[PartyScreen], None] | None = None) -> dict:
+    """Frames per second and CPU of the screen ``factory`` makes for ``values``, pushed on
+    the app, warmed up ``WARMUP`` party seconds, then watched at x1 for ``seconds``."""
+    app = create_app(build_scenario(values), paused=True, fps=FPS)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        screen = factory(build_scenario(values))
+        await app.push_screen(screen)
+        await pilot.pause()
+        screen.advance(WARMUP)
+        if prepare is not None:
+            prepare(screen)
         screen.speed_index = SPEEDS.index(1.0)
         inside = len(screen.session.state.arrival)
         screen.paused = False
@@ -88,10 +120,42 @@ def report(name: str, result: dict, values: dict) -> None:
         print(f"  app / reference        {result['cpu'] / ref_per_wall:.1f}x")
 
 
+def timeline_cost(values: dict, seconds: float = 5.0) -> None:
+    """The timeline alone, no app: CPU per event recorded, per frame rendered (120 cols)."""
+    from tui.driver import SimDriver
+    from tui.widgets.timeline import Timeline, TimelineView
+
+    driver = SimDriver(build_scenario(values))
+    events = driver.advance(WARMUP + seconds)
+    timeline = Timeline()
+    start = time.process_time()
+    timeline.feed(events)
+    fed = time.process_time() - start
+    view = TimelineView(timeline)  # its rows as Textual strips of segments, as drawn
+    start = time.process_time()
+    for _ in range(50):
+        view.picture(120)
+    drawn = (time.process_time() - start) / 50
+    print(f"  timeline alone: {fed / len(events) * 1e6:.2f} us per event recorded "
+          f"({len(events)} events), {drawn * 1000:.2f} ms per frame drawn at 120 columns")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="wall seconds measured")
+    parser.add_argument("--only", choices=["timeline"], help="only the timeline's rows")
     args = parser.parse_args()
+    shown = asyncio.run(watch(CROWD, args.seconds, timeline=True))
+    report("1,000 guests in flight (async), timeline shown", shown, CROWD)
+    hidden = asyncio.run(watch(CROWD, args.seconds, timeline=False))
+    per_frame = [r["cpu"] / max(r["fps"], 1e-9) for r in (shown, hidden)]
+    print(f"  same, timeline hidden: {hidden['fps']:.1f} frames/s, {hidden['cpu']:.2f} of a "
+          f"core; CPU per frame shown/hidden {per_frame[0] / per_frame[1]:.2f}x")
+    timeline_cost(CROWD)
+    report("64 sync hosts, 500 guests/s, timeline shown",
+           asyncio.run(watch(MANY_HOSTS, args.seconds, timeline=True)), MANY_HOSTS)
+    if args.only:
+        return 0
     report("1,000 guests in flight (async), story shown",
            asyncio.run(watch(CROWD, args.seconds)), CROWD)
     report("1,000 guests in flight (async), story hidden",

@@ -46,6 +46,7 @@ import threading
 import time
 from collections import deque
 from typing import Any
+from urllib.parse import urlsplit
 
 from sim.live.report import FLUSH_EVERY
 from sim.scenario import Scenario
@@ -54,6 +55,7 @@ from tui.session import rebuild
 
 LIVE_DURATION = 600.0  # s: the load generator's hard cap; free play restarts past it
 READ_CHUNK = 65536
+LINE_EVERY = 0.1  # s between two reads of the kernel's accept queue
 HOLD = FLUSH_EVERY + 0.05  # s the live clock runs behind: one batch of reports, a margin
 
 
@@ -167,6 +169,8 @@ class LiveDriver:
         self._gen_thread: threading.Thread | None = None
         self._closed = False
         self._lock = threading.Lock()
+        self.generator: Any = None
+        self._line: tuple[float, int | None] = (-1.0, None)  # (read at, accept queue)
         atexit.register(self.close)
 
     # --- starting (blocking: the app runs it in a thread worker) ---------------------
@@ -195,6 +199,7 @@ class LiveDriver:
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
             self.ready.set()
             return
+        self.generator = generator
         self._gen_thread = threading.Thread(target=self._generate, args=(generator,),
                                             name="partyhost-loadgen", daemon=True)
         self._gen_thread.start()
@@ -236,6 +241,22 @@ class LiveDriver:
         while held and held[0][0] <= now:
             out.append(heapq.heappop(held)[2])
         return out
+
+    def line_now(self) -> tuple[int | None, int]:
+        """The real line: (guests in the kernel's accept queue, read at most every
+        ``LINE_EVERY`` s, None before the server listens; guests the generator sent that
+        have no answer yet). The server reports a guest only once accepted, so a frozen
+        loop's line is seen here, not in its reports (``sim.live.acceptq``)."""
+        from sim.live.acceptq import accept_queue
+
+        at, queue = self._line
+        now = time.monotonic()
+        if now - at >= LINE_EVERY and self.server is not None and not self._closed:
+            port = urlsplit(self.server.url).port
+            queue = accept_queue(port) if port else None
+            self._line = (now, queue)
+        generator = self.generator
+        return queue, (generator.in_flight if generator is not None else 0)
 
     def step(self) -> list[Event]:
         return []

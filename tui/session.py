@@ -87,6 +87,9 @@ class PartySession:
         self.driver: Driver = driver_factory(scenario)
         self.state = PartyState()
         self.theory = theory_for(scenario)
+        # more sinks of every folded event, in batches (the timeline); a restart sends a
+        # new ServerStarted, a step back the replayed events from the start
+        self.listeners: list[Callable[[list[Event]], None]] = []
 
     @property
     def live(self) -> bool:
@@ -132,6 +135,8 @@ class PartySession:
             if narration is not None:
                 told.append((event.t, narration))
             state(event)
+        for listener in self.listeners:
+            listener(events)
         return told, cut
 
     def advance(self, dt: float, tell: int = 0, budget: float | None = None
@@ -155,4 +160,6 @@ class PartySession:
         events = self.driver.rewind(self.state.events - 1)
         self.state = PartyState()
         self.state.feed(events)
+        for listener in self.listeners:
+            listener(events)
         return True

@@ -25,6 +25,7 @@ from tui.session import PartySession, rebuild
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView
 from tui.widgets.status import speed_label
+from tui.widgets.timeline import TimelineView
 
 TABLE_RATE = 4.0  # numbers table refreshes per wall second, at most
 
@@ -55,10 +56,15 @@ class SideView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(classes="side-title")
         yield DoorLine(self.session.state, self.session.service)
+        timeline = TimelineView(service=self.session.service)
+        timeline.display = False  # t shows both sides' timelines
+        self.session.listeners.append(timeline.timeline.feed)
+        yield timeline
         yield HostsView(self.session.state)
 
     def draw(self) -> None:
         s = self.session
+        self.query_one(TimelineView).show(s.service, s.state.now)
         self.query_one(".side-title", Static).update(
             f"{s.scenario.model}  [dim]{s.scenario.real_command}[/dim]")
         self.query_one(DoorLine).show(s.state, s.service)
@@ -102,6 +108,7 @@ class CompareScreen(Screen):
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus,underscore", "slower", "Slower"),
         Binding("greater_than_sign", "skip", "+1s", show=False),
+        Binding("t", "toggle_timeline", "Timelines"),
         Binding("m", "next_partner", "Other model"),
         Binding("r", "restart", "Restart"),
     ]
@@ -174,6 +181,12 @@ class CompareScreen(Screen):
 
     def action_skip(self) -> None:
         self.advance(1.0)
+        self.draw(force=True)
+
+    def action_toggle_timeline(self) -> None:
+        """Both parties' hosts over the last seconds, one above the other's numbers."""
+        for timeline in self.query(TimelineView):
+            timeline.display = not timeline.display
         self.draw(force=True)
 
     def action_restart(self) -> None:

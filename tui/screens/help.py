@@ -29,6 +29,7 @@ HELP = """\
 | `escape` | back: from the party to the welcome, from compare to the party |
 | `l` | live: a real server on this machine, hit by a real load generator |
 | `n` | show / hide the story (narrated log) |
+| `t` | show / hide the timeline: each host's last seconds, and the line (both, in compare) |
 | `?` | this help; `escape` closes it |
 | `ctrl+p` | every action, and the themes, in the command palette |
 | `q` | quit |

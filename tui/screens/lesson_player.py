@@ -50,6 +50,7 @@ from tui.session import PartySession
 from tui.state import PartyState
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView
+from tui.widgets.timeline import Timeline, TimelineView
 
 # The rows of the numbers table: (result name, label with the real term, format)
 ROWS = [
@@ -96,6 +97,7 @@ class PartyPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("no party in this step", id="pane-title")
         yield DoorLine(PartyState())
+        yield TimelineView()
         yield HostsView(PartyState())
 
     def on_mount(self) -> None:
@@ -111,6 +113,9 @@ class PartyPane(Vertical):
         if self.session is not None:
             self.session.close()
         self.session = PartySession(scenario)
+        timeline = self.query_one(TimelineView)  # a column per tenth of a wall second
+        timeline.timeline = Timeline(span=0.1 * watch_speed(scenario))
+        self.session.listeners.append(timeline.timeline.feed)
         self.label = label
         note = "slowed down to watch" if self.animate else "paused"
         self.query_one("#pane-title", Static).update(
@@ -132,6 +137,7 @@ class PartyPane(Vertical):
             return
         state = self.session.state
         self.query_one(DoorLine).show(state, self.session.service)
+        self.query_one(TimelineView).show(self.session.service, state.now)
         self.query_one(HostsView).show(state)
 
     def on_unmount(self) -> None:

@@ -29,6 +29,7 @@ from tui.widgets.hosts import HostsView
 from tui.widgets.log import PER_FRAME, NarratedLog
 from tui.widgets.numbers import NumbersPanel
 from tui.widgets.status import StatusBar
+from tui.widgets.timeline import TimelineView
 
 PAUSED_HINT = "paused: space to run"
 
@@ -48,6 +49,7 @@ class PartyScreen(Screen):
         Binding("c", "controls", "Controls"),
         Binding("v", "compare", "Compare"),
         Binding("l", "live", "Live"),
+        Binding("t", "toggle_timeline", "Timeline"),
         Binding("n", "toggle_log", "Story"),
     ]
 
@@ -70,6 +72,10 @@ class PartyScreen(Screen):
         yield Header()
         yield StatusBar(id="status")
         yield DoorLine(state, self.session.service, id="door")
+        timeline = TimelineView(service=self.session.service, id="timeline")
+        timeline.display = False  # t shows it
+        self.session.listeners.append(timeline.timeline.feed)
+        yield timeline
         with Horizontal(id="middle"):
             yield HostsView(state, id="hosts")
             yield NumbersPanel(state, self.session.theory, id="numbers")
@@ -122,8 +128,13 @@ class PartyScreen(Screen):
             live=s.live, title=f"{s.scenario.model} · {s.scenario.real_command}",
             now=state.now, speed=self.speed, paused=self.paused, events=state.events,
             note="slowed: too many guests for this speed" if self.lagging else self.note)
-        self.query_one(DoorLine).show(state, s.service)
+        kernel = s.driver.line_now() if s.live else None  # type: ignore[attr-defined]
+        self.query_one(DoorLine).show(state, s.service, kernel)
         self.query_one(HostsView).show(state)
+        timeline = self.query_one(TimelineView)
+        if kernel is not None:
+            timeline.timeline.note_line(kernel[0] or 0)
+        timeline.show(s.service, state.now)
         self.query_one(NumbersPanel).show(state, s.theory, live=s.live, force=self.paused)
 
     # --- actions -------------------------------------------------------------------
@@ -187,6 +198,12 @@ class PartyScreen(Screen):
     def action_toggle_log(self) -> None:
         story = self.query_one(NarratedLog)
         story.display = not story.display
+
+    def action_toggle_timeline(self) -> None:
+        """Show or hide the lanes of the hosts over the last seconds (always recorded)."""
+        timeline = self.query_one(TimelineView)
+        timeline.display = not timeline.display
+        self.draw()
 
     def action_controls(self) -> None:
         if self.session.live:

@@ -17,6 +17,7 @@ from textual.widget import Widget
 from tui.state import PartyState
 
 LEAVING = 1.5  # seconds of party time a turned-away guest stays on screen
+KNOCKS = 6  # guests drawn knocking again outside before a count
 
 
 def wait_style(waited: float, service: float) -> str:
@@ -33,7 +34,7 @@ class DoorLine(Widget):
     """The line outside the door (listen backlog) and the guests turned away."""
 
     DEFAULT_CSS = """
-    DoorLine { height: 3; }
+    DoorLine { height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, state: PartyState, service: float = 0.05, **kwargs) -> None:
@@ -41,11 +42,20 @@ class DoorLine(Widget):
         self.state = state
         self.service = service
         self._drawn = -1
+        self.kernel: tuple[int | None, int] | None = None  # live: (accept queue, unanswered)
 
-    def show(self, state: PartyState, service: float | None = None) -> None:
-        """Draw ``state`` (a new one after a restart), only if the door changed."""
+    def show(self, state: PartyState, service: float | None = None,
+             kernel: tuple[int | None, int] | None = None) -> None:
+        """Draw ``state`` (a new one after a restart), only if the door changed.
+
+        ``kernel``, live only: the accept queue read from the kernel and the guests the
+        generator sent with no answer yet (``LiveDriver.line_now``); the server cannot
+        report guests it has not accepted, so these are the real line."""
         if service is not None:
             self.service = service
+        if kernel != self.kernel:
+            self.kernel = kernel
+            self._drawn = -1
         if state is not self.state:
             self.state, self._drawn = state, -1
         if self._drawn != state.v_door:
@@ -86,15 +96,26 @@ class DoorLine(Widget):
             text.append("(one per host, --reuse-port) ", style="dim")
             text.append(f"{waiting}", style="bold")
             text.append(" waiting  ", style="dim")
+        elif self.kernel is not None:  # live: the kernel's count, beyond the reports
+            queue, unanswered = self.kernel
+            unseen = queue or 0  # a live server reports a guest once accepted: never these
+            waiting += unseen
+            text.append("(kernel accept queue) " if queue is not None
+                        else "(listen backlog) ", style="dim")
+            text.append(f"{waiting}", style="bold red" if unseen else "bold")
+            text.append(f"/{s.backlog} waiting, ", style="dim")
+            text.append(f"{unanswered}", style="bold")
+            text.append(" sent, no answer yet  ", style="dim")
         else:
             text.append("(listen backlog) ", style="dim")
             text.append(f"{waiting}", style="bold")
             text.append(f"/{s.backlog} waiting  ", style="dim")
         outside = ""
         if s.knocking_now or s.half_open_now:  # guests outside who will try again
-            outside = f"  outside: {len(s.knocking_now)} knocking again"
-            if s.half_open_now:
-                outside += f", {len(s.half_open_now)} think they are in (half-open)"
+            knocking, half_open = len(s.knocking_now), len(s.half_open_now)
+            outside = f"  outside: {'↻' * min(knocking, KNOCKS)} {knocking} knock again"
+            if half_open:
+                outside += f", {'◐' * min(half_open, KNOCKS)} {half_open} half-open"
         room = width - text.cell_len - 10 - len(outside)
         if s.line_per_host:  # --reuse-port: a line per host process, side by side
             self._lines_per_host(text, room)
@@ -104,6 +125,9 @@ class DoorLine(Widget):
             if shown >= room:
                 break
             text.append("●", style=wait_style(s.now - arrival, self.service))
+            shown += 1
+        while shown < min(waiting, room):  # live: in the kernel, not reported: no age known
+            text.append("○", style="bold red")
             shown += 1
         if waiting > shown and not s.line_per_host:
             text.append(f" +{waiting - shown}", style="bold")

@@ -91,7 +91,28 @@ def rooms_line(state: PartyState) -> Text:
                     style="bold red")
     busy = state.busy_hosts()
     text.append(f"   busy hosts {busy}/{max(state.hosts, 1)}", style="dim")
+    kitchen_line(text, state)
     return text
+
+
+KITCHEN_GLYPHS = 8  # guests drawn at the kitchen before a count
+
+
+def kitchen_line(text: Text, state: PartyState) -> None:
+    """The kitchen with the guests in it (io and db phases), and, where hosts stay with
+    their guest, the hosts standing idle beside them: the picture of a sync server's
+    cost, where an event loop's kitchen holds no host."""
+    if state.is_loop:
+        at = sum(1 for loop in state.loops for p in loop.guests.values() if p in (IO, DB))
+    else:
+        at = sum(1 for host in state.host_list if host.phase in (IO, DB))
+    if not at:
+        return
+    text.append("  kitchen ", style="bold yellow")
+    text.append("○" * min(at, KITCHEN_GLYPHS), style="yellow")
+    text.append(f" {at}", style="bold")
+    text.append(", no host held" if state.is_loop else ", hosts idle",
+                style="dim" if state.is_loop else "yellow")
 
 
 class HostsView(Widget):
