@@ -11,6 +11,7 @@ SimPy: the session's driver does, or, live, a server's reports.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from textual import work
@@ -19,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 
 from sim.scenario import Scenario
 from tui.clock import DEFAULT_SPEED, FPS, FRAME_BUDGET, SPEEDS, WallClock
@@ -31,6 +32,18 @@ from tui.widgets.numbers import NumbersPanel
 from tui.widgets.status import StatusBar
 
 PAUSED_HINT = "paused: space to run"
+WARM_UP = 4.0  # s of party time free play has already run when it opens: guests to see
+
+
+def suggestion_for(scenario: Scenario, theory_max: float) -> str:
+    """Free play's one suggested experiment: push a sync house past what it can serve,
+    then let an event loop take the same guests (the line is what changes)."""
+    if math.isinf(theory_max) or theory_max <= 0:
+        return "Try this: press c, change the model, Apply, and watch the line."
+    more = math.ceil(theory_max * 1.15)
+    return (f"Try this: press c, set guests per second to {more} (these hosts serve at most "
+            f"{theory_max:.0f}/s) and Apply: watch the line grow. Then c again, model async, "
+            "and watch the line.")
 
 
 class PartyScreen(Screen):
@@ -49,11 +62,19 @@ class PartyScreen(Screen):
         Binding("v", "compare", "Compare"),
         Binding("l", "live", "Live"),
         Binding("n", "toggle_log", "Story"),
+        Binding("o", "lessons", "Lessons"),
     ]
 
-    def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = FPS) -> None:
+    def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = FPS,
+                 free_play: bool = False) -> None:
+        """``free_play``: opened from the welcome, so it opens ``WARM_UP`` s on, with
+        guests in the house, and shows one suggested experiment."""
         super().__init__()
         self.session = PartySession(scenario)
+        self.suggestion = ""
+        if free_play:
+            self.session.advance(WARM_UP)
+            self.suggestion = suggestion_for(scenario, self.session.theory.saturation)
         self.paused = paused
         self.fps = fps
         self.speed_index = DEFAULT_SPEED
@@ -74,6 +95,8 @@ class PartyScreen(Screen):
             yield HostsView(state, id="hosts")
             yield NumbersPanel(state, self.session.theory, id="numbers")
         yield NarratedLog(id="story")
+        if self.suggestion:
+            yield Static(self.suggestion, id="suggestion")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -219,6 +242,13 @@ class PartyScreen(Screen):
         self.paused = True
         self.draw()
         self.post_message(self.CompareAsked(self.scenario))
+
+    def action_lessons(self) -> None:
+        """The lesson picker over the party (which waits: it ticks only on top); Esc there
+        comes back here."""
+        from tui.screens.lesson_picker import open_lessons
+
+        open_lessons(self.app)
 
     def action_live(self) -> None:
         self.app.toggle_live(self)  # type: ignore[attr-defined]

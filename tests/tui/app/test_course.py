@@ -1,0 +1,153 @@
+"""The course in the app (issue 16): the welcome continues a lesson, the picker lists
+every lesson with its progress, a lesson's last step leads to the next, Esc goes back.
+
+Three tiny lessons (01, 06, 07; one 20-guest party each, well under a second to run)
+stand in for the shipped ones through ``PARTYHOST_LESSONS_DIR``: the shipped lessons 6
+and 7 take seconds of CPU to run, and the player runs a step as it opens it. The picker
+and the welcome are checked against the real lesson folder separately (titles and
+minutes only, nothing runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from textual.widgets import Button, OptionList
+
+from tui.app import create_app
+from tui.lessonbook import library
+from tui.lessonbook.progress import ENV as STATE_ENV
+from tui.screens.lesson_picker import LessonPickerScreen, lesson_entries
+from tui.screens.lesson_player import LessonScreen
+from tui.screens.welcome import WelcomeScreen, course_position
+
+SIZE = (120, 36)
+
+TINY = """---
+title: Tiny {n}
+summary: Two short steps, for the course's tests.
+minutes: {minutes}
+covers: tests
+---
+
+# Tiny {n}
+
+## A party
+
+```scenario small
+model = "sync"
+io = 10
+rate = 5
+guests = 20
+```
+
+Guests spent {{{{ small.mean }}}} ms.
+
+## The end
+
+Nothing more to see.
+"""
+
+
+@pytest.fixture
+def tiny_course(tmp_path, monkeypatch):
+    """Lessons 1, 6 and 7 of two steps each; lesson 1 done, lesson 6 open at its last step."""
+    lessons, state = tmp_path / "lessons", tmp_path / "state"
+    lessons.mkdir()
+    state.mkdir()
+    for n in (1, 6, 7):
+        (lessons / f"{n:02d}-tiny-{n}.md").write_text(TINY.format(n=n, minutes=n + 1))
+    progress = {"lessons": {"01-tiny-1": {"step": 1, "steps": 2, "done": True,
+                                          "predictions": {}},
+                            "06-tiny-6": {"step": 1, "steps": 2, "done": False,
+                                          "predictions": {}}},
+                "last": "06-tiny-6"}
+    (state / "progress.json").write_text(json.dumps(progress))
+    monkeypatch.setenv(library.ENV, str(lessons))
+    monkeypatch.setenv(STATE_ENV, str(state))
+    return state
+
+
+async def click_option(pilot, index: int) -> None:
+    """One mouse click on the ``index``-th lesson of the picker."""
+    box = pilot.app.screen.query_one(OptionList)
+    line = box._index_to_line[index]  # the option's first line inside the list
+    top = box.content_region.y - box.region.y
+    await pilot.click(box, offset=(6, top + line))
+
+
+def test_the_course_continue_pick_next_lesson_and_back(tiny_course) -> None:
+    async def run() -> None:
+        app = create_app(paused=True)
+        async with app.run_test(size=SIZE) as pilot:
+            welcome = app.screen
+            assert isinstance(welcome, WelcomeScreen)
+            label = str(welcome.query_one("#lesson", Button).label)
+            assert label == "1  Continue lesson 6: Tiny 6 (step 2/2)", label
+
+            await pilot.click("#lessons")  # the picker, by mouse
+            picker = app.screen
+            assert isinstance(picker, LessonPickerScreen)
+            box = picker.query_one(OptionList)
+            assert app.focused is box and box.option_count == 3
+            shown = [str(box.get_option_at_index(i).prompt.columns[3]._cells[0])
+                     for i in range(3)]
+            assert shown[0].startswith("✓ done") and "step 2/2" in shown[1]
+            assert shown[2] == "new"
+            assert box.highlighted == 1  # the first lesson not done
+
+            await pilot.press("enter")  # lesson 6, where the learner left it: its last step
+            lesson = app.screen
+            assert isinstance(lesson, LessonScreen) and lesson.lesson.number == 6
+            assert lesson.index == 1
+            button = lesson.query_one("#next-lesson", Button)
+            assert button.display and str(button.label) == "Next lesson: 7 Tiny 7 →"
+            assert app.focused is button  # nothing to answer: Enter goes on
+            await pilot.click("#next-lesson")
+            await pilot.pause()
+            seventh = app.screen
+            assert isinstance(seventh, LessonScreen) and seventh.lesson.number == 7
+            assert seventh.index == 0 and not seventh.query_one("#next-lesson").display
+            assert not seventh.check_action("next_lesson", ())  # n only at the last step
+
+            await pilot.press("escape")  # back to where it came from: the picker
+            await pilot.pause()
+            assert app.screen is picker
+            await click_option(pilot, 2)  # the picker opens lesson 7 by a click
+            await pilot.pause()
+            assert isinstance(app.screen, LessonScreen) and app.screen.lesson.number == 7
+            await pilot.press("ctrl+n")  # its last step: n (or →) goes on; none after 7
+            await pilot.pause()
+            assert app.screen.check_action("next_lesson", ())
+            assert str(app.screen.query_one("#next-lesson", Button).label) == "All lessons"
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.screen is picker and len(app.screen_stack) == 3  # one picker, ever
+
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is welcome
+            label = str(welcome.query_one("#lesson", Button).label)
+            assert label == "1  All 3 lessons done: lesson 1 again", label
+
+
+    asyncio.run(run())
+
+
+def test_the_course_position_names_the_lesson_to_go_on_with() -> None:
+    """Every lesson that ships is listed with its title and minutes; the welcome's first
+    button follows the progress (nothing runs here)."""
+    entries = lesson_entries()
+    assert [e.number for e in entries] == [int(p.name.split("-")[0])
+                                           for p in library.lesson_files()]
+    assert len(entries) >= 13 and all(e.minutes > 0 and e.status == "new" for e in entries)
+    assert course_position(entries) == (1, "Start lesson 1: Meet the hosts")
+    done = [e.__class__(**{**e.__dict__, "status": "done"}) if e.number <= 6 else e
+            for e in entries]
+    assert course_position(done, done[5].key) == (7, "Continue with lesson 7: Chatty guests")
+    begun = [e.__class__(**{**e.__dict__, "status": "step 3/5 (1/1 predicted right)"})
+             if e.number == 4 else e for e in entries]
+    assert course_position(begun, begun[3].key) == (
+        4, "Continue lesson 4: Many hosts, one line (step 3/5)")
