@@ -49,7 +49,8 @@ class ControlsScreen(ModalScreen[Scenario | None]):
         s = self.scenario
         with Vertical(id="controls"):
             yield Static("[b]Controls[/b] · the party restarts with the same seed "
-                         "(Enter or Ctrl+S applies, Escape cancels)", id="controls-title")
+                         "(Enter in a field or Ctrl+S applies, Escape cancels)",
+                         id="controls-title")
             with VerticalScroll(id="controls-scroll"), Grid(id="controls-grid"):
                 yield Label("model [dim](server)[/dim]")
                 yield Select([(f"{m} · {SERVERS[m].summary}", m) for m in NAMES], value=s.model,

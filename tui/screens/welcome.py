@@ -17,7 +17,7 @@ from textual.widgets import Button, Footer, Header, Static
 
 from tui.lessonbook.progress import Progress
 from tui.screens import optional_screen
-from tui.screens.lesson_picker import LessonEntry, lesson_entries, open_lessons
+from tui.screens.lesson_picker import course_position, lesson_entries, open_lessons
 
 BANNER = """\
 [b]partyhost[/b]
@@ -95,36 +95,3 @@ class WelcomeScreen(Screen):
             return
         self.app.push_screen(demo())
 
-
-def course_position(entries: list[LessonEntry], last: str | None = None) -> tuple[int, str]:
-    """The lesson the welcome offers, and its button's words.
-
-    The lesson opened last (``last``, a key) is continued if it is not done; after a
-    lesson done, the next one not done; otherwise the first lesson begun, or the first
-    not done. A newcomer starts at lesson 1, and so does a learner who has done them
-    all (to go over them again).
-    """
-    if not entries:
-        return 1, "Start lesson 1"
-    keys = [e.key for e in entries]
-    at = keys.index(last) if last in keys else None
-    if at is not None and not entries[at].done:
-        return _continue(entries[at])
-    later = entries[at + 1:] if at is not None else []
-    after = next((e for e in later if not e.done), None)
-    if after is not None:
-        return after.number, f"Continue with lesson {after.number}: {after.title}"
-    begun = next((e for e in entries if e.started), None)
-    if begun is not None:
-        return _continue(begun)
-    todo = next((e for e in entries if not e.done), None)
-    if todo is None:
-        return entries[0].number, f"All {len(entries)} lessons done: lesson 1 again"
-    if not any(e.done for e in entries):
-        return todo.number, f"Start lesson {todo.number}: {todo.title}"
-    return todo.number, f"Continue with lesson {todo.number}: {todo.title}"
-
-
-def _continue(entry: LessonEntry) -> tuple[int, str]:
-    step = entry.status.split(" (")[0]
-    return entry.number, f"Continue lesson {entry.number}: {entry.title} ({step})"

@@ -19,9 +19,9 @@ from textual.widgets import Button, OptionList
 from tui.app import create_app
 from tui.lessonbook import library
 from tui.lessonbook.progress import ENV as STATE_ENV
-from tui.screens.lesson_picker import LessonPickerScreen, lesson_entries
+from tui.screens.lesson_picker import LessonPickerScreen, course_position, lesson_entries
 from tui.screens.lesson_player import LessonScreen
-from tui.screens.welcome import WelcomeScreen, course_position
+from tui.screens.welcome import WelcomeScreen
 
 SIZE = (120, 36)
 
@@ -96,7 +96,7 @@ def test_the_course_continue_pick_next_lesson_and_back(tiny_course) -> None:
                      for i in range(3)]
             assert shown[0].startswith("✓ done") and "step 2/2" in shown[1]
             assert shown[2] == "new"
-            assert box.highlighted == 1  # the first lesson not done
+            assert box.highlighted == 1  # the lesson the welcome offers
 
             await pilot.press("enter")  # lesson 6, where the learner left it: its last step
             lesson = app.screen
