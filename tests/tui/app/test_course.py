@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from textual.widgets import Button, OptionList
@@ -70,6 +71,21 @@ def tiny_course(tmp_path, monkeypatch):
     return state
 
 
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run until ``condition()``: a screen switch can take a few frames on a
+    loaded machine, and a pause alone then looks at the screen before it."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the screen to change"
+        await pilot.pause(0.02)
+
+
+def on_top(app, kind: type, number: int | None = None):
+    """A condition: ``kind`` is the top screen (the lesson ``number``, if given)."""
+    return lambda: isinstance(app.screen, kind) and (
+        number is None or app.screen.lesson.number == number)
+
+
 async def click_option(pilot, index: int) -> None:
     """One mouse click on the ``index``-th lesson of the picker."""
     box = pilot.app.screen.query_one(OptionList)
@@ -88,6 +104,7 @@ def test_the_course_continue_pick_next_lesson_and_back(tiny_course) -> None:
             assert label == "1  Continue lesson 6: Tiny 6 (step 2/2)", label
 
             await pilot.click("#lessons")  # the picker, by mouse
+            await until(pilot, on_top(app, LessonPickerScreen))
             picker = app.screen
             assert isinstance(picker, LessonPickerScreen)
             box = picker.query_one(OptionList)
@@ -99,39 +116,39 @@ def test_the_course_continue_pick_next_lesson_and_back(tiny_course) -> None:
             assert box.highlighted == 1  # the lesson the welcome offers
 
             await pilot.press("enter")  # lesson 6, where the learner left it: its last step
+            await until(pilot, on_top(app, LessonScreen, 6))
             lesson = app.screen
             assert isinstance(lesson, LessonScreen) and lesson.lesson.number == 6
             assert lesson.index == 1
             button = lesson.query_one("#next-lesson", Button)
             assert button.display and str(button.label) == "Next lesson: 7 Tiny 7 →"
             assert app.focused is button  # nothing to answer: Enter goes on
-            await pilot.click("#next-lesson")
+            await until(pilot, lambda: button.region.width > 0)  # drawn where it is clicked
             await pilot.pause()
+            await pilot.click("#next-lesson")
+            await until(pilot, on_top(app, LessonScreen, 7))
             seventh = app.screen
             assert isinstance(seventh, LessonScreen) and seventh.lesson.number == 7
             assert seventh.index == 0 and not seventh.query_one("#next-lesson").display
             assert not seventh.check_action("next_lesson", ())  # n only at the last step
 
             await pilot.press("escape")  # back to where it came from: the picker
-            await pilot.pause()
-            assert app.screen is picker
+            await until(pilot, lambda: app.screen is picker)
+            await pilot.pause()  # the list, reloaded on resume, laid out again
             await click_option(pilot, 2)  # the picker opens lesson 7 by a click
-            await pilot.pause()
-            assert isinstance(app.screen, LessonScreen) and app.screen.lesson.number == 7
+            await until(pilot, on_top(app, LessonScreen, 7))
             await pilot.press("ctrl+n")  # its last step: n (or →) goes on; none after 7
-            await pilot.pause()
+            await until(pilot, lambda: app.screen.index == 1)
             assert app.screen.check_action("next_lesson", ())
             assert str(app.screen.query_one("#next-lesson", Button).label) == "All lessons"
             await pilot.press("n")
-            await pilot.pause()
-            assert app.screen is picker and len(app.screen_stack) == 3  # one picker, ever
+            await until(pilot, lambda: app.screen is picker)
+            assert len(app.screen_stack) == 3  # one picker, ever
 
             await pilot.press("escape")
-            await pilot.pause()
-            assert app.screen is welcome
+            await until(pilot, lambda: app.screen is welcome)
             label = str(welcome.query_one("#lesson", Button).label)
             assert label == "1  All 3 lessons done: lesson 1 again", label
-
 
     asyncio.run(run())
 
