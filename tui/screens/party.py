@@ -36,14 +36,24 @@ WARM_UP = 4.0  # s of party time free play has already run when it opens: guests
 
 
 def suggestion_for(scenario: Scenario, theory_max: float) -> str:
-    """Free play's one suggested experiment: push a sync house past what it can serve,
-    then let an event loop take the same guests (the line is what changes)."""
-    if math.isinf(theory_max) or theory_max <= 0:
+    """Free play's one suggested experiment, for the party on screen: push a house past
+    what it can serve, then let an event loop take the same guests (the line is what
+    changes), then look at both side by side. Each Apply of the controls moves it on."""
+    rate = scenario.rate if not scenario.users else None
+    if math.isinf(theory_max) or theory_max <= 0 or rate is None:
         return "Try this: press c, change the model, Apply, and watch the line."
-    more = math.ceil(theory_max * 1.15)
-    return (f"Try this: press c, set guests per second to {more} (these hosts serve at most "
-            f"{theory_max:.0f}/s) and Apply: watch the line grow. Then c again, model async, "
-            "and watch the line.")
+    most = f"these hosts serve at most {theory_max:.0f}/s"
+    if rate > theory_max and scenario.model != "async":
+        return (f"The line grows without end: {most}. Try this: press c, model async, "
+                "Apply, and watch the line.")
+    if rate > theory_max:
+        return f"The line grows without end: {most}. Press c and lower guests per second."
+    if scenario.model != "async":
+        more = math.ceil(theory_max * 1.15)
+        return (f"Try this: press c, set guests per second to {more} ({most}) and Apply: "
+                "watch the line grow. Then c again, model async, and watch the line.")
+    return ("Try this: press v to see the same guests at a contrasting server, side by "
+            "side; or c to push the guests per second higher.")
 
 
 class PartyScreen(Screen):
@@ -198,6 +208,9 @@ class PartyScreen(Screen):
     def action_restart(self, scenario: Scenario | None = None) -> None:
         self.session.restart(scenario)
         self.query_one(NarratedLog).clear()
+        if self.suggestion:  # free play: the next experiment, for the party now on screen
+            self.suggestion = suggestion_for(self.scenario, self.session.theory.saturation)
+            self.query_one("#suggestion", Static).update(self.suggestion)
         if self.session.live:
             self.start_live(self.session.driver)
         self.draw()

@@ -168,3 +168,21 @@ def test_the_course_position_names_the_lesson_to_go_on_with() -> None:
              if e.number == 4 else e for e in entries]
     assert course_position(begun, begun[3].key) == (
         4, "Continue lesson 4: Many hosts, one line (step 3/5)")
+
+
+def test_free_play_suggests_the_next_experiment_for_the_party_on_screen() -> None:
+    """Push sync past its ceiling, then hand the same guests to one event loop, then
+    compare: each Apply of the controls brings the next step (theory's ceiling, from
+    sim.theory: 4 hosts x 1/(5 + 100 ms) = 38/s)."""
+    from sim.scenario import build_scenario
+    from tui.screens.party import suggestion_for
+    from tui.session import FREE_PLAY, theory_for
+
+    def hint(**changes) -> str:
+        scenario = build_scenario(FREE_PLAY).replace(**changes)
+        return suggestion_for(scenario, theory_for(scenario).saturation)
+
+    assert "set guests per second to 44 (these hosts serve at most 38/s)" in hint()
+    assert "grows without end" in hint(rate=44) and "model async" in hint(rate=44)
+    assert "press v" in hint(rate=44, model="async")
+    assert "lower guests per second" in hint(rate=400, model="async")
