@@ -300,6 +300,8 @@ class PartyScreen(Screen):
     def after_live_change(self, live: bool) -> None:
         """Clear the picture for a new source; controls wait until the party is simulated."""
         self.query_one(NarratedLog).clear()
+        for hint in self.query("#suggestion"):  # free play's experiment is for the model
+            hint.display = not live
         self.note = "" if not live else "starting the real server..."
         self.draw()
 
