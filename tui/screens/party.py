@@ -42,18 +42,17 @@ def suggestion_for(scenario: Scenario, theory_max: float) -> str:
     rate = scenario.rate if not scenario.users else None
     if math.isinf(theory_max) or theory_max <= 0 or rate is None:
         return "Try this: press c, change the model, Apply, and watch the line."
-    most = f"these hosts serve at most {theory_max:.0f}/s"
+    # one line at 100 columns: a second line would squeeze the chart out of the screen
+    most = f"max {theory_max:.0f}/s served"
     if rate > theory_max and scenario.model != "async":
-        return (f"The line grows without end: {most}. Try this: press c, model async, "
-                "Apply, and watch the line.")
+        return f"The line grows without end ({most}). Try this: press c, model async, Apply."
     if rate > theory_max:
-        return f"The line grows without end: {most}. Press c and lower guests per second."
+        return f"The line grows without end ({most}). Press c and lower guests per second."
     if scenario.model != "async":
         more = math.ceil(theory_max * 1.15)
-        return (f"Try this: press c, set guests per second to {more} ({most}) and Apply: "
-                "watch the line grow. Then c again, model async, and watch the line.")
-    return ("Try this: press v to see the same guests at a contrasting server, side by "
-            "side; or c to push the guests per second higher.")
+        return (f"Try this: press c, guests per second {more}, Apply: the line grows "
+                f"(max {theory_max:.0f}/s). Then model async.")
+    return "Try this: press v to see the same guests at another server, side by side."
 
 
 class PartyScreen(Screen):

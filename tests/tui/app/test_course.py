@@ -182,7 +182,8 @@ def test_free_play_suggests_the_next_experiment_for_the_party_on_screen() -> Non
         scenario = build_scenario(FREE_PLAY).replace(**changes)
         return suggestion_for(scenario, theory_for(scenario).saturation)
 
-    assert "set guests per second to 44 (these hosts serve at most 38/s)" in hint()
+    assert "press c, guests per second 44, Apply: the line grows (max 38/s)" in hint()
+    assert all(len(h) <= 96 for h in (hint(), hint(rate=44), hint(rate=400, model="async")))
     assert "grows without end" in hint(rate=44) and "model async" in hint(rate=44)
     assert "press v" in hint(rate=44, model="async")
     assert "lower guests per second" in hint(rate=400, model="async")

@@ -51,7 +51,7 @@ async def test_welcome_offers_three_ways_in_and_free_play_opens_the_party():
         # free play opens on a party already going, with one experiment suggested
         assert party.session.state.now >= 4.0 and party.session.state.served > 0
         hint = str(party.query_one("#suggestion").render())
-        assert "press c, set guests per second to 44" in hint and "at most 38/s" in hint
+        assert "press c, guests per second 44" in hint and "(max 38/s)" in hint
 
 
 def test_lesson_and_demo_open_their_screen_or_say_why_not(tmp_path, monkeypatch):
