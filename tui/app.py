@@ -64,8 +64,11 @@ class PartyHostApp(App[int]):
         self.push_screen(CompareScreen(message.scenario, partner_for(message.scenario),
                                        paused=self.start_paused, fps=self.fps))
 
-    def open_party(self, scenario: Scenario | None = None) -> PartyScreen:
-        screen = PartyScreen(scenario or self.scenario, paused=self.start_paused, fps=self.fps)
+    def open_party(self, scenario: Scenario | None = None, *,
+                   free_play: bool = False) -> PartyScreen:
+        """Push a party; ``free_play`` (from the welcome) opens it warmed up, with a hint."""
+        screen = PartyScreen(scenario or self.scenario, paused=self.start_paused, fps=self.fps,
+                             free_play=free_play)
         self.push_screen(screen)
         return screen
 

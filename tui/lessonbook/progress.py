@@ -13,7 +13,8 @@ directory it could not save to; once the app runs, a failed save is remembered i
 ``problem`` and the app goes on.
 
 Shape: ``{"lessons": {"05-kitchen": {"step": 2, "steps": 6, "done": false,
-"predictions": {"1": {"guess": "...", "right": true}}}}}``; steps count from 0.
+"predictions": {"1": {"guess": "...", "right": true}}}}, "last": "05-kitchen"}``; steps
+count from 0; ``last`` is the lesson opened most recently (the welcome continues it).
 """
 
 from __future__ import annotations
@@ -119,9 +120,16 @@ class Progress:
     def at_step(self, key: str, step: int, steps: int) -> None:
         entry = self.lesson(key)
         entry["step"], entry["steps"] = step, steps
+        self.data["last"] = key
         if step >= steps - 1:
             entry["done"] = True
         self.save()
+
+    @property
+    def last(self) -> str | None:
+        """The key of the lesson opened most recently, if any."""
+        last = self.data.get("last")
+        return last if isinstance(last, str) and last in self.data["lessons"] else None
 
     def predicted(self, key: str, step: int, guess: str, right: bool) -> None:
         self.lesson(key)["predictions"][str(step)] = {"guess": guess, "right": right}

@@ -5,6 +5,11 @@ Each field is a scenario key; Apply hands them all to ``build_scenario`` (throug
 does not close the form or crash: the ScenarioError's message is shown under the
 form and the guilty field is marked. A good scenario is handed back to the party
 screen, which restarts with it (same seed unless the seed field changed).
+
+Choosing another model needs no other edit: the knob fields follow the server table
+(``KNOBS``): a knob the new server lacks is emptied and greyed out (so ``--workers 4``
+never blocks the switch to one event loop), one it has shows the value carried over
+from the old server, or is empty with the new server's default as its hint.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ class ControlsScreen(ModalScreen[Scenario | None]):
         s = self.scenario
         with Vertical(id="controls"):
             yield Static("[b]Controls[/b] · the party restarts with the same seed "
-                         "(Enter or Ctrl+S applies, Escape cancels)", id="controls-title")
+                         "(Enter in a field or Ctrl+S applies, Escape cancels)",
+                         id="controls-title")
             with VerticalScroll(id="controls-scroll"), Grid(id="controls-grid"):
                 yield Label("model [dim](server)[/dim]")
                 yield Select([(f"{m} · {SERVERS[m].summary}", m) for m in NAMES], value=s.model,
@@ -60,7 +66,36 @@ class ControlsScreen(ModalScreen[Scenario | None]):
 
     def on_mount(self) -> None:
         """The first field has the focus, so Enter applies as the title says."""
-        self.query(Input).first().focus()
+        self.model = self.scenario.model
+        self.follow_model(self.model)
+        self.focus_first_field()
+
+    def focus_first_field(self) -> None:
+        next(field for field in self.query(Input) if not field.disabled).focus()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """Another model: its knobs, and the focus back on a field where Enter applies."""
+        model = str(event.value)
+        if event.select.id != "model" or model == getattr(self, "model", model):
+            return
+        self.model = model
+        self.follow_model(model)
+        self.focus_first_field()
+
+    def follow_model(self, model: str) -> None:
+        """Knob fields for ``model``: greyed out and empty where it has no such knob."""
+        row = server(model)
+        for key in KNOBS:
+            field = self.query_one(f"#{key}", Input)
+            if not row.has(key):
+                field.value, field.disabled = "", True
+                field.placeholder = f"{model} has no such knob"
+                continue
+            if field.disabled:  # given back: what the old server had, if it had it
+                field.value, field.disabled = self._value(key), False
+            default = row.default(key)
+            field.placeholder = f"empty = {model}'s default" + (
+                f" ({default})" if default is not None else " (no limit)")
 
     def _value(self, key: str) -> str:
         value = getattr(self.scenario, key)

@@ -27,6 +27,7 @@ HELP = """\
 | `v` | compare: this party beside another model, same guests |
 | `m` | (in compare) set another model beside |
 | `escape` | back: from the party to the welcome, from compare to the party |
+| `o` | the lessons, with your progress (in a lesson too; `n` at its end: the next one) |
 | `l` | live: a real server on this machine, hit by a real load generator |
 | `n` | show / hide the story (narrated log) |
 | `t` | show / hide the timeline: each host's last seconds, and the line (both, in compare) |

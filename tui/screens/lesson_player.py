@@ -173,6 +173,8 @@ class LessonScreen(Screen):
         Binding("ctrl+r", "reveal", "Reveal"),
         Binding("l", "live", "Run live steps", show=False),
         Binding("escape", "close", "Close"),
+        Binding("n", "next_lesson", "Next lesson"),
+        Binding("o", "lessons", "Lessons"),
     ]
 
     def __init__(self, number: int = 1, *, path: Path | None = None, animate: bool = True,
@@ -208,6 +210,7 @@ class LessonScreen(Screen):
                     yield Button("← Back", id="back")
                     yield Button("Reveal", id="reveal", variant="primary")
                     yield Button("Next →", id="next")
+                    yield Button("Next lesson →", id="next-lesson", variant="success")
             with Vertical(id="lesson-right"):
                 yield PartyPane(animate=self.animate, id="lesson-party")
                 yield Static("", id="lesson-runs")
@@ -242,6 +245,7 @@ class LessonScreen(Screen):
         self.query_one("#lesson-verdict", Static).update(self.verdicts.get(index, ""))
         self.query_one("#back", Button).disabled = index == 0
         self.query_one("#next", Button).disabled = index == total - 1
+        self._offer_next_lesson(index == total - 1)
         described = []
         for spec in step.runs:
             try:
@@ -379,6 +383,49 @@ class LessonScreen(Screen):
     async def action_next(self) -> None:
         if self.index < len(self.lesson.steps) - 1:
             await self.show_step(self.index + 1)
+        else:  # the last step: "next" goes on to the next lesson
+            self.action_next_lesson()
+
+    # --- the course: the lesson after this one, and the picker ------------------------
+
+    def _offer_next_lesson(self, last: bool) -> None:
+        """At the last step, a "Next lesson" button (and the n key); after the last
+        lesson, the same button opens the picker."""
+        from tui.screens.lesson_picker import next_lesson
+
+        button = self.query_one("#next-lesson", Button)
+        button.display = last
+        self.refresh_bindings()
+        if not last:
+            return
+        after = next_lesson(self.lesson.number)
+        button.label = (f"Next lesson: {after.number} {escape(after.title)} →"
+                        if after is not None else "All lessons")
+        if self.step.predict is None:
+            button.focus()  # nothing to answer: Enter goes on
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """n (next lesson) only at the last step, so the footer offers it only there."""
+        if action == "next_lesson":
+            return self.index == len(self.lesson.steps) - 1
+        return True
+
+    def action_next_lesson(self) -> None:
+        from tui.screens.lesson_picker import next_lesson, open_lessons
+
+        if self.index != len(self.lesson.steps) - 1:
+            return
+        after = next_lesson(self.lesson.number)
+        if after is None:
+            open_lessons(self.app, highlight=self.lesson.number)
+            return
+        self.app.switch_screen(LessonScreen(after.number, progress=self.progress,
+                                            animate=self.animate))
+
+    def action_lessons(self) -> None:
+        from tui.screens.lesson_picker import open_lessons
+
+        open_lessons(self.app, highlight=self.lesson.number)
 
     async def action_back(self) -> None:
         if self.index > 0:
@@ -449,6 +496,8 @@ class LessonScreen(Screen):
         actions = {"next": self.action_next, "back": self.action_back}
         if event.button.id in actions:
             await actions[event.button.id]()
+        elif event.button.id == "next-lesson":
+            self.action_next_lesson()
         elif event.button.id == "reveal":
             self.action_reveal()
 

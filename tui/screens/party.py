@@ -11,6 +11,7 @@ SimPy: the session's driver does, or, live, a server's reports.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from textual import work
@@ -19,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 
 from sim.scenario import Scenario
 from tui.clock import DEFAULT_SPEED, FPS, FRAME_BUDGET, SPEEDS, WallClock
@@ -32,6 +33,27 @@ from tui.widgets.status import StatusBar
 from tui.widgets.timeline import TimelineView
 
 PAUSED_HINT = "paused: space to run"
+WARM_UP = 4.0  # s of party time free play has already run when it opens: guests to see
+
+
+def suggestion_for(scenario: Scenario, theory_max: float) -> str:
+    """Free play's one suggested experiment, for the party on screen: push a house past
+    what it can serve, then let an event loop take the same guests (the line is what
+    changes), then look at both side by side. Each Apply of the controls moves it on."""
+    rate = scenario.rate if not scenario.users else None
+    if math.isinf(theory_max) or theory_max <= 0 or rate is None:
+        return "Try this: press c, change the model, Apply, and watch the line."
+    # one line at 100 columns: a second line would squeeze the chart out of the screen
+    most = f"max {theory_max:.0f}/s served"
+    if rate > theory_max and scenario.model != "async":
+        return f"The line grows without end ({most}). Try this: press c, model async, Apply."
+    if rate > theory_max:
+        return f"The line grows without end ({most}). Press c and lower guests per second."
+    if scenario.model != "async":
+        more = math.ceil(theory_max * 1.15)
+        return (f"Try this: press c, guests per second {more}, Apply: the line grows "
+                f"(max {theory_max:.0f}/s). Then model async.")
+    return "Try this: press v to see the same guests at another server, side by side."
 
 
 class PartyScreen(Screen):
@@ -51,11 +73,19 @@ class PartyScreen(Screen):
         Binding("l", "live", "Live"),
         Binding("t", "toggle_timeline", "Timeline"),
         Binding("n", "toggle_log", "Story"),
+        Binding("o", "lessons", "Lessons"),
     ]
 
-    def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = FPS) -> None:
+    def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = FPS,
+                 free_play: bool = False) -> None:
+        """``free_play``: opened from the welcome, so it opens ``WARM_UP`` s on, with
+        guests in the house, and shows one suggested experiment."""
         super().__init__()
         self.session = PartySession(scenario)
+        self.suggestion = ""
+        if free_play:
+            self.session.advance(WARM_UP)
+            self.suggestion = suggestion_for(scenario, self.session.theory.saturation)
         self.paused = paused
         self.fps = fps
         self.speed_index = DEFAULT_SPEED
@@ -80,6 +110,8 @@ class PartyScreen(Screen):
             yield HostsView(state, id="hosts")
             yield NumbersPanel(state, self.session.theory, id="numbers")
         yield NarratedLog(id="story")
+        if self.suggestion:
+            yield Static(self.suggestion, id="suggestion")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -186,6 +218,9 @@ class PartyScreen(Screen):
     def action_restart(self, scenario: Scenario | None = None) -> None:
         self.session.restart(scenario)
         self.query_one(NarratedLog).clear()
+        if self.suggestion:  # free play: the next experiment, for the party now on screen
+            self.suggestion = suggestion_for(self.scenario, self.session.theory.saturation)
+            self.query_one("#suggestion", Static).update(self.suggestion)
         if self.session.live:
             self.start_live(self.session.driver)
         self.draw()
@@ -237,6 +272,13 @@ class PartyScreen(Screen):
         self.draw()
         self.post_message(self.CompareAsked(self.scenario))
 
+    def action_lessons(self) -> None:
+        """The lesson picker over the party (which waits: it ticks only on top); Esc there
+        comes back here."""
+        from tui.screens.lesson_picker import open_lessons
+
+        open_lessons(self.app)
+
     def action_live(self) -> None:
         self.app.toggle_live(self)  # type: ignore[attr-defined]
 
@@ -274,6 +316,8 @@ class PartyScreen(Screen):
     def after_live_change(self, live: bool) -> None:
         """Clear the picture for a new source; controls wait until the party is simulated."""
         self.query_one(NarratedLog).clear()
+        for hint in self.query("#suggestion"):  # free play's experiment is for the model
+            hint.display = not live
         self.note = "" if not live else "starting the real server..."
         self.draw()
 

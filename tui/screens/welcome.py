@@ -1,4 +1,11 @@
-"""The welcome: what partyhost is, in one line, and three ways in. Never a blank screen."""
+"""The welcome: what partyhost is, in one line, and the ways in. Never a blank screen.
+
+The first button is the course: "Start lesson 1" for a newcomer, "Continue lesson N"
+once the progress file (``tui.lessonbook.progress``) says a lesson was begun, the next
+lesson after one finished. It is worked out again each time the welcome comes back to
+the top, since a lesson just closed moved the progress on. Every button runs the same
+action as its number key, by click or by Enter.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
+from tui.lessonbook.progress import Progress
 from tui.screens import optional_screen
+from tui.screens.lesson_picker import course_position, lesson_entries, open_lessons
 
 BANNER = """\
 [b]partyhost[/b]
@@ -19,13 +28,18 @@ hosts ([i]workers[/i]) serve them, and some guests wait for the kitchen ([i]I/O[
 
 
 class WelcomeScreen(Screen):
-    """Three ways in: a lesson, free play, or the classroom demo."""
+    """The ways in: the course (a lesson, all lessons), free play, the classroom demo."""
 
     BINDINGS = [
-        Binding("1", "lesson", "Lesson 1"),
+        Binding("1", "lesson", "Lesson"),
         Binding("2", "free_play", "Free play"),
         Binding("3", "demo", "Classroom demo"),
+        Binding("4", "lessons", "All lessons"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lesson_number = 1
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -35,12 +49,25 @@ class WelcomeScreen(Screen):
                 yield Button("1  Start lesson 1", id="lesson", variant="primary")
                 yield Button("2  Free play", id="free_play", variant="success")
                 yield Button("3  Classroom demo", id="demo", variant="default")
+                yield Button("4  All lessons, with your progress", id="lessons",
+                             variant="default")
                 yield Static("Press ? any time for the keys and the glossary "
                              "(party words beside server words).", id="hint")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.show_course()
         self.query_one("#free_play", Button).focus()
+
+    def on_screen_resume(self) -> None:
+        self.show_course()
+
+    def show_course(self) -> None:
+        """The first button names the lesson to go on with, from the progress file."""
+        progress = Progress()
+        number, label = course_position(lesson_entries(progress), progress.last)
+        self.lesson_number = number
+        self.query_one("#lesson", Button).label = f"1  {label}"
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         # run_action is a coroutine: not awaited, a click or Enter would do nothing
@@ -52,10 +79,13 @@ class WelcomeScreen(Screen):
             self.notify("The lesson player is not installed in this build yet; "
                         "try free play (2).", title="Lesson 1", severity="warning")
             return
-        self.app.push_screen(lesson(1))
+        self.app.push_screen(lesson(self.lesson_number))
+
+    def action_lessons(self) -> None:
+        open_lessons(self.app)
 
     def action_free_play(self) -> None:
-        self.app.open_party()  # type: ignore[attr-defined]
+        self.app.open_party(free_play=True)  # type: ignore[attr-defined]
 
     def action_demo(self) -> None:
         demo = optional_screen("demo", "DemoScreen")
@@ -64,3 +94,4 @@ class WelcomeScreen(Screen):
                         "try free play (2).", title="Classroom demo", severity="warning")
             return
         self.app.push_screen(demo())
+

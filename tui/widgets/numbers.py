@@ -151,9 +151,18 @@ class NumbersPanel(Vertical):
         plt = chart.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("served/s (throughput) and line (backlog) over party time")
+        # two scales, each with its unit: guests served a second (left) and guests in
+        # line (right); on one axis a line of 3 was a flat stripe under 40 served/s
+        plt.xlabel("party time (s)")
+        plt.ylabel("served/s", yside="left")
+        plt.ylabel("in line", yside="right")
         if points:
             xs = [p.t for p in points]
-            plt.plot(xs, [p.finished / BUCKET for p in points], label="served/s", marker="braille")
-            plt.plot(xs, [p.queue for p in points], label="line", marker="braille")
+            plt.plot(xs, [p.finished / BUCKET for p in points], label="served/s ←",
+                     marker="braille", yside="left")
+            plt.plot(xs, [p.queue for p in points], label="line (guests) →",
+                     marker="braille", yside="right")
+            top = max(max(p.finished / BUCKET for p in points), 1.0)
+            plt.ylim(0, top * 1.05, yside="left")  # from 0: a dip is not a collapse
+            plt.ylim(0, max(max(p.queue for p in points), 1.0) * 1.05, yside="right")
         chart.refresh()

@@ -43,10 +43,15 @@ async def test_welcome_offers_three_ways_in_and_free_play_opens_the_party():
         assert isinstance(app.screen, WelcomeScreen)
         labels = [str(b.label) for b in app.screen.query("Button")]
         assert [label.split("  ")[1] for label in labels] == [
-            "Start lesson 1", "Free play", "Classroom demo"]
+            "Start lesson 1: Meet the hosts", "Free play", "Classroom demo",
+            "All lessons, with your progress"]
         await pilot.press("2")
-        assert isinstance(app.screen, PartyScreen)
-        assert app.screen.session.state.events == 0  # paused: nothing happened yet
+        party = app.screen
+        assert isinstance(party, PartyScreen)
+        # free play opens on a party already going, with one experiment suggested
+        assert party.session.state.now >= 4.0 and party.session.state.served > 0
+        hint = str(party.query_one("#suggestion").render())
+        assert "press c, guests per second 44" in hint and "(max 38/s)" in hint
 
 
 def test_lesson_and_demo_open_their_screen_or_say_why_not(tmp_path, monkeypatch):
@@ -156,15 +161,24 @@ async def test_a_bad_control_is_explained_inline_and_nothing_crashes():
 @pilot
 async def test_the_controls_switch_models_with_no_hand_edits():
     """sync (4 workers) -> async -> hybrid -> threadpool, only the model changed each time:
-    a knob the new server lacks is dropped, one it shares is kept."""
+    a knob the new server lacks is dropped (its field emptied and greyed out), one it
+    shares is kept; the focus goes back to a field, so Enter applies as the title says."""
     app = create_app(start="party", paused=True)
     async with app.run_test(size=SIZE) as pilot:
         party = app.screen
         for model, workers, threads in (("async", 1, 1), ("hybrid", 1, 1),
                                         ("threadpool", 1, 40), ("threaded", 1, 4)):
             await pilot.press("c")
-            app.screen.query_one("#model", Select).value = model
-            await pilot.click("#apply")
+            controls = app.screen
+            controls.query_one("#model", Select).value = model
+            await pilot.pause()
+            if model == "async":  # sync's 4 workers: nothing to clear by hand
+                workers_field = controls.query_one("#workers", Input)
+                assert workers_field.disabled and workers_field.value == ""
+                assert isinstance(app.focused, Input) and not app.focused.disabled
+                await pilot.press("enter")
+            else:
+                await pilot.click("#apply")
             await pilot.pause()
             assert app.screen is party, str(app.screen.query_one("#controls-error").render())
             s = party.scenario
@@ -242,7 +256,8 @@ async def test_a_running_party_advances_on_its_own_timer():
 
 # --- issue 16: the party you can see and touch ------------------------------------------
 
-WAYS_IN = [("lesson", "LessonScreen"), ("free_play", "PartyScreen"), ("demo", "DemoScreen")]
+WAYS_IN = [("lesson", "LessonScreen"), ("free_play", "PartyScreen"), ("demo", "DemoScreen"),
+           ("lessons", "LessonPickerScreen")]
 
 
 @pytest.mark.parametrize(("button", "screen_name"), WAYS_IN)
@@ -273,7 +288,8 @@ def test_each_welcome_button_opens_its_screen_by_click_and_by_enter(
 
 @pilot
 async def test_escape_goes_back_from_compare_to_the_party_to_the_welcome():
-    """Free play is left the way it was entered: Esc, shown in the footer."""
+    """Free play is left the way it was entered: Esc, shown in the footer; Esc also
+    leaves compare and the lesson picker (o) for the party."""
     app = create_app(paused=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
@@ -285,6 +301,11 @@ async def test_escape_goes_back_from_compare_to_the_party_to_the_welcome():
         await pilot.press("v")
         assert isinstance(app.screen, CompareScreen)
         await pilot.press("escape")
+        assert app.screen is party
+        await pilot.press("o")  # the lesson picker, over the party
+        assert type(app.screen).__name__ == "LessonPickerScreen"
+        await pilot.press("escape")
+        await pilot.pause()
         assert app.screen is party
         await pilot.press("escape")
         await pilot.pause()
