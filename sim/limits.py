@@ -51,3 +51,5 @@ MAX_DB_MAX = 262_143  # the database's max_connections: PostgreSQL's own ceiling
 MAX_DB_TIMEOUT = MAX_REQUEST_SECONDS  # s a guest may wait for a pool connection (pool_timeout)
 MAX_LIVE_DB_MAX = 4096  # a live server's --db-max: each connection open is a byte locked in
 # one shared file (sim.live.handler.Kitchen), and opening one looks through them
+MAX_SWEEP_POINTS = 200  # points in one `partyhost sweep` (--points, KEY=A..B:STEP, V1,V2,...):
+# each is a whole party; past a few hundred a chart cannot show them apart anyway
