@@ -53,3 +53,5 @@ MAX_LIVE_DB_MAX = 4096  # a live server's --db-max: each connection open is a by
 # one shared file (sim.live.handler.Kitchen), and opening one looks through them
 MAX_SWEEP_POINTS = 200  # points in one `partyhost sweep` (--points, KEY=A..B:STEP, V1,V2,...):
 # each is a whole party; past a few hundred a chart cannot show them apart anyway
+MAX_CHALLENGE_POINTS = 256  # knob settings a lesson's challenge may have: the checker and the
+# player run them in order of cost until one meets the goal, a party each (tenths of a second)
