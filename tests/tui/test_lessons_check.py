@@ -127,3 +127,16 @@ def test_a_challenge_must_be_solvable_and_not_solved_at_the_start(tmp_path, knob
                                                                    message) -> None:
     result = check_lesson(_challenge_lesson(tmp_path, knobs, goal, cost))
     assert len(result.errors) == 1 and message in result.errors[0], result.errors
+
+
+def test_the_authoring_guides_challenge_example_holds(tmp_path) -> None:
+    text = README.read_text(encoding="utf-8")
+    example = text.split("<!-- challenge-example-start -->")[1]
+    example = example.split("<!-- challenge-example-end -->")[0]
+    body = example.strip().removeprefix("````markdown").removesuffix("````").strip() + "\n"
+    path = tmp_path / "15-challenge.md"
+    path.write_text(body, encoding="utf-8")
+    result = check_lesson(path)
+    assert result.errors == []
+    assert result.claims == 2  # the challenge (solved, best meets it, start not best), a claim
+    assert result.lesson is not None and result.lesson.steps[0].challenge is not None
