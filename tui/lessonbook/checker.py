@@ -39,6 +39,7 @@ class CheckResult:
     claims: int = 0
     skipped: int = 0
     lesson: Lesson | None = None
+    solved: list[str] = field(default_factory=list)  # each challenge's computed best, in words
 
     @property
     def ok(self) -> bool:
@@ -112,6 +113,11 @@ def check_lesson(path: str | Path, *, live: bool = False, reseed: int = 0) -> Ch
             if attempt(challenge.line, challenge.runs, _check_challenge, runner, index,
                        challenge):
                 result.claims += 1
+                best = runner.solutions[index]
+                assert best is not None
+                result.solved.append(
+                    f"challenge {challenge.name}: best {best.describe()} (cost "
+                    f"{best.cost:g}; {best.tried} of {best.points} settings run)")
         ahead = {spec.name for spec in step.runs} if step.predict is not None else set()
         if step.challenge is not None:
             ahead = {step.challenge.name}  # above the challenge, its answer is hidden
