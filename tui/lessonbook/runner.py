@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -101,6 +102,8 @@ class LessonRunner:
         self.live_runner = live_runner
         self.results: dict[tuple[int, str], dict[str, float]] = {}
         self.solutions: dict[int, Solution | None] = {}
+        # the player solves in the background while the learner's try may ask too: once
+        self._solving = threading.Lock()
 
     def visible(self, step: int) -> dict[str, tuple[int, RunSpec]]:
         """Run name -> (step index, spec) for the runs in sight at ``step``."""
@@ -186,8 +189,12 @@ class LessonRunner:
 
     def solve(self, step: int) -> Solution | None:
         """The cheapest setting that meets the goal (first in knob order among equals)."""
-        if step in self.solutions:
+        with self._solving:
+            if step not in self.solutions:
+                self.solutions[step] = self._search(step)
             return self.solutions[step]
+
+    def _search(self, step: int) -> Solution | None:
         challenge = self.challenge(step)
         grid = []
         for order, combo in enumerate(itertools.product(*(k.values for k in challenge.knobs))):
@@ -202,7 +209,6 @@ class LessonRunner:
             if holds:
                 found = Solution(setting, cost, values, shown, tried, len(grid))
                 break
-        self.solutions[step] = found
         return found
 
     def attempt(self, step: int, setting: dict[str, int | float]) -> Attempt:
