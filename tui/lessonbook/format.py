@@ -146,7 +146,7 @@ class Challenge:
     """A goal instead of a question: change the knobs so that ``goal`` holds, cheaply."""
 
     name: str
-    start: RunSpec  # the party the learner starts from (its knobs' first values)
+    start: RunSpec  # the party the learner starts from (a knob it leaves unset: its first value)
     knobs: tuple[Knob, ...]
     goal: Claim
     cost: Node
