@@ -221,22 +221,38 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 
 
 def chart(key: str, xs: list[float], summaries: list[Summary], width: int) -> str:
+    """Throughput and p99 side by side, each drawn as its own plotext figure.
+
+    plotext's ``subplots`` keeps state that ``clear_figure`` does not reset: a second
+    chart in one process drew a third, empty panel and lost the p99 title. Two single
+    figures, joined line by line, are the same every time.
+    """
+    half = max(20, width // 2)
+    left = _plot(xs, [s.throughput for s in summaries], "throughput [guests/s]", key, half,
+                 log=False)
+    # log scale: past the knee p99 grows by orders of magnitude, and on a linear axis
+    # everything before the knee lies flat on the floor
+    right = _plot(xs, [max(s.latency_ms["p99"], 1e-3) for s in summaries],
+                  "p99 latency [ms, log scale]", key, width - half, log=True)
+    lines_left, lines_right = left.splitlines(), right.splitlines()
+    blank = " " * half
+    rows = max(len(lines_left), len(lines_right))
+    lines_left += [blank] * (rows - len(lines_left))
+    lines_right += [""] * (rows - len(lines_right))
+    return "\n".join(a + b for a, b in zip(lines_left, lines_right, strict=True)) + "\n"
+
+
+def _plot(xs: list[float], ys: list[float], title: str, key: str, width: int, *,
+          log: bool) -> str:
     import plotext as plt
 
     plt.clear_figure()
-    plt.subplots(1, 2)
     plt.plotsize(width, 15)
     plt.theme("clear")
-    plt.subplot(1, 1)
-    plt.plot(xs, [s.throughput for s in summaries], marker="braille")
-    plt.title("throughput [guests/s]")
-    plt.xlabel(key)
-    plt.subplot(1, 2)
-    # log scale: past the knee p99 grows by orders of magnitude, and on a linear axis
-    # everything before the knee lies flat on the floor
-    plt.plot(xs, [max(s.latency_ms["p99"], 1e-3) for s in summaries], marker="braille")
-    plt.yscale("log")
-    plt.title("p99 latency [ms, log scale]")
+    plt.plot(xs, ys, marker="braille")
+    if log:
+        plt.yscale("log")
+    plt.title(title)
     plt.xlabel(key)
     return plt.build()
 
