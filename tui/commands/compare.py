@@ -114,6 +114,10 @@ def fitted_tables(console: Console, results: list) -> list:
             groups[-1].append(result)
         else:
             groups.append([result])
+    size = -(-len(results) // len(groups))  # as even as the same number of tables allows
+    even = [results[i:i + size] for i in range(0, len(results), size)]
+    if len(even) == len(groups) and all(_fits(console, group, width) for group in even):
+        groups = even
     parts: list = []
     for number, group in enumerate(groups, 1):
         title = "compare" if len(groups) == 1 else f"compare ({number} of {len(groups)})"
