@@ -68,3 +68,7 @@ MAX_PROFILE_SAMPLES = 1_000  # samples kept per endpoint in the file (evenly spa
 MAX_REQUESTS_FILE_BYTES = 1_000_000  # a requests file is a few lines; more is a mistake
 MAX_BODY_BYTES = 10_000_000  # one request body (@bodyfile), read into memory once
 MAX_LOG_LINES = 10_000_000  # access-log lines read; the rest is left out (and said so)
+MAX_SWEEP_POINTS = 200  # points in one `partyhost sweep` (--points, KEY=A..B:STEP, V1,V2,...):
+# each is a whole party; past a few hundred a chart cannot show them apart anyway
+MAX_CHALLENGE_POINTS = 256  # knob settings a lesson's challenge may have: the checker and the
+# player run them in order of cost until one meets the goal, a party each (tenths of a second)

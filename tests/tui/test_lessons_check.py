@@ -95,3 +95,48 @@ def test_reseed_runs_other_luck_and_the_claims_still_hold(capsys) -> None:
     assert result.errors == [] and result.runs == 4  # fifo, lifo, shed, shed_fast
     assert main(["lessons", "check", "--reseed", "20", "-q", str(lesson)]) == 0
     assert capsys.readouterr() == ("", "")
+
+
+def _challenge_lesson(tmp_path: Path, knobs: str, goal: str, cost: str = "c.workers") -> Path:
+    path = tmp_path / "01-c.md"
+    path.write_text(
+        "---\ntitle: t\nsummary: s\nminutes: 5\ncovers: c\n---\n\n## s\n\n"
+        '```challenge c\nmodel = "sync"\nio = "exp:10"\nrate = 90\nguests = 400\n'
+        f'knobs = {{ {knobs} }}\ngoal = "{goal}"\ncost = "{cost}"\n```\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "knobs, goal, cost, message",
+    [  # nine hosts more or fewer cannot make the p99 of 10 ms guests 1 ms
+        ('workers = "1..3"', "c.p99 < 1", "c.workers",
+         "01-c.md:10: challenge 'c' cannot be met: none of its 3 settings makes c.p99 < 1 hold"),
+        # one host meets a lax goal at once: the start gives the answer away
+        ('workers = "1..3"', "c.p99 < 100000", "c.workers",
+         "01-c.md:10: challenge 'c': the starting setting ({'workers': 1}) already meets"),
+        # the cost must be known before a run: a measured number is refused at parse time
+        ('workers = "1..3"', "c.p99 < 80", "c.p99",
+         "01-c.md:17: cost names only c's knobs, known before a run"),
+        ('workers = "1..20", backlog = "1..20"', "c.p99 < 80", "c.workers",
+         "01-c.md:15: knobs: 400 settings to search; at most 256"),
+    ],
+)
+def test_a_challenge_must_be_solvable_and_not_solved_at_the_start(tmp_path, knobs, goal, cost,
+                                                                   message) -> None:
+    result = check_lesson(_challenge_lesson(tmp_path, knobs, goal, cost))
+    assert len(result.errors) == 1 and message in result.errors[0], result.errors
+
+
+def test_the_authoring_guides_challenge_example_holds(tmp_path) -> None:
+    text = README.read_text(encoding="utf-8")
+    example = text.split("<!-- challenge-example-start -->")[1]
+    example = example.split("<!-- challenge-example-end -->")[0]
+    body = example.strip().removeprefix("````markdown").removesuffix("````").strip() + "\n"
+    path = tmp_path / "15-challenge.md"
+    path.write_text(body, encoding="utf-8")
+    result = check_lesson(path)
+    assert result.errors == []
+    assert result.claims == 2  # the challenge (solved, best meets it, start not best), a claim
+    assert result.lesson is not None and result.lesson.steps[0].challenge is not None

@@ -181,3 +181,74 @@ def test_a_lesson_run_takes_a_guest_mix_and_like_keeps_it() -> None:
     first, second = lesson.steps[0].runs[0], lesson.steps[1].runs[0]
     assert build_scenario(first.values).mix == "80%=io:50;20%=cpu:5"
     assert build_scenario(second.values).mix == "80%=io:50;20%=cpu:5"  # like = "one"
+
+
+# --- challenges ---------------------------------------------------------------------------
+
+CHALLENGE = """---
+title: T
+summary: S
+minutes: 5
+covers: a
+---
+
+## Base
+
+```scenario base
+model = "threaded"
+io = 50
+rate = 100
+```
+
+## Tune
+
+```challenge tuned
+like = "base"
+threads = 2
+knobs = { workers = "1..4", threads = "1,2,4,8" }
+goal = "tuned.p99 < base.p99 / 2"
+cost = "tuned.workers * 10 + tuned.threads"
+```
+
+The answer: {{ tuned.workers }}.
+"""
+
+
+def test_a_challenge_block_parses_into_a_start_knobs_a_goal_and_a_cost() -> None:
+    lesson = parse(CHALLENGE)
+    challenge = lesson.steps[1].challenge
+    assert challenge is not None and lesson.steps[1].predict is None
+    assert challenge.name == "tuned" and challenge.runs == {"base"}
+    # like = "base", then its own keys; a knob the party leaves unset starts at its first value
+    assert challenge.start.values == {"model": "threaded", "io": 50, "rate": 100, "threads": 2,
+                                      "workers": 1}
+    assert challenge.start.origins["threads"] == "lessons/07-x.md:20"
+    assert [(k.key, k.values) for k in challenge.knobs] == [("workers", (1, 2, 3, 4)),
+                                                            ("threads", (1, 2, 4, 8))]
+    assert challenge.points() == 16
+    assert render(challenge.cost) == "tuned.workers * 10 + tuned.threads"
+    assert lesson.steps[1].after == "The answer: {{ tuned.workers }}."  # shown once met
+    threads = challenge.knobs[1]
+    assert threads.read(" 4 ") == 4
+    with pytest.raises(ValueError, match="threads: choose from 1,2,4,8"):
+        threads.read("3")
+
+
+@pytest.mark.parametrize(
+    "change, where, message",
+    [
+        (('goal = "tuned.p99 < base.p99 / 2"\n', ""), 18, "a challenge needs 'goal'"),
+        (('workers = "1..4"', 'model = "1..4"'), 21, "'model' is not a number a learner"),
+        (('workers = "1..4"', 'workers = "4..1"'), 21, "must go up by a positive step"),
+        (("threads = 2", "threads = 3"), 20, "starts at threads = 3, which the knob does not"),
+        (("tuned.p99 < base.p99 / 2", "base.p99 < 300"), 22, "must be about the run 'tuned'"),
+        (("tuned.workers * 10", "tuned.p99 * 10"), 23, "cost names only tuned's knobs"),
+        (("```challenge tuned", "```challenge"), 18, "write ```challenge NAME"),
+        (("## Tune\n", "## Tune\n\n```predict\nq?\nanswer: base.p99\ntolerance: 5%\n```\n"),
+         24, "one predict or challenge block per step"),
+    ],
+)
+def test_challenge_mistakes_name_file_and_line(change, where, message) -> None:
+    with pytest.raises(LessonError, match=message) as caught:
+        parse(CHALLENGE.replace(*change))
+    assert caught.value.where == f"lessons/07-x.md:{where}"

@@ -221,3 +221,76 @@ async def _brackets(path) -> None:
         assert app.focused is screen.query_one("#guess", Input)
         await pilot.press("3", "0", "enter")  # typed straight in: no click first
         await until(pilot, lambda: screen.revealed.get(1) is not None)
+
+
+CHALLENGE = """---
+title: A challenge
+summary: s
+minutes: 5
+covers: c
+---
+
+## Hire hosts
+
+90 guests a second, 10 ms each in the kitchen.
+
+```challenge busy
+model = "sync"
+io = "exp:10"
+rate = 90
+guests = 800
+knobs = { workers = "1..4" }
+goal = "busy.p99 < 80"
+cost = "busy.workers"
+```
+
+The fewest: {{ busy.workers }} hosts.
+"""
+
+
+def test_a_challenge_judges_a_wrong_setting_wrong_and_the_best_right(tmp_path) -> None:
+    path = tmp_path / "98-challenge.md"
+    path.write_text(CHALLENGE)
+    asyncio.run(_challenge(path))
+
+
+async def _challenge(path) -> None:
+    app = create_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = LessonScreen(path=path, animate=False)
+        await app.push_screen(screen)
+        await until(pilot, lambda: 0 in screen.ready)  # the best, found in the background
+        best = screen.runner.solutions[0]
+        assert best is not None and best.setting["workers"] > 1  # one host is not enough
+        knob = screen.query_one("#knob-workers", Input)
+        assert app.focused is knob and knob.value == "1"  # the lesson's party, focused
+        assert str(screen.query_one("#reveal", Button).label) == "Run"
+        assert text_of(screen, "#lesson-after") == ""
+
+        # the starting setting: run by Enter in the knob, judged not met, and why
+        await pilot.press("enter")
+        await until(pilot, lambda: 0 in screen.attempts and not screen.trying)
+        verdict = text_of(screen, "#lesson-verdict")
+        assert "Goal not met" in verdict and "busy.p99 = " in verdict, verdict
+        assert not screen.attempts[0].met and text_of(screen, "#lesson-after") == ""
+
+        # more hosts than needed: met, but not at the lowest cost
+        knob.value = "4"
+        await pilot.click("#reveal")  # the Run button, by mouse
+        await until(pilot, lambda: screen.attempts[0].setting["workers"] == 4
+                    and not screen.trying)
+        assert "can be done for less" in text_of(screen, "#lesson-verdict")
+
+        # the computed best: right, and the explanation is filled from it
+        knob.value = str(best.setting["workers"])
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: screen.attempts[0].setting == best.setting
+                    and not screen.trying)
+        assert screen.attempts[0].best
+        assert "Goal met, at the lowest cost" in text_of(screen, "#lesson-verdict")
+        assert f"The fewest: {best.setting['workers']} hosts." in text_of(screen, "#lesson-after")
+
+        # a value the knob does not offer: refused, nothing run
+        knob.value = "9"
+        await pilot.press("ctrl+r")
+        assert not screen.trying and screen.attempts[0].setting == best.setting

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.measure import Measurement
 
 from sim.scenario import GIL_KEYS, Scenario
 from sim.servers import KNOBS, NAMES, server
@@ -91,8 +92,42 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"The same guests, seed {scenarios[0].seed}: {guests}", markup=False)
     for s in scenarios:
         console.print(f"  {s.model}: {s.real_command}", markup=False, style="dim")
-    console.print(summary_table("compare", results))
+    for part in fitted_tables(console, results):
+        console.print(part)
     for s, (_, summary) in zip(scenarios, results, strict=True):
         for line in theory_lines(s, summary):
             console.print(f"{s.model}: {line}", markup=False)
     return 0
+
+
+def fitted_tables(console: Console, results: list) -> list:
+    """The models side by side, in as many tables as it takes to fit the terminal.
+
+    Eight models in one table at 80 columns cut every label and number ("as…",
+    "2,49…"); so the columns are split into groups that fit whole, each table with the
+    row names, and the legend is said once, under the last.
+    """
+    width = console.width
+    groups: list[list] = []
+    for result in results:
+        if groups and _fits(console, groups[-1] + [result], width):
+            groups[-1].append(result)
+        else:
+            groups.append([result])
+    size = -(-len(results) // len(groups))  # as even as the same number of tables allows
+    even = [results[i:i + size] for i in range(0, len(results), size)]
+    if len(even) == len(groups) and all(_fits(console, group, width) for group in even):
+        groups = even
+    parts: list = []
+    for number, group in enumerate(groups, 1):
+        title = "compare" if len(groups) == 1 else f"compare ({number} of {len(groups)})"
+        table, legend = summary_table(title, group).renderables
+        parts.append(table)
+    parts.append(legend)
+    return parts
+
+
+def _fits(console: Console, group: list, width: int) -> bool:
+    table = summary_table("compare", group).renderables[0]
+    wide = console.options.update_width(100_000)  # measured unbounded, not cut to fit
+    return Measurement.get(console, wide, table).maximum <= width

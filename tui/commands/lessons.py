@@ -102,6 +102,8 @@ def check(files: list[str], *, live: bool = False, quiet: bool = False, reseed: 
             mark = "ok  " if result.ok else "FAIL"
             extra = f", {result.skipped} live skipped" if result.skipped else ""
             print(f"{mark} {result.where} ({result.runs} runs, {result.claims} claims{extra})")
+            for line in result.solved:  # the author sees the answer the learner must find
+                print(f"     {line}")
     seconds = time.monotonic() - started
     if not quiet:
         note = f"; {skipped} live checks skipped (run with --live)" if skipped else ""

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from sim.limits import MAX_SWEEP_POINTS
 from sim.metrics import Summary
 from sim.run import simulate
 from sim.scenario import KEYS, Scenario, canonical
@@ -40,8 +41,9 @@ latency against the key.
 """
 EPILOG = DIST_HELP + """
 --vary takes KEY=A..B (whole numbers A to B; more than 16 of them: 16 spread evenly
-from A to B, and the sweep says so), KEY=A..B:STEP (every step, at most 200 points),
-or KEY=V1,V2,V3. Ctrl-C stops a sweep at once, its worker processes too.
+from A to B, and the sweep says so; --points N for more or fewer), KEY=A..B:STEP
+(every step, at most 200 points), or KEY=V1,V2,V3. Ctrl-C stops a sweep at once, its
+worker processes too.
 
 Examples:
   partyhost sweep --model sync --vary workers=1..16 --rate 100 --io exp:100
@@ -50,21 +52,31 @@ Examples:
 """
 POOL_MIN_GUESTS = 20_000  # below this, starting processes costs more than it saves
 DEFAULT_POINTS = 16  # A..B without a step: at most this many points, spread evenly
-MAX_POINTS = 200
+MAX_POINTS = MAX_SWEEP_POINTS
 CTRL_C_POLL = 0.1  # s between looks for a Ctrl-C while the pool runs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vary", required=True, metavar="KEY=VALUES",
                         help="the knob and its values: workers=1..16, rate=10..100:10, io=10,50")
+    parser.add_argument("--points", type=int, metavar="N", default=DEFAULT_POINTS,
+                        help=f"KEY=A..B without a step: sweep at most N points, spread evenly "
+                             f"(default {DEFAULT_POINTS}, at most {MAX_POINTS})")
     add_scenario_flags(parser)
     parser.add_argument("--jobs", type=int, metavar="N",
                         help="processes to use (default: the machine's cores when worth it)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead")
 
 
-def parse_vary(text: str, note: Callable[[str], None] | None = None) -> tuple[str, list[str]]:
-    """The knob and its values; ``note`` hears why they are not every whole number."""
+def parse_vary(text: str, note: Callable[[str], None] | None = None,
+               points: int = DEFAULT_POINTS) -> tuple[str, list[str]]:
+    """The knob and its values; ``note`` hears why they are not every whole number.
+
+    ``points`` caps A..B without a step: ``rate=20..200`` silently meaning 181 parties
+    (minutes of work for a chart that cannot show them apart) was a trap.
+    """
+    if not 2 <= points <= MAX_POINTS:
+        raise CliError(f"--points: must be 2 to {MAX_POINTS}, got {points}")
     key, sep, spec = text.partition("=")
     key = canonical(key)
     if not sep or not spec.strip():
@@ -81,14 +93,13 @@ def parse_vary(text: str, note: Callable[[str], None] | None = None) -> tuple[st
         if d <= 0 or b < a:
             raise CliError(f"--vary: the range {spec!r} must go up by a positive step")
         count = int((b - a) / d + 1e-9) + 1
-        if step is None and count > DEFAULT_POINTS:
-            spread = sorted({round(a + i * (b - a) / (DEFAULT_POINTS - 1))
-                             for i in range(DEFAULT_POINTS)})
+        if step is None and count > points:
+            spread = sorted({round(a + i * (b - a) / (points - 1)) for i in range(points)})
             values = [f"{v:g}" for v in spread]
             if note is not None:
                 note(f"--vary {key}={spec.strip()}: {count} whole numbers; sweeping "
                      f"{len(values)} of them ({', '.join(values)}); give a step "
-                     f"({spec.strip()}:1) for every one")
+                     f"({spec.strip()}:1) or --points {min(count, MAX_POINTS)} for every one")
             return key, values
         if count > MAX_POINTS:
             raise CliError(f"--vary: {count} points is too many (at most {MAX_POINTS})")
@@ -104,7 +115,7 @@ def build_points(args: argparse.Namespace,
                  note: Callable[[str], None] | None = None) -> tuple[str, list[Scenario]]:
     from sim.scenario import build_scenario
 
-    key, values = parse_vary(args.vary, note)
+    key, values = parse_vary(args.vary, note, getattr(args, "points", DEFAULT_POINTS))
     base, origins = scenario_values(args)
     points = []
     for value in values:
@@ -210,19 +221,38 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 
 
 def chart(key: str, xs: list[float], summaries: list[Summary], width: int) -> str:
+    """Throughput and p99 side by side, each drawn as its own plotext figure.
+
+    plotext's ``subplots`` keeps state that ``clear_figure`` does not reset: a second
+    chart in one process drew a third, empty panel and lost the p99 title. Two single
+    figures, joined line by line, are the same every time.
+    """
+    half = max(20, width // 2)
+    left = _plot(xs, [s.throughput for s in summaries], "throughput [guests/s]", key, half,
+                 log=False)
+    # log scale: past the knee p99 grows by orders of magnitude, and on a linear axis
+    # everything before the knee lies flat on the floor
+    right = _plot(xs, [max(s.latency_ms["p99"], 1e-3) for s in summaries],
+                  "p99 latency [ms, log scale]", key, width - half, log=True)
+    lines_left, lines_right = left.splitlines(), right.splitlines()
+    blank = " " * half
+    rows = max(len(lines_left), len(lines_right))
+    lines_left += [blank] * (rows - len(lines_left))
+    lines_right += [""] * (rows - len(lines_right))
+    return "\n".join(a + b for a, b in zip(lines_left, lines_right, strict=True)) + "\n"
+
+
+def _plot(xs: list[float], ys: list[float], title: str, key: str, width: int, *,
+          log: bool) -> str:
     import plotext as plt
 
     plt.clear_figure()
-    plt.subplots(1, 2)
     plt.plotsize(width, 15)
     plt.theme("clear")
-    plt.subplot(1, 1)
-    plt.plot(xs, [s.throughput for s in summaries], marker="braille")
-    plt.title("throughput [guests/s]")
-    plt.xlabel(key)
-    plt.subplot(1, 2)
-    plt.plot(xs, [s.latency_ms["p99"] for s in summaries], marker="braille")
-    plt.title("p99 latency [ms]")
+    plt.plot(xs, ys, marker="braille")
+    if log:
+        plt.yscale("log")
+    plt.title(title)
     plt.xlabel(key)
     return plt.build()
 

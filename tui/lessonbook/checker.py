@@ -10,6 +10,10 @@ numeric answer and every ``{{ placeholder }}`` is evaluated against the runs. It
 collects every problem rather than stopping at the first, one line each:
 ``lessons/05-kitchen.md:42: claim does not hold: ...``.
 
+A challenge must be solvable and worth doing: the checker solves it (the runner runs
+the knob grid, cheapest first), checks that the best answer meets the goal, and that
+the starting setting is not already a best answer (that would give the answer away).
+
 A choice question must have exactly one right choice: if none or two hold, the
 lesson is broken, whatever the learner would have answered. Live runs are skipped
 unless asked for; what depends on them is counted as skipped.
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from sim.scenario import ScenarioError
 from tui.lessonbook.claims import Claim, ClaimError, Lookup, Placeholder, evaluate, runs_of
-from tui.lessonbook.format import Lesson, LessonError, Predict, parse_file
+from tui.lessonbook.format import Challenge, Lesson, LessonError, Predict, parse_file
 from tui.lessonbook.runner import LessonRunner, LiveSkipped, live_too_long, scenario_of
 
 
@@ -35,6 +39,7 @@ class CheckResult:
     claims: int = 0
     skipped: int = 0
     lesson: Lesson | None = None
+    solved: list[str] = field(default_factory=list)  # each challenge's computed best, in words
 
     @property
     def ok(self) -> bool:
@@ -54,6 +59,12 @@ def check_lesson(path: str | Path, *, live: bool = False, reseed: int = 0) -> Ch
                                       + reseed})
                 for spec in step.runs
             ]
+            if step.challenge is not None:
+                start = step.challenge.start
+                seed = int(start.values.get("seed", 1)) + reseed
+                step.challenge = replace(step.challenge,
+                                         start=replace(start, values={**start.values,
+                                                                      "seed": seed}))
     result = CheckResult(lesson.where, lesson=lesson)
     runner = LessonRunner(lesson, live=live)
     broken: set[str] = set()  # runs whose scenario failed: do not pile errors on them
@@ -97,7 +108,19 @@ def check_lesson(path: str | Path, *, live: bool = False, reseed: int = 0) -> Ch
         if step.predict is not None:
             if attempt(step.predict.line, step.predict.runs, _check_predict, step.predict, lookup):
                 result.claims += 1
+        if step.challenge is not None:
+            challenge = step.challenge
+            if attempt(challenge.line, challenge.runs, _check_challenge, runner, index,
+                       challenge):
+                result.claims += 1
+                best = runner.solutions[index]
+                assert best is not None
+                result.solved.append(
+                    f"challenge {challenge.name}: best {best.describe()} (cost "
+                    f"{best.cost:g}; {best.tried} of {best.points} settings run)")
         ahead = {spec.name for spec in step.runs} if step.predict is not None else set()
+        if step.challenge is not None:
+            ahead = {step.challenge.name}  # above the challenge, its answer is hidden
         for holder, line, after in step.placeholders:
             used = runs_of(holder.node)
             attempt(line, used, _check_placeholder, holder, lookup, set() if after else ahead)
@@ -108,6 +131,23 @@ def _check_claim(claim: Claim, lookup: Lookup) -> None:
     holds, shown = claim.evaluate(lookup)
     if not holds:
         raise ClaimError(f"claim does not hold: {claim.text} ({shown})")
+
+
+def _check_challenge(runner: LessonRunner, index: int, challenge: Challenge) -> None:
+    """Solvable, the computed best meets the goal, and the start is not already best."""
+    solution = runner.solve(index)
+    if solution is None:
+        raise ClaimError(f"challenge {challenge.name!r} cannot be met: none of its "
+                         f"{challenge.points()} settings makes {challenge.goal.text} hold")
+    scenario = runner.setting_scenario(challenge, solution.setting)
+    if not runner.attempt(index, solution.setting).met:  # run again from its scenario
+        raise ClaimError(f"challenge {challenge.name!r}: the best answer found "
+                         f"({solution.describe()}) does not meet the goal when run again "
+                         f"({scenario.describe()})")
+    start = {knob.key: challenge.start.values[knob.key] for knob in challenge.knobs}
+    if runner.attempt(index, start).best:
+        raise ClaimError(f"challenge {challenge.name!r}: the starting setting ({start}) "
+                         "already meets the goal at the lowest cost; start it elsewhere")
 
 
 def _check_placeholder(holder: Placeholder, lookup: Lookup, hidden: set[str]) -> None:

@@ -13,6 +13,12 @@ something to partyhost:
   (``- text when CLAIM``: the choice is right when its claim holds) or
   ``answer: EXPR`` with ``tolerance: 10%`` (a number the run computes).
 - ```` ```claims ```` lists claims, one a line, that must hold of the runs.
+- ```` ```challenge NAME ```` sets a goal instead of a question (TOML): the starting
+  party (``like = "run"`` and scenario keys), ``knobs`` (the keys the learner may
+  change, each with its values: ``{ workers = "1..8", threads = "1,2,4,8" }``),
+  ``goal`` (a claim about the run NAME: ``"tuned.p99 < 300"``) and ``cost`` (what to
+  keep low, an expression of NAME's knobs: ``"tuned.workers"``). The best answer is
+  never written: ``tui.lessonbook.runner.solve`` finds it by running the knob grid.
 
 Prose after a ``predict`` block is the explanation, shown once the learner has
 answered; ``{{ sync.p99 }}`` in prose is filled from the run. The file is tokenised by
@@ -31,7 +37,8 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from sim.scenario import layer
+from sim.limits import MAX_CHALLENGE_POINTS
+from sim.scenario import KEYS, canonical, layer
 from tui.lessonbook.claims import (
     PLACEHOLDER,
     Claim,
@@ -46,11 +53,17 @@ from tui.lessonbook.claims import (
 
 FRONT_KEYS = {"title", "summary", "minutes", "covers", "seconds"}
 REQUIRED = ("title", "summary", "minutes", "covers")
-BLOCKS = ("scenario", "predict", "claims")
+BLOCKS = ("scenario", "predict", "claims", "challenge")
 NEAR_MISSES = {
     "scenarios": "scenario", "claim": "claims", "prediction": "predict", "predictions": "predict",
-    "check": "claims", "checks": "claims", "run": "scenario",
+    "check": "claims", "checks": "claims", "run": "scenario", "challenges": "challenge",
+    "goal": "challenge",
 }
+# What a challenge's cost may name: numbers the scenario fixes before anything runs
+# (tui.lessonbook.values.scenario_values), so every knob setting is priced without a run.
+COST_RESULTS = ("workers", "threads", "hosts", "cores", "backlog", "timeout", "rate", "users",
+                "limit_concurrency", "connect_timeout")
+CHALLENGE_KEYS = ("knobs", "goal", "cost")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -108,6 +121,49 @@ class ClaimLine:
     line: int
 
 
+@dataclass(frozen=True)
+class Knob:
+    """A key the learner may change in a challenge, and the values it may take."""
+
+    key: str
+    values: tuple[int | float, ...]
+    text: str  # as written: "1..8", "1,2,4,8"
+
+    def read(self, typed: str) -> int | float:
+        """The learner's value for this knob; a ValueError says what is allowed."""
+        try:
+            number = float(typed.strip())
+        except ValueError:
+            raise ValueError(f"{self.key}: {typed.strip()!r} is not a number") from None
+        for value in self.values:
+            if abs(value - number) < 1e-9:
+                return value
+        raise ValueError(f"{self.key}: choose from {self.text}")
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A goal instead of a question: change the knobs so that ``goal`` holds, cheaply."""
+
+    name: str
+    start: RunSpec  # the party the learner starts from (a knob it leaves unset: its first value)
+    knobs: tuple[Knob, ...]
+    goal: Claim
+    cost: Node
+    cost_text: str
+    line: int
+
+    @property
+    def runs(self) -> set[str]:
+        return self.goal.runs - {self.name}
+
+    def points(self) -> int:
+        count = 1
+        for knob in self.knobs:
+            count *= len(knob.values)
+        return count
+
+
 @dataclass
 class Step:
     """One page of a lesson: prose, runs, maybe a question, claims."""
@@ -118,6 +174,7 @@ class Step:
     after: str = ""  # shown once the learner has answered (or at once, with no question)
     runs: list[RunSpec] = field(default_factory=list)
     predict: Predict | None = None
+    challenge: Challenge | None = None
     claims: list[ClaimLine] = field(default_factory=list)
     placeholders: list[tuple[Placeholder, int, bool]] = field(default_factory=list)  # after?
 
@@ -280,7 +337,8 @@ def _steps(lines: list[str], start: int, where: str) -> list[Step]:
         if step is None:
             intro.append(piece)
         else:
-            parts[id(step)][1 if step.predict else 0].append(piece)  # type: ignore[index]
+            answered = step.predict or step.challenge  # text after it waits for the answer
+            parts[id(step)][1 if answered else 0].append(piece)  # type: ignore[index]
         i += 1
     if not steps:
         raise LessonError(f"{where}:{start + 1}",
@@ -304,7 +362,8 @@ def _placeholders(piece: str, first_line: int, step: Step | None, where: str) ->
                 holder = parse_placeholder(match.group(0))
             except ClaimError as exc:
                 raise LessonError(at, str(exc)) from None
-            step.placeholders.append((holder, first_line + offset, step.predict is not None))
+            step.placeholders.append((holder, first_line + offset,
+                                      step.predict is not None or step.challenge is not None))
 
 
 def _block(kind: str, args: list[str], content: str, line: int, step: Step,
@@ -315,11 +374,15 @@ def _block(kind: str, args: list[str], content: str, line: int, step: Step,
             raise LessonError(f"{where}:{line}", f"this step already has a run named {run.name!r}")
         step.runs.append(run)
         runs_seen[run.name] = run
+    elif kind == "challenge":
+        if step.predict is not None or step.challenge is not None:
+            raise LessonError(f"{where}:{line}", "one predict or challenge block per step")
+        step.challenge = _challenge(args, content, line, runs_seen, where)
     elif kind == "predict":
         if args:
             raise LessonError(f"{where}:{line}", "```predict takes no words after it")
-        if step.predict is not None:
-            raise LessonError(f"{where}:{line}", "one predict block per step")
+        if step.predict is not None or step.challenge is not None:
+            raise LessonError(f"{where}:{line}", "one predict or challenge block per step")
         step.predict = _predict(content, line, where)
     else:
         if args:
@@ -333,6 +396,122 @@ def _block(kind: str, args: list[str], content: str, line: int, step: Step,
                 step.claims.append(ClaimLine(parse_claim(text), at))
             except ClaimError as exc:
                 raise LessonError(f"{where}:{at}", str(exc)) from None
+
+
+def _challenge(args: list[str], content: str, line: int, runs_seen: dict[str, RunSpec],
+               where: str) -> Challenge:
+    """```challenge NAME: a scenario block, plus knobs, goal and cost (see the guide)."""
+    if len(args) != 1:
+        raise LessonError(f"{where}:{line}", "write ```challenge NAME (the run the goal names)")
+    name = args[0]
+    try:
+        data = tomllib.loads(content)
+    except tomllib.TOMLDecodeError as exc:
+        raise LessonError(f"{where}:{line}", f"not valid TOML: {str(exc).split(' (at')[0]}") \
+            from None
+    body = content.split("\n")
+
+    def at(key: str) -> str:
+        return f"{where}:{line + 1 + _line_of(body, key)}"
+
+    for key in CHALLENGE_KEYS:
+        if key not in data:
+            raise LessonError(f"{where}:{line}", f"a challenge needs {key!r}: knobs = {{ workers "
+                              "= \"1..8\" }, goal = \"NAME.p99 < 300\", cost = \"NAME.workers\"")
+    knobs_data, goal_text, cost_text = data["knobs"], data["goal"], data["cost"]
+    if not isinstance(knobs_data, dict) or not knobs_data:
+        raise LessonError(at("knobs"), "knobs is a table: knobs = { workers = \"1..8\" }")
+    if not isinstance(goal_text, str) or not isinstance(cost_text, str):
+        raise LessonError(at("goal"), "goal and cost are strings in the claim language")
+    knobs = []
+    for key, spec in knobs_data.items():
+        key = canonical(key)
+        if key not in KEYS or key in ("model", "seed", "mix", "phases", "discipline", "gil"):
+            raise LessonError(at("knobs"), f"knobs: {key!r} is not a number a learner can set")
+        try:
+            knobs.append(Knob(key, knob_values(str(spec)), str(spec)))
+        except ValueError as exc:
+            raise LessonError(at("knobs"), f"knobs: {key}: {exc}") from None
+    challenge_data = {k: v for k, v in data.items() if k not in CHALLENGE_KEYS}
+    rest = "\n".join(f"{k} = {_toml(v)}" for k, v in challenge_data.items())
+    start = _scenario([name], rest, line, runs_seen, where)
+    origins = {k: (at(k) if k in data else v) for k, v in start.origins.items()}
+    values = dict(start.values)
+    for knob in knobs:  # a knob the starting party leaves unset starts at its first value
+        values.setdefault(knob.key, knob.values[0])
+        origins.setdefault(knob.key, at("knobs"))
+    for knob in knobs:
+        try:
+            knob.read(str(values[knob.key]))
+        except ValueError:
+            raise LessonError(at(knob.key) if knob.key in data else at("knobs"),
+                              f"the party starts at {knob.key} = {values[knob.key]}, which "
+                              f"the knob does not offer ({knob.text})") from None
+    start = RunSpec(name, values, origins, line, content.rstrip("\n"), False)
+    count = 1
+    for knob in knobs:
+        count *= len(knob.values)
+    if count > MAX_CHALLENGE_POINTS:
+        raise LessonError(at("knobs"), f"knobs: {count} settings to search; at most "
+                          f"{MAX_CHALLENGE_POINTS} (fewer values, or a step: \"1..64:8\")")
+    try:
+        goal = parse_claim(goal_text)
+        cost = parse_expr(cost_text)
+    except ClaimError as exc:
+        raise LessonError(at("goal"), str(exc)) from None
+    if name not in goal.runs:
+        raise LessonError(at("goal"), f"the goal must be about the run {name!r}, like "
+                          f"\"{name}.p99 < 300\"")
+    for run, metric in _refs(cost):
+        if run != name or metric not in COST_RESULTS:
+            raise LessonError(at("cost"), f"cost names only {name}'s knobs, known before a run "
+                              f"({', '.join(COST_RESULTS)}); got {run}.{metric}")
+    return Challenge(name, start, tuple(knobs), goal, cost, cost_text, line)
+
+
+def knob_values(spec: str) -> tuple[int | float, ...]:
+    """``"1..8"`` (whole numbers), ``"1..64:8"`` (a step), ``"1,2,4,8"`` (a list)."""
+    found = re.fullmatch(r"\s*(-?[\d.]+)\s*\.\.\s*(-?[\d.]+)\s*(?::\s*([\d.]+))?\s*", spec)
+    if found:
+        low, high, step = (float(x) if x else None for x in found.groups())
+        assert low is not None and high is not None
+        step = step or 1.0
+        if step <= 0 or high < low:
+            raise ValueError(f"{spec!r} must go up by a positive step")
+        count = int((high - low) / step + 1e-9) + 1
+        if count > MAX_CHALLENGE_POINTS:
+            raise ValueError(f"{spec!r} is {count} values (at most {MAX_CHALLENGE_POINTS})")
+        numbers = [low + i * step for i in range(count)]
+    else:
+        try:
+            numbers = [float(v) for v in spec.split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"{spec!r}: write \"1..8\", \"1..64:8\" or \"1,2,4\"") from None
+        if len(numbers) < 2 or len(set(numbers)) != len(numbers):
+            raise ValueError(f"{spec!r}: give at least two different values")
+    return tuple(int(n) if n == int(n) else n for n in numbers)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _refs(node: Node) -> list[tuple[str, str]]:
+    if node[0] == "num":
+        return []
+    if node[0] == "ref":
+        return [(node[1], node[2])]
+    if node[0] == "call":
+        return [ref for arg in node[2] for ref in _refs(arg)]
+    return [ref for part in node[1:] for ref in _refs(part)]
 
 
 def _scenario(args: list[str], content: str, line: int, runs_seen: dict[str, RunSpec],

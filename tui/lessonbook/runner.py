@@ -8,6 +8,14 @@ what is visible at that step; it runs a scenario the first time one of its numbe
 asked for. Results are cached by the (frozen, hashable) ``Scenario``, so the same
 party named in two lessons runs once per process.
 
+A challenge (``format.Challenge``) is solved here, never by the lesson's author:
+``solve`` prices every knob setting with the cost expression (no run needed: the cost
+names only knobs), then runs the settings cheapest first (ties in the order the knobs
+list them) until one meets the goal; that is the best answer, and the challenge's
+NAME in claims and placeholders reads its numbers. ``attempt`` runs the learner's
+setting and judges it against the goal and the best cost. Most challenges stop after a
+handful of runs; the worst case is every setting (``MAX_CHALLENGE_POINTS``).
+
 A ``live`` run goes to ``tui.lessonbook.live`` only when the runner was made with
 ``live=True``; otherwise asking for its numbers raises ``LiveSkipped``, which the
 checker counts as skipped, never as passed.
@@ -15,15 +23,17 @@ checker counts as skipped, never as passed.
 
 from __future__ import annotations
 
+import itertools
 import math
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sim.run import simulate
 from sim.scenario import Scenario, build_scenario
 from tui.lessonbook import values as catalogue
 from tui.lessonbook.claims import ClaimError, Lookup, evaluate, fmt
-from tui.lessonbook.format import Lesson, Predict, RunSpec
+from tui.lessonbook.format import Challenge, Lesson, Predict, RunSpec
 
 _CACHE: dict[Scenario, dict[str, float]] = {}
 _CACHE_LIMIT = 256
@@ -91,6 +101,9 @@ class LessonRunner:
         self.live = live
         self.live_runner = live_runner
         self.results: dict[tuple[int, str], dict[str, float]] = {}
+        self.solutions: dict[int, Solution | None] = {}
+        # the player solves in the background while the learner's try may ask too: once
+        self._solving = threading.Lock()
 
     def visible(self, step: int) -> dict[str, tuple[int, RunSpec]]:
         """Run name -> (step index, spec) for the runs in sight at ``step``."""
@@ -122,10 +135,22 @@ class LessonRunner:
             out[spec.name] = self.result(step, spec)
         return out
 
+    def challenges(self, step: int) -> dict[str, int]:
+        """Challenge name -> its step, for the challenges in sight at ``step``."""
+        return {page.challenge.name: index
+                for index, page in enumerate(self.lesson.steps[: step + 1])
+                if page.challenge is not None}
+
     def lookup(self, step: int) -> Lookup:
         seen = self.visible(step)
+        solved = self.challenges(step)
 
         def lookup(run: str, metric: str) -> float:
+            if run in solved and run not in seen:
+                solution = self.solve(solved[run])
+                if solution is None:
+                    raise ClaimError(f"the challenge {run!r} has no answer to read")
+                return solution.values[metric]
             if run not in seen:
                 names = ", ".join(seen) or "none"
                 raise ClaimError(f"no run named {run!r} in this step or before it (runs: {names})")
@@ -133,6 +158,69 @@ class LessonRunner:
             return self.result(index, spec)[metric]
 
         return lookup
+
+    # --- challenges ----------------------------------------------------------------
+
+    def challenge(self, step: int) -> Challenge:
+        challenge = self.lesson.steps[step].challenge
+        if challenge is None:
+            raise ClaimError(f"step {step + 1} has no challenge")
+        return challenge
+
+    def setting_scenario(self, challenge: Challenge, setting: dict[str, int | float]
+                         ) -> Scenario:
+        start = challenge.start
+        origins = {**start.origins, **{key: f"{start.origins.get(key, 'knob')} (knob)"
+                                       for key in setting}}
+        return build_scenario({**start.values, **setting}, origins)
+
+    def cost(self, challenge: Challenge, scenario: Scenario) -> float:
+        known = catalogue.scenario_values(scenario)
+        return evaluate(challenge.cost, lambda run, metric: known[metric])
+
+    def _goal(self, step: int, challenge: Challenge, values: dict[str, float]
+              ) -> tuple[bool, str]:
+        others = self.lookup(step)
+
+        def lookup(run: str, metric: str) -> float:
+            return values[metric] if run == challenge.name else others(run, metric)
+
+        return challenge.goal.evaluate(lookup)
+
+    def solve(self, step: int) -> Solution | None:
+        """The cheapest setting that meets the goal (first in knob order among equals)."""
+        with self._solving:
+            if step not in self.solutions:
+                self.solutions[step] = self._search(step)
+            return self.solutions[step]
+
+    def _search(self, step: int) -> Solution | None:
+        challenge = self.challenge(step)
+        grid = []
+        for order, combo in enumerate(itertools.product(*(k.values for k in challenge.knobs))):
+            setting = dict(zip((k.key for k in challenge.knobs), combo, strict=True))
+            scenario = self.setting_scenario(challenge, setting)
+            grid.append((self.cost(challenge, scenario), order, setting, scenario))
+        grid.sort(key=lambda item: (item[0], item[1]))
+        found = None
+        for tried, (cost, _, setting, scenario) in enumerate(grid, 1):
+            values = run_scenario(scenario)
+            holds, shown = self._goal(step, challenge, values)
+            if holds:
+                found = Solution(setting, cost, values, shown, tried, len(grid))
+                break
+        return found
+
+    def attempt(self, step: int, setting: dict[str, int | float]) -> Attempt:
+        """Run the learner's setting: is the goal met, and at the lowest cost?"""
+        challenge = self.challenge(step)
+        scenario = self.setting_scenario(challenge, setting)
+        values = run_scenario(scenario)
+        met, shown = self._goal(step, challenge, values)
+        cost = self.cost(challenge, scenario)
+        best = self.solve(step)
+        return Attempt(dict(setting), met, met and best is not None and cost <= best.cost,
+                       cost, shown, values, best, scenario)
 
     def judge(self, step: int, predict: Predict, guess: str | int | None) -> Verdict:
         """The learner's guess against the run: which choice was right, or how far off."""
@@ -162,6 +250,35 @@ class Verdict:
     truth: str  # what the run says, in words
     correct_choice: int | None
     answer: float
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A challenge's best answer, found by running the knob grid cheapest first."""
+
+    setting: dict[str, int | float]
+    cost: float
+    values: dict[str, float]
+    shown: str  # the goal's numbers for it
+    tried: int  # settings run to find it
+    points: int  # settings in the grid
+
+    def describe(self) -> str:
+        return ", ".join(f"{key} = {fmt(value)}" for key, value in self.setting.items())
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The learner's setting, run and judged."""
+
+    setting: dict[str, int | float]
+    met: bool  # the goal holds
+    best: bool  # ... and no setting meets it for less
+    cost: float
+    shown: str  # the goal's numbers: why it is met or not
+    values: dict[str, float] = field(repr=False)
+    solution: Solution | None = None
+    scenario: Scenario | None = None
 
 
 def _live_runner() -> Callable[[Scenario], dict[str, float]]:

@@ -10,6 +10,13 @@ the run (``LessonRunner.judge``), shows the explanation with its ``{{ placeholde
 filled, the numbers of every run in a table, and the claims the checker proves, ticked.
 A step with no question shows all of that as soon as the run is done.
 
+A step with a challenge shows the goal and one small input per knob, starting at the
+lesson's party; **Run** (the same button and key as reveal) runs the learner's setting
+in a thread worker and judges it: met or not, and the goal's numbers that say why; met
+at the lowest cost or not. The best setting is computed by ``LessonRunner.solve`` (in
+the background as soon as the step opens), never typed; once the goal is met the
+explanation, filled from that best answer, is shown.
+
 The UI thread never simulates: placeholders read only results already computed, and
 show "…" until then. Progress (the step reached, each prediction and whether it was
 right) goes to the per-user state file after every move (``tui.lessonbook.progress``);
@@ -44,7 +51,7 @@ from tui.lessonbook.claims import ClaimError, Lookup, fill_text, fmt
 from tui.lessonbook.format import Lesson, LessonError, Step, parse_file
 from tui.lessonbook.library import lesson_file, lessons_dir
 from tui.lessonbook.progress import Progress
-from tui.lessonbook.runner import LessonRunner, LiveSkipped, Verdict, scenario_of
+from tui.lessonbook.runner import Attempt, LessonRunner, LiveSkipped, Verdict, scenario_of
 from tui.screens import escape
 from tui.session import PartySession
 from tui.state import PartyState
@@ -165,6 +172,9 @@ class LessonScreen(Screen):
     LessonScreen #lesson-nav { height: 3; }
     LessonScreen #lesson-nav Button { margin-right: 1; }
     LessonScreen RadioSet { width: 100%; }
+    LessonScreen .knob { height: 3; }
+    LessonScreen .knob Static { width: 24; padding: 1 1 0 0; }
+    LessonScreen .knob Input { width: 16; }
     """
 
     BINDINGS = [
@@ -194,6 +204,8 @@ class LessonScreen(Screen):
         self.revealed: dict[int, Verdict | None] = {}
         self.errors: dict[int, str] = {}
         self.verdicts: dict[int, str] = {}  # what the verdict line said, to show again
+        self.attempts: dict[int, Attempt] = {}  # a challenge step's last setting run
+        self.trying: set[int] = set()  # challenge steps whose setting is running
 
     # --- layout --------------------------------------------------------------------
 
@@ -254,8 +266,13 @@ class LessonScreen(Screen):
                 text = f"[red]{escape(str(exc))}[/]"
             live = " [b](live: real servers)[/b]" if spec.live else ""
             described.append(f"[b]{spec.name}[/b]{live}: {text}")
+        if step.challenge is not None:
+            described.append(f"[b]{step.challenge.name}[/b] (your party, to change): "
+                             f"{self._describe(step.challenge.start)}")
         self.query_one("#lesson-runs", Static).update("\n".join(described))
         first = next((spec for spec in step.runs if not spec.live), None)
+        if first is None and step.challenge is not None:
+            first = step.challenge.start
         if first is not None:
             try:
                 self.query_one(PartyPane).play(scenario_of(first), first.name)
@@ -265,12 +282,24 @@ class LessonScreen(Screen):
         if index not in self.ready:
             self.run_step(index)
 
+    @staticmethod
+    def _describe(spec) -> str:
+        try:
+            return escape(scenario_of(spec).describe())
+        except ScenarioError as exc:
+            return f"[red]{escape(str(exc))}[/]"
+
     async def _question(self, step: Step) -> None:
         box = self.query_one("#lesson-question", Vertical)
         await box.remove_children()
         predict = step.predict
-        box.set_class(predict is None, "-hidden")
-        self.query_one("#reveal", Button).display = predict is not None
+        reveal = self.query_one("#reveal", Button)
+        reveal.label = "Run" if step.challenge is not None else "Reveal"
+        box.set_class(predict is None and step.challenge is None, "-hidden")
+        reveal.display = predict is not None or step.challenge is not None
+        if step.challenge is not None:
+            await self._challenge_inputs(box, step)
+            return
         if predict is None:
             return
         # the lesson's own words: brackets in them are text, never Rich markup
@@ -284,19 +313,44 @@ class LessonScreen(Screen):
         await box.mount(*widgets, answer)
         answer.focus()  # the learner answers at once: arrows and Enter, or a number
 
+    async def _challenge_inputs(self, box: Vertical, step: Step) -> None:
+        """The goal, then one input per knob, at the learner's last try or the start."""
+        challenge = step.challenge
+        assert challenge is not None
+        tried = self.attempts.get(self.index)
+        widgets: list = [Static(f"Challenge: make {escape(challenge.goal.text)} hold, keeping "
+                                f"{escape(challenge.cost_text)} as low as you can. Change "
+                                "the knobs, then Run (ctrl+r).", id="question-text")]
+        for knob in challenge.knobs:
+            value = tried.setting[knob.key] if tried else challenge.start.values[knob.key]
+            widgets.append(Horizontal(
+                Static(f"{knob.key} ({escape(knob.text)})"),
+                Input(str(value), type="number", id=f"knob-{knob.key}"),
+                classes="knob"))
+        await box.mount(*widgets)
+        first = box.query(Input).first()
+        first.focus()
+
     def render_step(self) -> None:
         """Draw the text, the verdict, the numbers and the claims for what is known now."""
         step, index = self.step, self.index
         lookup = self._ready_lookup(index)
-        shown = index in self.revealed or step.predict is None
+        if step.challenge is not None:
+            tried = self.attempts.get(index)
+            shown = tried is not None and tried.met
+        else:
+            shown = index in self.revealed or step.predict is None
         self.query_one("#lesson-text", Markdown).update(fill_text(step.before, lookup))
         self.query_one("#lesson-after", Markdown).update(
             fill_text(step.after, lookup) if shown and index in self.ready else "")
-        self.query_one("#reveal", Button).disabled = index in self.revealed
+        self.query_one("#reveal", Button).disabled = (
+            index in self.trying if step.challenge is not None else index in self.revealed)
         status = self.query_one("#lesson-status", Static)
         if index in self.errors:
             status.update(f"[red]{escape(self.errors[index])}[/]")
-        elif index not in self.ready and step.runs:
+        elif index in self.trying:
+            status.update("running your party…")
+        elif index not in self.ready and (step.runs or step.challenge):
             status.update("running the party…")
         elif any(spec.live for spec in step.runs) and not self.runner.live:
             status.update("this step also runs real servers: press l to run them")
@@ -310,6 +364,12 @@ class LessonScreen(Screen):
         table.clear(columns=True)
         results = {spec.name: self.runner.results.get((index, spec.name)) for spec in step.runs}
         results = {name: r for name, r in results.items() if r is not None}
+        tried = self.attempts.get(index)
+        if tried is not None:
+            results["your try"] = tried.values
+            if tried.met and tried.solution is not None:
+                results["fewest"] = tried.solution.values
+            shown = True
         if not results or not shown:
             return
         table.add_column("result", key="result")
@@ -338,8 +398,14 @@ class LessonScreen(Screen):
     def _ready_lookup(self, index: int) -> Lookup:
         """Numbers already computed; anything else is not known yet (shown as …)."""
         seen = self.runner.visible(index)
+        solved = self.runner.challenges(index)
 
         def lookup(run: str, metric: str) -> float:
+            if run in solved and run not in seen:
+                solution = self.runner.solutions.get(solved[run])
+                if solution is None:
+                    raise ClaimError(f"the challenge {run} is not solved yet")
+                return solution.values[metric]
             if run not in seen:
                 raise ClaimError(f"no run named {run!r}")
             step, spec = seen[run]
@@ -365,6 +431,11 @@ class LessonScreen(Screen):
                 error = str(exc)
             except Exception as exc:  # a live server that would not start, say
                 error = f"{spec.name}: {exc}"
+        for name, step in self.runner.challenges(index).items():  # its best, in the background
+            try:
+                self.runner.solve(step)
+            except (ScenarioError, ClaimError, LiveSkipped) as exc:
+                error = f"{name}: {exc}"
         self.app.call_from_thread(self._step_ready, index, error)
 
     def _step_ready(self, index: int, error: str) -> None:
@@ -445,6 +516,9 @@ class LessonScreen(Screen):
         self.run_step(self.index)
 
     def action_reveal(self) -> None:
+        if self.step.challenge is not None:
+            self.action_try()
+            return
         predict = self.step.predict
         if predict is None or self.index in self.revealed:
             return
@@ -491,6 +565,66 @@ class LessonScreen(Screen):
         self.query_one("#lesson-verdict", Static).update(line)
         self.progress.predicted(self.lesson.key, self.index, str(said), verdict.right)
 
+    # --- a challenge: the learner's setting, run and judged --------------------------
+
+    def action_try(self) -> None:
+        challenge = self.step.challenge
+        if challenge is None or self.index in self.trying:
+            return
+        setting = {}
+        try:
+            for knob in challenge.knobs:
+                setting[knob.key] = knob.read(self.query_one(f"#knob-{knob.key}", Input).value)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.trying.add(self.index)
+        self.render_step()
+        self.try_setting(self.index, setting)
+
+    @work(thread=True, group="lesson-try")
+    def try_setting(self, index: int, setting: dict[str, int | float]) -> None:
+        """Run the learner's setting (and find the best, if not found yet), off the UI."""
+        try:
+            attempt: Attempt | None = self.runner.attempt(index, setting)
+            error = ""
+        except (ScenarioError, ClaimError, LiveSkipped) as exc:
+            attempt, error = None, str(exc)
+        self.app.call_from_thread(self._tried, index, attempt, error)
+
+    def _tried(self, index: int, attempt: Attempt | None, error: str) -> None:
+        self.trying.discard(index)
+        if attempt is not None:
+            self.attempts[index] = attempt
+            self.ready.add(index)  # the best is known now: the explanation can be filled
+        if not self.is_attached or not self.query("#lesson-verdict"):
+            return
+        said = ", ".join(f"{key} = {fmt(value)}" for key, value in
+                         (attempt.setting.items() if attempt else []))
+        if attempt is None:
+            line = f"[red]cannot run it: {escape(error)}[/]"
+        elif attempt.best:
+            line = (f"[green]✓ Goal met, at the lowest cost ({fmt(attempt.cost)}).[/] "
+                    f"You set {escape(said)}: {escape(attempt.shown)}.")
+        elif attempt.met:
+            best = attempt.solution.cost if attempt.solution else attempt.cost
+            line = (f"[yellow]◐ Goal met, but it can be done for less: yours costs "
+                    f"{fmt(attempt.cost)}, the fewest {fmt(best)}.[/] You set {escape(said)}: "
+                    f"{escape(attempt.shown)}.")
+        else:
+            line = (f"[yellow]✗ Goal not met.[/] You set {escape(said)}: "
+                    f"{escape(attempt.shown)}. Change a knob and run again.")
+        if index != self.index:
+            self.verdicts[index] = line
+            return
+        self.verdicts[index] = line
+        self.query_one("#lesson-verdict", Static).update(line)
+        if attempt is not None:
+            self.progress.predicted(self.lesson.key, index, said, attempt.best)
+            if attempt.scenario is not None:
+                self.query_one(PartyPane).play(attempt.scenario, "your try")
+        self.render_step()
+
     @on(Button.Pressed)
     async def _button(self, event: Button.Pressed) -> None:
         actions = {"next": self.action_next, "back": self.action_back}
@@ -504,3 +638,7 @@ class LessonScreen(Screen):
     @on(Input.Submitted, "#guess")
     def _submitted(self) -> None:
         self.action_reveal()
+
+    @on(Input.Submitted, ".knob Input")
+    def _knob_submitted(self) -> None:
+        self.action_try()
