@@ -472,8 +472,8 @@ class LessonScreen(Screen):
         after = next_lesson(self.lesson.number)
         button.label = (f"Next lesson: {after.number} {escape(after.title)} →"
                         if after is not None else "All lessons")
-        if self.step.predict is None:
-            button.focus()  # nothing to answer: Enter goes on
+        if self.step.predict is None and self.step.challenge is None:
+            button.focus()  # nothing to answer or to try: Enter goes on
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """n (next lesson) only at the last step, so the footer offers it only there."""
