@@ -68,7 +68,7 @@ from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD
 REPLICATIONS = 4  # seeds per round: the fewest that give a t interval worth reading
 GUESTS = 2000  # per replication; the first 10% are warm-up
 TIGHT = 0.05  # the p99 interval's half-width, as a share of its mean, that is enough
-MAX_ROUNDS = 3  # rounds of REPLICATIONS for a printed configuration, at most
+MAX_ROUNDS = 8  # rounds of REPLICATIONS for a printed configuration, at most
 NO_HELP = 0.9  # a doubling that leaves p99 above 90% of what it was did not help
 RHO_MAX = 0.95  # busier than this in theory is planned as saturated: near saturation the
 # line grows for minutes before it settles, longer than any replication runs
