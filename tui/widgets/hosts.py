@@ -205,7 +205,8 @@ class HostsView(Widget):
             if threads == 1:
                 host = hosts[0]
                 party, real, style = host_doing(host, s)
-                guest = guest_text(host.guest) if host.guest is not None else Text("·")
+                guest = (guest_text(host.guest) if host.guest is not None
+                         else Text("·", style="bold"))
                 shared = share_text(s) if host.phase == CPU else None
                 share = Fraction(s.cores, s.runnable()) if shared else None  # 24 columns
                 lines = [guest, Text(party, style=style),
@@ -226,7 +227,7 @@ class HostsView(Widget):
                 line.append(f"t{host.worker % threads} ", style="dim")
                 if host.guest is not None:
                     line.append_text(guest_text(host.guest, short=True))
-                    line.append(" ")
+                    line.append(" ", style="bold")
                 if host.phase == CPU and s.has_gil and holder != host.worker:
                     line.append("waits for the GIL to chat", style="yellow")
                 else:
