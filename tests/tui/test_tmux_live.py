@@ -53,7 +53,7 @@ def test_a_curl_and_the_learners_own_guest_appear_as_visitors_then_quit_leaves_n
         everything = term.processes()
 
         sent = time.monotonic()
-        curl = subprocess.Popen(["curl", "-s", "-m", "5", f"{url}/guest?phases=blocking:1500"],
+        curl = subprocess.Popen(["curl", "-s", "-m", "5", f"{url}/guest?phases=blocking:800"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         shown = term.wait_for("curl or a browser", timeout=3)
         seen = time.monotonic() - sent
@@ -64,8 +64,8 @@ def test_a_curl_and_the_learners_own_guest_appear_as_visitors_then_quit_leaves_n
 
         term.keys("g")
         term.wait_for("Send a guest", timeout=3)
-        term.keys("io:700", "Enter")
-        term.wait_for("you: io:700", timeout=3)  # pinned, the learner's own
+        term.keys("io:300", "Enter")
+        term.wait_for("you: io:300", timeout=3)  # pinned, the learner's own
         shown = term.wait_for("served in", timeout=5)
         everything = term.processes()
         assert listening_ports(everything), "the live server listens under the app"

@@ -9,9 +9,15 @@ question is shown first and answered by the run halfway through the step. At the
 end it starts again, until stopped. A scene's clock starts once its numbers are in,
 so a slow machine shows every scene complete rather than cutting it short.
 
-Keys: space pauses (the step's clock stops, the party keeps moving), right skips,
-left goes back, escape closes. ``steps=N`` ends the app after N steps: that is how
-a test, or ``partyhost demo --headless --steps 3``, plays a few steps and stops.
+Keys: space freezes everything (the step's clock and the party), right skips,
+left goes back, p switches presenter mode (a scene stays until the arrow key moves
+on), escape closes. ``steps=N`` ends the app after N steps: that is how a test, or
+``partyhost demo --headless --steps 3``, plays a few steps and stops.
+
+Projector mode (``projector=True``, or by itself on a terminal of at least
+``PROJECTOR_SIZE``): the party takes two thirds of the width with its hosts scaled to
+fill it (``tui.widgets.projector.BigHosts``), and the party's served/s, p99 and line
+stand above it in large digits. Below that size the layout is the classroom one.
 """
 
 from __future__ import annotations
@@ -31,9 +37,11 @@ from tui.lessonbook.format import Lesson, parse_file
 from tui.lessonbook.library import demo_file
 from tui.lessonbook.runner import LessonRunner, LiveSkipped, scenario_of
 from tui.screens import escape
-from tui.screens.lesson_player import ROWS, PartyPane
+from tui.screens.lesson_player import ROWS
+from tui.widgets.projector import BigHosts, BigNumbers, FreezablePane
 
 TICK = 0.1  # s between checks of the step's clock
+PROJECTOR_SIZE = (160, 50)  # columns, rows: a terminal this big is on a projector
 
 
 class DemoScreen(Screen):
@@ -50,18 +58,27 @@ class DemoScreen(Screen):
     DemoScreen #demo-answer { height: auto; padding: 0 2; color: $success; text-style: bold; }
     DemoScreen #demo-clock { height: 1; color: $text-muted; padding: 0 2; }
     DemoScreen #demo-results { height: auto; max-height: 14; }
+    DemoScreen.-projector #demo-left { width: 1fr; }
+    DemoScreen.-projector #demo-right { width: 2fr; }
+    DemoScreen.-projector #demo-numbers { display: block; }
+    DemoScreen.-projector #demo-caption { padding: 2 2; }
+    DemoScreen.-projector #demo-clock { text-style: bold; }
     """
 
     BINDINGS = [
-        Binding("space", "pause", "Pause"),
-        Binding("right,n", "skip", "Skip"),
+        Binding("space", "pause", "Freeze"),
+        Binding("right,n", "skip", "Next"),
         Binding("left,b", "back", "Back"),
+        Binding("p", "presenter", "Presenter"),
         Binding("escape", "close", "Close"),
     ]
 
     def __init__(self, path: Path | None = None, *, seconds: float | None = None,
-                 steps: int | None = None, animate: bool = True) -> None:
+                 steps: int | None = None, animate: bool = True,
+                 projector: bool | None = None, presenter: bool = False) -> None:
         super().__init__()
+        self.projector_asked = projector  # None: by the terminal's size
+        self.presenter = presenter
         self.lesson: Lesson = parse_file(path or demo_file())
         self.runner = LessonRunner(self.lesson)
         self.seconds = seconds or self.lesson.seconds
@@ -83,7 +100,8 @@ class DemoScreen(Screen):
                 yield Static("", id="demo-answer")
                 yield Markdown("", id="demo-text")
             with Vertical(id="demo-right"):
-                yield PartyPane(animate=self.animate, id="demo-party")
+                yield BigNumbers(id="demo-numbers")
+                yield FreezablePane(animate=self.animate, id="demo-party")
                 yield DataTable(id="demo-results", zebra_stripes=True, cursor_type="none")
         yield Static("", id="demo-clock")
         yield Footer()
@@ -91,17 +109,40 @@ class DemoScreen(Screen):
     def on_mount(self) -> None:
         self.title = self.lesson.title
         self.set_interval(TICK, self.tick)
+        self.fit_projector()
         self.show(0)
+
+    def on_resize(self) -> None:
+        self.fit_projector()
+
+    @property
+    def projector(self) -> bool:
+        return self.has_class("-projector")
+
+    def fit_projector(self) -> None:
+        """Projector mode when asked, or when the terminal is projector-sized."""
+        if self.projector_asked is not None:
+            on = self.projector_asked
+        else:
+            size = self.app.size
+            on = size.width >= PROJECTOR_SIZE[0] and size.height >= PROJECTOR_SIZE[1]
+        self.set_class(on, "-projector")
+        self.query_one(BigHosts).big = on
+        self.query_one(BigHosts).refresh()
 
     # --- the clock -----------------------------------------------------------------------
 
     def tick(self) -> None:
         if self.paused or self.app.screen is not self:
             return
+        pane = self.query_one(FreezablePane)
+        if self.projector and pane.session is not None:
+            self.query_one(BigNumbers).show(pane.session.state)
         if self.index not in self.ready:  # hold the scene until its numbers are in
             return
-        self.elapsed += TICK
-        if self.elapsed >= self.seconds:
+        if self.elapsed < self.seconds:
+            self.elapsed = min(self.seconds, self.elapsed + TICK)
+        elif not self.presenter:  # a presenter moves on with the arrow key, not the clock
             self.advance(+1)
             return
         self.draw()
@@ -127,7 +168,7 @@ class DemoScreen(Screen):
         first = next((spec for spec in step.runs if not spec.live), None)
         if first is not None:
             try:
-                self.query_one(PartyPane).play(scenario_of(first), first.name)
+                self.query_one(FreezablePane).play(scenario_of(first), first.name)
             except ScenarioError:
                 pass
         if index not in self.ready:
@@ -160,10 +201,15 @@ class DemoScreen(Screen):
             self.query_one("#demo-text", Markdown).update(text)
             self._table(step, ready)
         left = max(0.0, self.seconds - self.elapsed)
-        state = "paused" if self.paused else f"next in {left:.0f} s"
+        if self.paused:
+            state = "FROZEN: the party and the clock (space to go on)"
+        elif self.presenter:
+            state = "presenter: → next scene when you are ready"
+        else:
+            state = f"next in {left:.0f} s"
         self.query_one("#demo-clock", Static).update(
             f"scene {self.index + 1}/{len(self.lesson.steps)} · {state} · "
-            "space pause · → skip · ← back · esc close")
+            "space freeze · → next · ← back · p presenter · esc close")
 
     def _table(self, step, ready: bool) -> None:
         table = self.query_one("#demo-results", DataTable)
@@ -198,7 +244,16 @@ class DemoScreen(Screen):
     # --- keys --------------------------------------------------------------------------------
 
     def action_pause(self) -> None:
+        """Freeze everything: the scene's clock and the party on screen."""
         self.paused = not self.paused
+        self.query_one(FreezablePane).frozen = self.paused
+        self.draw()
+
+    def action_presenter(self) -> None:
+        """Presenter mode: a scene stays until the arrow key moves on."""
+        self.presenter = not self.presenter
+        self.notify("presenter mode: → next scene, ← back" if self.presenter else
+                    "scenes move on by themselves again", title="Demo")
         self.draw()
 
     def action_skip(self) -> None:
