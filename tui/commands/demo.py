@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     steps = _positive(args.steps, "--steps", int)
     if args.headless and steps is None:
         raise CliError("--headless needs --steps N, or the demo would never end")
+    if args.headless and args.presenter:
+        raise CliError("--presenter waits for the arrow key, and --headless has no keys")
     path = Path(args.script) if args.script else demo_file()
     if not path.is_file():
         raise CliError(f"{path}: no such demo script")

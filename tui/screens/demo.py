@@ -32,6 +32,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Markdown, Static
 
 from sim.scenario import ScenarioError
+from tui.clock import FPS
 from tui.lessonbook.claims import ClaimError, fill_text, fmt
 from tui.lessonbook.format import Lesson, parse_file
 from tui.lessonbook.library import demo_file
@@ -42,6 +43,7 @@ from tui.widgets.projector import BigHosts, BigNumbers, FreezablePane
 
 TICK = 0.1  # s between checks of the step's clock
 PROJECTOR_SIZE = (160, 50)  # columns, rows: a terminal this big is on a projector
+PANE_FPS = 10.0  # the party's frames a second in the classroom layout (as the lesson player)
 
 
 class DemoScreen(Screen):
@@ -91,6 +93,7 @@ class DemoScreen(Screen):
         self.paused = False
         self.ready: set[int] = set()
         self._text = ""
+        self._shown: dict[str, str] = {}  # widget id -> the text it shows
 
     def compose(self) -> ComposeResult:
         yield Static("", id="demo-caption")
@@ -101,7 +104,9 @@ class DemoScreen(Screen):
                 yield Markdown("", id="demo-text")
             with Vertical(id="demo-right"):
                 yield BigNumbers(id="demo-numbers")
-                yield FreezablePane(animate=self.animate, id="demo-party")
+                # a projector's party draws at the app's frame rate (fixed when composed)
+                fps = FPS if self.wants_projector() else PANE_FPS
+                yield FreezablePane(animate=self.animate, fps=fps, id="demo-party")
                 yield DataTable(id="demo-results", zebra_stripes=True, cursor_type="none")
         yield Static("", id="demo-clock")
         yield Footer()
@@ -119,13 +124,15 @@ class DemoScreen(Screen):
     def projector(self) -> bool:
         return self.has_class("-projector")
 
-    def fit_projector(self) -> None:
-        """Projector mode when asked, or when the terminal is projector-sized."""
+    def wants_projector(self) -> bool:
+        """Asked for, or the terminal is projector-sized."""
         if self.projector_asked is not None:
-            on = self.projector_asked
-        else:
-            size = self.app.size
-            on = size.width >= PROJECTOR_SIZE[0] and size.height >= PROJECTOR_SIZE[1]
+            return self.projector_asked
+        size = self.app.size
+        return size.width >= PROJECTOR_SIZE[0] and size.height >= PROJECTOR_SIZE[1]
+
+    def fit_projector(self) -> None:
+        on = self.wants_projector()
         self.set_class(on, "-projector")
         self.query_one(BigHosts).big = on
         self.query_one(BigHosts).refresh()
@@ -164,7 +171,7 @@ class DemoScreen(Screen):
         self.elapsed = 0.0
         self.shown += 1
         step = self.lesson.steps[index]
-        self.query_one("#demo-caption", Static).update(escape(step.title))
+        self._put("demo-caption", escape(step.title))
         first = next((spec for spec in step.runs if not spec.live), None)
         if first is not None:
             try:
@@ -185,7 +192,7 @@ class DemoScreen(Screen):
         question = step.predict.question if step.predict else ""
         lead = " ".join(fill_text(lead, lookup).split()).replace("`", "")
         asked = f"\n\n[reverse] Question [/reverse] {escape(question)}" if question else ""
-        self.query_one("#demo-lead", Static).update(escape(lead) + asked)
+        self._put("demo-lead", escape(lead) + asked)
         answer = ""
         halfway = self.elapsed >= self.seconds / 2
         if step.predict is not None and ready and halfway:
@@ -193,7 +200,7 @@ class DemoScreen(Screen):
                 answer = f"The run says: {self.runner.judge(self.index, step.predict, None).truth}"
             except (ClaimError, LiveSkipped):
                 answer = ""
-        self.query_one("#demo-answer", Static).update(escape(answer))
+        self._put("demo-answer", escape(answer))
         after = step.after if step.predict is None or (ready and halfway) else ""
         text = fill_text("\n\n".join(p for p in (rest, after) if p), lookup)
         if new or text != self._text:
@@ -207,9 +214,16 @@ class DemoScreen(Screen):
             state = "presenter: → next scene when you are ready"
         else:
             state = f"next in {left:.0f} s"
-        self.query_one("#demo-clock", Static).update(
+        self._put("demo-clock",
             f"scene {self.index + 1}/{len(self.lesson.steps)} · {state} · "
             "space freeze · → next · ← back · p presenter · esc close")
+
+    def _put(self, widget_id: str, content: str) -> None:
+        """Update a Static only when its text changes: each update lays the whole screen
+        out again, which at 200x60 cost most of a frame ten times a second."""
+        if self._shown.get(widget_id) != content:
+            self._shown[widget_id] = content
+            self.query_one(f"#{widget_id}", Static).update(content)
 
     def _table(self, step, ready: bool) -> None:
         table = self.query_one("#demo-results", DataTable)

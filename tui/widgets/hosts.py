@@ -34,7 +34,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD, guest_name, is_visitor
+from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD, VISITOR_BASE, guest_name, is_visitor
 from tui.state import Host, Loop, PartyState
 
 # phase -> (party words, real term, style)
@@ -334,17 +334,18 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
 def _badges(line: Text, guests: list[int]) -> None:
     """Visitors by name before the crowd, so a long crowd never hides them."""
     for guest in guests:
-        if is_visitor(guest):
+        if guest >= VISITOR_BASE:  # is_visitor, inlined: a crowd is 1,000 guests a frame
             line.append_text(guest_text(guest))
             line.append(" ")
 
 
 def _crowd(guests: list[int], glyph: str, room: int) -> str:
     """Guest numbers when they fit (the story names them), else a glyph each, else a count."""
-    guests = [g for g in guests if not is_visitor(g)]  # drawn by name (_badges)
-    names = " ".join(f"g{g}" for g in guests)
-    if len(names) <= room:
-        return names
+    guests = [g for g in guests if g < VISITOR_BASE]  # visitors: by name (_badges)
+    if 3 * len(guests) - 1 <= room:  # "gN" and a space each at least: names may fit
+        names = " ".join(f"g{g}" for g in guests)
+        if len(names) <= room:
+            return names
     if len(guests) <= room:
         return glyph * len(guests)
     return glyph * (room - 6) + f" +{len(guests) - room + 6}"

@@ -10,7 +10,10 @@ rows of box-drawing characters per digit), readable from the back of a room.
 
 ``FreezablePane`` is the lesson player's ``PartyPane`` with a freeze: while frozen,
 its tick moves no party time (the wall clock is reset, so nothing jumps on thaw),
-so the demo's space stops the party as well as the scene's clock.
+so the demo's space stops the party as well as the scene's clock. It also counts its
+frames and may run at a set ``speed`` (``benchmarks/bench_projector.py`` watches a
+crowd of 1,000 at x1), with the party screen's frame budget so a crowd slows the
+party rather than the frames.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ from __future__ import annotations
 import math
 import time
 
-from rich import box
-from rich.console import Group, RenderableType
-from rich.panel import Panel
-from rich.table import Table
+from rich.console import Console, RenderableType
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Digits, Static
 
-from tui.screens.lesson_player import PartyPane
+from tui.clock import FRAME_BUDGET
+from tui.screens.lesson_player import MAX_FRAME, PartyPane, watch_speed
 from tui.state import PartyState
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView, rooms_line
@@ -60,41 +65,114 @@ class BigHosts(HostsView):
     def __init__(self, state: PartyState, **kwargs) -> None:
         super().__init__(state, **kwargs)
         self.big = False
+        self._cache_key: tuple = ()
+        self._cache: list[Strip] | None = None
+        self._resized = 0
+
+    def on_resize(self) -> None:
+        self._resized += 1
+        self.refresh()
+
+    def show(self, state: PartyState) -> None:
+        """Big: repaint only the lines that changed. A loop's card is 45 lines, five of
+        which move; repainting all of them was most of the compositor's frame."""
+        if state is not self.state:
+            self.state, self._drawn = state, -1
+        if self._drawn == state.v_hosts:
+            return
+        self._drawn = state.v_hosts
+        old = self._cache
+        new = self._big_strips()
+        if new is None or old is None or len(old) != len(new):
+            self.refresh()
+            return
+        width = self.size.width
+        changed = [Region(0, y, width, 1)
+                   for y, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+        if changed:
+            self.refresh(*changed)
 
     def render(self) -> RenderableType:
+        return super().render() if self._big_strips() is None else Text("")
+
+    def render_line(self, y: int) -> Strip:
+        """Big cards are drawn a line at a time from ready-made strips (Textual's line
+        API): through Rich's Text layout the 45 lines of 133 cells took 13 ms for one
+        loop's card and 60 ms for 16 hosts a frame (measured); as segments, a few."""
+        strips = self._big_strips()
+        if strips is None:
+            return super().render_line(y)
+        return strips[y] if y < len(strips) else Strip.blank(self.content_size.width)
+
+    def _big_cards(self) -> tuple[list, int, int] | None:
+        """(cards, columns, rows) when the cards can be big, else None."""
         s = self.state
         if not self.big or not s.started:
-            return super().render()
-        width, height = max(self.size.width, 10), max(self.size.height, 2)
+            return None
+        width, height = self.content_size.width, self.content_size.height
         cards = self._loop_cards(width) if s.is_loop else self._host_cards()
         need = max(len(lines) for _, lines, _ in cards) + 4  # a blank line above and below
         cols, rows = grid_shape(len(cards), width, height - 1, need)
-        if not cols:
-            return super().render()
-        card_h = (height - 1) // rows
-        grid = Table.grid(expand=True)
-        for _ in range(cols):
-            grid.add_column(ratio=1)
-        row: list[RenderableType] = []
-        bar_w = max(4, width // cols - 8)
+        return (cards, cols, rows) if cols else None
+
+    def _big_strips(self) -> list[Strip] | None:
+        """The big cards' lines, built once per change of the hosts; None: not big."""
+        key = (id(self.state), self.state.v_hosts, self.state.started, self._resized,
+               self.big)  # cheap: this runs for every line of every frame
+        if self._cache_key != key:
+            self._cache_key = key
+            big = self._big_cards()
+            self._cache = None if big is None else self._strips(*big)
+        return self._cache
+
+    def _strips(self, cards: list, cols: int, rows: int) -> list[Strip]:
+        width, height = self.content_size.width, self.content_size.height
+        console = self.app.console
+        card_h, card_w = (height - 1) // rows, width // cols
+        bar_w = max(4, card_w - 8)
+        drawn: list[list[list[Segment]]] = []
         for title, lines, border in cards:
             if title.startswith("host ") and len(lines) == 3:  # a sync host: a band of
                 # the colour of what it does, visible from the back of the room
                 band = Text("─" * bar_w, style="dim") if lines[0].plain == "·" else \
                     Text("█" * bar_w, style=lines[1].style)
                 lines = [*lines, Text(""), band]
-            pad = max(0, (card_h - 2 - len(lines)) // 2)
-            body = Text("\n" * pad) + Text("\n").join(lines)
-            body.no_wrap, body.overflow = True, "ellipsis"
-            row.append(Panel(body, title=Text(title, style="bold"), title_align="left",
-                             border_style=border, box=box.HEAVY, height=card_h,
-                             padding=(0, 2)))
-            if len(row) == cols:
-                grid.add_row(*row)
-                row = []
-        if row:
-            grid.add_row(*row, *[""] * (cols - len(row)))
-        return Group(rooms_line(s), grid)
+            drawn.append(card(console, title, lines, border, card_w, card_h))
+        rooms = rooms_line(self.state)
+        rooms.truncate(width, overflow="ellipsis", pad=True)
+        strips = [Strip(list(rooms.render(console)), width)]
+        for first in range(0, len(drawn), cols):
+            row = drawn[first:first + cols]
+            for i in range(card_h):
+                segments = [segment for lines in row for segment in lines[i]]
+                strips.append(Strip(segments).extend_cell_length(width))
+        widget = self.visual_style.rich_style  # the widget's colours under the cards'
+        return [strip.apply_style(widget) for strip in strips]
+
+
+def card(console: Console, title: str, lines: list[Text], border: str, width: int,
+         height: int) -> list[list[Segment]]:
+    """One host's card as ``height`` lines of segments, ``width`` cells each: a heavy
+    border with the title in it, the lines centred top to bottom."""
+    inner = width - 6  # borders and two cells of margin each side
+    edge = console.get_style(border)
+    shown = title[: max(0, width - 6)]
+    out = [[Segment("┏━ ", edge), Segment(shown, edge + Style(bold=True)),
+            Segment(" " + "━" * max(0, width - 5 - len(shown)) + "┓", edge)]]
+    pad = max(0, (height - 2 - len(lines)) // 2)
+    left, right = Segment("┃  ", edge), Segment("  ┃", edge)
+    blank = Segment(" " * inner)
+    for i in range(height - 2):
+        j = i - pad
+        if 0 <= j < len(lines):
+            content = lines[j].copy()
+            content.truncate(inner, overflow="ellipsis", pad=True)
+            base = console.get_style(content.style) if content.style else None
+            out.append([left, *Segment.apply_style(content.render(console), base), right])
+        else:
+            out.append([left, blank, right])
+    out.append([Segment("┗" + "━" * max(0, width - 2) + "┛", edge)])
+    return out
 
 
 class FreezablePane(PartyPane):
@@ -103,6 +181,8 @@ class FreezablePane(PartyPane):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.frozen = False
+        self.speed: float | None = None  # party s per wall s; None: slow enough to watch
+        self.frames = 0
 
     def compose(self) -> ComposeResult:
         yield Static("no party in this step", id="pane-title")
@@ -110,10 +190,19 @@ class FreezablePane(PartyPane):
         yield BigHosts(PartyState())
 
     def tick(self) -> None:
+        now = time.monotonic()
+        wall, self._wall = min(now - self._wall, MAX_FRAME), now
+        session = self.session
         if self.frozen:  # no party time passes; none piles up for the thaw either
-            self._wall = time.monotonic()
             return
-        super().tick()
+        if session is None or self.app.screen is not self.screen:
+            return
+        if session.driver.finished:
+            session.restart()
+        speed = self.speed if self.speed is not None else watch_speed(session.scenario)
+        session.advance(wall * speed, budget=FRAME_BUDGET / self.fps)
+        self.frames += 1
+        self.draw()
 
 
 class BigNumbers(Horizontal):
