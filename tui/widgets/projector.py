@@ -128,6 +128,7 @@ class BigHosts(HostsView):
     def _strips(self, cards: list, cols: int, rows: int) -> list[Strip]:
         width, height = self.content_size.width, self.content_size.height
         console = self.app.console
+        base = self.visual_style.rich_style  # the widget's colours, under the cards'
         card_h, card_w = (height - 1) // rows, width // cols
         bar_w = max(4, card_w - 8)
         drawn: list[list[list[Segment]]] = []
@@ -137,38 +138,38 @@ class BigHosts(HostsView):
                 band = Text("─" * bar_w, style="dim") if lines[0].plain == "·" else \
                     Text("█" * bar_w, style=lines[1].style)
                 lines = [*lines, Text(""), band]
-            drawn.append(card(console, title, lines, border, card_w, card_h))
+            drawn.append(card(console, base, title, lines, border, card_w, card_h))
         rooms = rooms_line(self.state)
         rooms.truncate(width, overflow="ellipsis", pad=True)
-        strips = [Strip(list(rooms.render(console)), width)]
+        strips = [Strip(list(Segment.apply_style(rooms.render(console), base)), width)]
         for first in range(0, len(drawn), cols):
             row = drawn[first:first + cols]
             for i in range(card_h):
                 segments = [segment for lines in row for segment in lines[i]]
-                strips.append(Strip(segments).extend_cell_length(width))
-        widget = self.visual_style.rich_style  # the widget's colours under the cards'
-        return [strip.apply_style(widget) for strip in strips]
+                strips.append(Strip(segments).extend_cell_length(width, base))
+        return strips
 
 
-def card(console: Console, title: str, lines: list[Text], border: str, width: int,
-         height: int) -> list[list[Segment]]:
+def card(console: Console, base: Style, title: str, lines: list[Text], border: str,
+         width: int, height: int) -> list[list[Segment]]:
     """One host's card as ``height`` lines of segments, ``width`` cells each: a heavy
-    border with the title in it, the lines centred top to bottom."""
+    border with the title in it, the lines centred top to bottom; ``base`` (the
+    widget's colours) under every segment, so no strip needs restyling after."""
     inner = width - 6  # borders and two cells of margin each side
-    edge = console.get_style(border)
+    edge = base + console.get_style(border)
     shown = title[: max(0, width - 6)]
     out = [[Segment("┏━ ", edge), Segment(shown, edge + Style(bold=True)),
             Segment(" " + "━" * max(0, width - 5 - len(shown)) + "┓", edge)]]
     pad = max(0, (height - 2 - len(lines)) // 2)
     left, right = Segment("┃  ", edge), Segment("  ┃", edge)
-    blank = Segment(" " * inner)
+    blank = Segment(" " * inner, base)
     for i in range(height - 2):
         j = i - pad
         if 0 <= j < len(lines):
             content = lines[j].copy()
             content.truncate(inner, overflow="ellipsis", pad=True)
-            base = console.get_style(content.style) if content.style else None
-            out.append([left, *Segment.apply_style(content.render(console), base), right])
+            style = base + console.get_style(content.style) if content.style else base
+            out.append([left, *Segment.apply_style(content.render(console), style), right])
         else:
             out.append([left, blank, right])
     out.append([Segment("┗" + "━" * max(0, width - 2) + "┛", edge)])
