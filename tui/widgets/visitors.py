@@ -53,6 +53,7 @@ class LivePanel(Widget):
         self.visitors: Visitors | None = None
         self.now = 0.0
         self._drawn: tuple = ()
+        self._rows = 0
 
     def show(self, url: str, visitors: Visitors | None, now: float) -> None:
         """Live when ``visitors`` is given; redraws only when something a reader sees moved."""
@@ -63,7 +64,9 @@ class LivePanel(Widget):
                round(now, 1) if inside else 0)
         if key != self._drawn:
             self._drawn = key
-            self.refresh(layout=True)
+            rows = 1 + (len(visitors.sent) + len(visitors.pinned()) if visitors else 0)
+            self.refresh(layout=rows != self._rows)  # a new line: lay the screen out again
+            self._rows = rows
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="fold")
