@@ -16,6 +16,14 @@
   how busy the machine is, so it is printed too, with the share of a core 20 frames a
   second would need at that cost.
 
+Measured 2026-11-30 on the 2-core CI-like box with a busy loop getting 1.00 of a core:
+1,000 in flight 23.2 frames/s at 0.42 of a core (18.1 ms a frame, party at x1.00);
+16 sync hosts 23.2 frames/s at 0.33 (14.1 ms a frame). With other work taking most
+of the machine (a busy loop got 0.39 of a core) the crowd fell to 7.8 frames/s at
+0.26 of a core: the frames per second follow the core you get, the ms per frame do not.
+Before the big cards were drawn as segments (Rich Panels in a Table, every line
+repainted) a frame cost about 35 ms.
+
 Run: python benchmarks/bench_projector.py [--seconds S]
 """
 

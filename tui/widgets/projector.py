@@ -31,9 +31,10 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import Digits, Static
 
+from sim.trace import IO
 from tui.clock import FRAME_BUDGET
 from tui.screens.lesson_player import MAX_FRAME, PartyPane, watch_speed
-from tui.state import PartyState
+from tui.state import Loop, PartyState
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView, rooms_line
 
@@ -132,8 +133,13 @@ class BigHosts(HostsView):
         card_h, card_w = (height - 1) // rows, width // cols
         bar_w = max(4, card_w - 8)
         drawn: list[list[list[Segment]]] = []
+        loops = iter(self.state.loops) if self.state.is_loop else None
         for title, lines, border in cards:
-            if title.startswith("host ") and len(lines) == 3:  # a sync host: a band of
+            loop = next(loops, None) if loops is not None else None
+            if loop is not None and loop.killed_at is None:
+                lines = [*lines, Text(""),
+                         *crowd_rows(loop, card_w - 6, card_h - 2 - len(lines) - 3)]
+            elif title.startswith("host ") and len(lines) == 3:  # a sync host: a band of
                 # the colour of what it does, visible from the back of the room
                 band = Text("─" * bar_w, style="dim") if lines[0].plain == "·" else \
                     Text("█" * bar_w, style=lines[1].style)
@@ -148,6 +154,34 @@ class BigHosts(HostsView):
                 segments = [segment for lines in row for segment in lines[i]]
                 strips.append(Strip(segments).extend_cell_length(width, base))
         return strips
+
+
+def crowd_rows(loop: Loop, width: int, rows: int) -> list[Text]:
+    """The loop's guests as a picture: a ○ for each at the kitchen, then a ● for each
+    waiting for a turn (red while the loop is held), as many rows as the card has room
+    for; past that, a count. A thousand guests are a block you see from the back."""
+    if rows < 1 or width < 8:
+        return []
+    kitchen = sum(1 for phase in loop.guests.values() if phase == IO)
+    ready = len(loop.ready)
+    room = rows * width
+    shown_k = min(kitchen, room)
+    shown_r = min(ready, room - shown_k)
+    cells = "○" * shown_k + "●" * shown_r
+    more = kitchen + ready - shown_k - shown_r
+    if more > 0:  # the last row ends with the count of those not drawn
+        tail = f" +{more}"
+        cells = cells[: room - len(tail)] + tail
+    held = loop.blocked or loop.busy_with is not None
+    out = []
+    for start in range(0, len(cells), width):
+        row = Text(no_wrap=True)
+        chunk = cells[start:start + width]
+        k = max(0, min(len(chunk), shown_k - start))
+        row.append(chunk[:k], style="dim yellow" if loop.blocked else "yellow")
+        row.append(chunk[k:], style="bold red" if held else "white")
+        out.append(row)
+    return out
 
 
 def card(console: Console, base: Style, title: str, lines: list[Text], border: str,
