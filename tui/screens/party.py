@@ -43,6 +43,7 @@ class PartyScreen(Screen):
     BINDINGS = [  # the footer shows them in this order, as many as fit (all in ctrl+p)
         Binding("escape", "leave", "Back"),
         Binding("space", "toggle_pause", "Pause/run"),
+        Binding("g", "send_guest", "Send a guest"),  # live only: first, so 80 columns show it
         Binding("full_stop,right", "step", "Step"),
         Binding("comma,left", "step_back", "Step back"),
         Binding("plus,equals_sign", "faster", "Faster"),
@@ -52,7 +53,6 @@ class PartyScreen(Screen):
         Binding("c", "controls", "Controls"),
         Binding("v", "compare", "Compare"),
         Binding("l", "live", "Live"),
-        Binding("g", "send_guest", "Send a guest"),
         Binding("n", "toggle_log", "Story"),
     ]
 
