@@ -43,6 +43,22 @@ REASON_ERROR = "error"  # a live server answered 5xx, or reset after the request
 REASON_DB_TIMEOUT = "db_timeout"  # no pool connection within --db-timeout: a 500
 REASON_DB_REFUSED = "db_refused"  # the database was at --db-max connections: a 500 at once
 
+# Guests the load generator did not send (curl, a browser, the app's "send a guest" key)
+# carry no X-Guest-Id; a live server numbers them from VISITOR_BASE, so they never share
+# a number with the generator's guests (0 up, at most sim.live.loadgen.bounds.MAX_GUESTS)
+# and the app draws them as visitors.
+VISITOR_BASE = 10**12
+
+
+def is_visitor(guest: int) -> bool:
+    """Did this guest come from outside the load generator (a live party's visitor)?"""
+    return guest >= VISITOR_BASE
+
+
+def guest_name(guest: int) -> str:
+    """"guest 7", or "visitor 3" for the 3rd number a server gave a visitor (from 1)."""
+    return f"visitor {guest - VISITOR_BASE + 1}" if guest >= VISITOR_BASE else f"guest {guest}"
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

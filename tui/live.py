@@ -24,8 +24,16 @@ runs ``HOLD`` (one batch and a margin) behind the wall clock, and ``advance`` ha
 out only the events stamped before it, in time order across every process; an event
 later than that (a batch delayed on a loaded machine) is handed out at once.
 
+Visitors. The generator's guests carry ``X-Guest-Id`` (0 up); any other request (a
+``curl`` of the URL on screen, a browser, the app's own "send a guest" key, which
+goes through the very same HTTP path with ``send``) is numbered by the server from
+``sim.trace.VISITOR_BASE``. ``Visitors`` follows those guests in the events handed
+out, so the screen can pin them (who, what they do, how long they took) while the
+generator's hundreds scroll by.
+
 Whatever ends the live party (switching back, quitting, a crash: ``atexit``) calls
-``close``, which is idempotent.
+``close``, which is idempotent; it also closes the connections of visitors still
+waiting for an answer.
 This module imports no Textual: the app's part is the few lines in ``toggle``.
 """
 
@@ -36,6 +44,7 @@ import atexit
 import contextlib
 import dataclasses
 import heapq
+import http.client
 import itertools
 import os
 import selectors
@@ -45,18 +54,145 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from sim.live.report import FLUSH_EVERY
 from sim.scenario import Scenario
-from sim.trace import Event, TraceFormatError, from_json
+from sim.trace import (
+    Arrived,
+    Event,
+    Failed,
+    Finished,
+    PhaseEnded,
+    PhaseStarted,
+    Started,
+    TraceFormatError,
+    TurnedAway,
+    from_json,
+    guest_name,
+    is_visitor,
+)
+from sim.workload import MAX_REQUEST_SECONDS, format_script, parse_phases
 from tui.session import rebuild
 
 LIVE_DURATION = 600.0  # s: the load generator's hard cap; free play restarts past it
 READ_CHUNK = 65536
 LINE_EVERY = 0.1  # s between two reads of the kernel's accept queue
 HOLD = FLUSH_EVERY + 0.05  # s the live clock runs behind: one batch of reports, a margin
+PINNED = 4  # visitors the screen keeps in view, the newest
+SEND_EXAMPLE = "io:200"  # the curl line's guest: a fifth of a second at the kitchen
+SEND_TIMEOUT = MAX_REQUEST_SECONDS + 30.0  # s: a visitor's longest script, and a margin
+
+
+@dataclass
+class Visitor:
+    """One guest that did not come from the generator, as far as the reports tell."""
+
+    guest: int
+    arrived: float
+    worker: int | None = None
+    phase: str | None = None
+    left: float | None = None
+    outcome: str = ""  # "" while inside; "served" or "failed: REASON" once gone
+    script: str = ""  # what the learner sent with the key (known once answered)
+    guessed: bool = False  # ``script`` is a guess until the answer names the guest
+
+    @property
+    def name(self) -> str:
+        return guest_name(self.guest)
+
+
+class Visitors:
+    """The visitors of one live party, followed through the events handed out."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, Visitor] = {}
+        self.count = 0
+        self.version = 0  # moves whenever something a visitor did changed
+        # scripts sent with the key and when (s since the switch), no visitor seen for them yet
+        self.sent: list[tuple[str, float]] = []
+        self.scripts: dict[int, str] = {}  # guest -> the script the key sent it with
+        self.news: list[tuple[float, str]] = []  # (t, sentence) for the story, taken by the app
+
+    def feed(self, events: list[Event]) -> None:
+        for event in events:
+            guest = getattr(event, "guest", None)
+            if guest is None or not is_visitor(guest):
+                continue
+            visitor = self.seen.get(guest)
+            if visitor is None:
+                # the key's guest is known by number once answered; until then, the
+                # first new visitor after a send is taken to be it (a curl at the same
+                # instant could swap them, and the answer puts it right)
+                script = self.scripts.get(guest, "")
+                guessed = not script and bool(self.sent) and event.t >= self.sent[0][1]
+                if guessed:
+                    script = self.sent.pop(0)[0]
+                visitor = Visitor(guest, event.t, script=script, guessed=guessed)
+                self.seen[guest] = visitor
+                self.count += 1
+                while len(self.seen) > PINNED:
+                    del self.seen[next(iter(self.seen))]
+            gone = visitor.left
+            self._follow(visitor, event)
+            if gone is None and visitor.left is not None:
+                took = (visitor.left - visitor.arrived) * 1000
+                sent = f" (you: {visitor.script})" if visitor.script else ""
+                self.news.append((visitor.left, f"{visitor.name}{sent} leaves, "
+                                  f"{visitor.outcome} after {took:,.0f} ms"))
+            self.version += 1
+
+    @staticmethod
+    def _follow(visitor: Visitor, event: Event) -> None:
+        match event:
+            case Arrived():
+                visitor.arrived = event.t
+            case Started():
+                visitor.worker = event.worker
+            case PhaseStarted():
+                visitor.phase = event.phase
+            case PhaseEnded():
+                visitor.phase = None
+            case Finished():
+                visitor.left, visitor.outcome, visitor.phase = event.t, "served", None
+            case Failed() | TurnedAway():
+                visitor.left, visitor.phase = event.t, None
+                visitor.outcome = f"failed: {event.reason}"
+
+    def answered(self, guest: int | None, script: str) -> None:
+        """The key's request came back: its script is known by the guest's number now."""
+        for i, (waiting, _) in enumerate(self.sent):
+            if waiting == script:
+                del self.sent[i]
+                break
+        for visitor in self.seen.values():  # a wrong guess (a curl at the same moment)
+            if visitor.guessed and visitor.script == script and visitor.guest != guest:
+                visitor.script, visitor.guessed = "", False
+        if guest is not None:
+            self.scripts[guest] = script
+            if guest in self.seen:
+                self.seen[guest].script, self.seen[guest].guessed = script, False
+        self.version += 1
+
+    def take_news(self) -> list[tuple[float, str]]:
+        news, self.news = self.news, []
+        return news
+
+    def pinned(self) -> list[Visitor]:
+        return list(self.seen.values())
+
+
+def check_script(script: str) -> str:
+    """The learner's script in the engine's words ("blocking:3000"); WorkloadError if bad."""
+    return format_script(parse_phases(script.strip()))
+
+
+def curl_line(url: str, script: str = SEND_EXAMPLE) -> str:
+    """The command a learner can paste into another terminal to send one visitor."""
+    return f"curl '{url}/guest?phases={script}'"
 
 
 class LiveFeed:
@@ -171,6 +307,8 @@ class LiveDriver:
         self._lock = threading.Lock()
         self.generator: Any = None
         self._line: tuple[float, int | None] = (-1.0, None)  # (read at, accept queue)
+        self.visitors = Visitors()
+        self._sending: set[http.client.HTTPConnection] = set()
         atexit.register(self.close)
 
     # --- starting (blocking: the app runs it in a thread worker) ---------------------
@@ -240,6 +378,7 @@ class LiveDriver:
         out = []
         while held and held[0][0] <= now:
             out.append(heapq.heappop(held)[2])
+        self.visitors.feed(out)
         return out
 
     def line_now(self) -> tuple[int | None, int]:
@@ -257,6 +396,52 @@ class LiveDriver:
             self._line = (now, queue)
         generator = self.generator
         return queue, (generator.in_flight if generator is not None else 0)
+
+    # --- a visitor of the learner's choosing -------------------------------------------
+
+    def send(self, script: str, done: Callable[[str], None] | None = None) -> str:
+        """Send one guest with ``script`` (e.g. ``blocking:3000``) as a curl would: a GET
+        of /guest without X-Guest-Id, from a thread; ``done`` gets one line about the
+        answer. Returns the script in the engine's words; WorkloadError if it is bad."""
+        script = check_script(script)
+        if self.server is None or self._closed:
+            raise RuntimeError("the live server is not running yet")
+        self.visitors.sent.append((script, max(0.0, time.monotonic() - self.t0 - 0.05)))
+        self.visitors.version += 1
+        threading.Thread(target=self._visit, args=(self.server.url, script, done),
+                         name="partyhost-visitor", daemon=True).start()
+        return script
+
+    def _visit(self, url: str, script: str, done: Callable[[str], None] | None) -> None:
+        parts = urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
+                                          timeout=SEND_TIMEOUT)
+        with self._lock:
+            if self._closed:
+                return
+            self._sending.add(conn)
+        guest: int | None = None
+        start = time.monotonic()
+        try:
+            conn.request("GET", f"/guest?phases={quote(script, safe=':,')}")
+            reply = conn.getresponse()
+            reply.read()
+            raw = reply.getheader("x-guest")
+            guest = int(raw) if raw and raw.isdigit() else None
+            took = time.monotonic() - start
+            who = guest_name(guest) if guest is not None else "your guest"
+            line = (f"{who} ({script}) answered {reply.status} after {took:.2f} s"
+                    if reply.status == 200 else f"{who} ({script}): HTTP {reply.status}")
+        except OSError as exc:
+            line = f"your guest ({script}) got no answer: {type(exc).__name__}"
+        finally:
+            conn.close()
+            with self._lock:
+                self._sending.discard(conn)
+        self.visitors.answered(guest, script)
+        if done is not None and not self._closed:
+            with contextlib.suppress(Exception):  # the app may be closing meanwhile
+                done(line)
 
     def step(self) -> list[Event]:
         return []
@@ -282,6 +467,11 @@ class LiveDriver:
             self._gen_thread.join(timeout=5.0)
         if self.server is not None:
             self.server.stop()
+        with self._lock:
+            sending, self._sending = list(self._sending), set()
+        for conn in sending:  # a visitor still inside: its answer will never come
+            with contextlib.suppress(OSError):
+                conn.close()
         self.feed.close()
         atexit.unregister(self.close)
 

@@ -47,6 +47,8 @@ from sim.trace import (
     TurnedAway,
     WorkerBooted,
     WorkerKilled,
+    guest_name,
+    is_visitor,
 )
 
 # The real term for each reason a guest leaves unanswered.
@@ -101,6 +103,19 @@ def _worker_word(model: str) -> str:
 
 
 def narrate(
+    event: Event, model: str, arrived_at: float | None = None, threads: int = 1,
+    kinds: tuple[str, ...] = (), gil: bool = True,
+) -> Narration | None:
+    """``_narrate``, with a live party's visitor (curl, the app's key) called a visitor."""
+    narration = _narrate(event, model, arrived_at, threads, kinds, gil)
+    guest = getattr(event, "guest", None)
+    if narration is None or guest is None or not is_visitor(guest):
+        return narration
+    return Narration(narration.party.replace(f"guest {guest}", guest_name(guest)),
+                     narration.real)
+
+
+def _narrate(
     event: Event, model: str, arrived_at: float | None = None, threads: int = 1,
     kinds: tuple[str, ...] = (), gil: bool = True,
 ) -> Narration | None:

@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sim.live.handler import PlanError, plan, spin
-from sim.trace import CPU, DB, IO
+from sim.trace import CPU, DB, IO, VISITOR_BASE
 
 _numbers = count()
 TEXT = ("content-type", "text/plain; charset=utf-8")
@@ -58,7 +58,8 @@ def _route(path: str) -> tuple[int, bytes] | None:
 
 
 def _guest(query: str, guest_header: str | None) -> tuple[int, list[tuple[str, float]]]:
-    gid = int(guest_header) if guest_header and guest_header.isdigit() else next(_numbers)
+    gid = int(guest_header) if guest_header and guest_header.isdigit() else \
+        VISITOR_BASE + next(_numbers)  # a visitor: sim.trace.VISITOR_BASE
     return gid, plan(dict(parse_qsl(query)), gid)
 
 

@@ -48,6 +48,7 @@ from sim.trace import (
     REASON_DB_TIMEOUT,
     REASON_ERROR,
     UPLOAD,
+    VISITOR_BASE,
     Arrived,
     Event,
     Failed,
@@ -57,6 +58,7 @@ from sim.trace import (
     PhaseEnded,
     PhaseStarted,
     Started,
+    guest_name,
 )
 from sim.workload import (
     MAX_REQUEST_SECONDS,
@@ -105,7 +107,7 @@ class Guest:
         done = ", ".join(f"{kind} {sec / MS:.1f} ms" for kind, sec in self.phases) or "nothing"
         waited = (self.started_at - self.accepted_at) / MS
         return (
-            f"guest {self.id} served by worker {self.worker} after {waited:.1f} ms: {done}\n"
+            f"{guest_name(self.id)} served by worker {self.worker} after {waited:.1f} ms: {done}\n"
         ).encode()
 
 
@@ -380,11 +382,12 @@ def simple_route(method: str, path: str) -> Answer | None:
 
 
 def guest_number(headers: dict[bytes, bytes], numbers: Iterator[int]) -> int:
-    """The load generator's ``X-Guest-Id`` if it sent one, else the server's own count."""
+    """The load generator's ``X-Guest-Id`` if it sent one, else the server's own count
+    from ``VISITOR_BASE``: a visitor (curl, a browser) never takes a generator guest's id."""
     raw = headers.get(b"x-guest-id")
     if raw is not None and raw.isdigit() and len(raw) < 19:
         return int(raw)
-    return next(numbers)
+    return VISITOR_BASE + next(numbers)
 
 
 def admit(request: Request, worker: int, accepted_at: float,

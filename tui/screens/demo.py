@@ -9,9 +9,15 @@ question is shown first and answered by the run halfway through the step. At the
 end it starts again, until stopped. A scene's clock starts once its numbers are in,
 so a slow machine shows every scene complete rather than cutting it short.
 
-Keys: space pauses (the step's clock stops, the party keeps moving), right skips,
-left goes back, escape closes. ``steps=N`` ends the app after N steps: that is how
-a test, or ``partyhost demo --headless --steps 3``, plays a few steps and stops.
+Keys: space freezes everything (the step's clock and the party), right skips,
+left goes back, p switches presenter mode (a scene stays until the arrow key moves
+on), escape closes. ``steps=N`` ends the app after N steps: that is how a test, or
+``partyhost demo --headless --steps 3``, plays a few steps and stops.
+
+Projector mode (``projector=True``, or by itself on a terminal of at least
+``PROJECTOR_SIZE``): the party takes two thirds of the width with its hosts scaled to
+fill it (``tui.widgets.projector.BigHosts``), and the party's served/s, p99 and line
+stand above it in large digits. Below that size the layout is the classroom one.
 """
 
 from __future__ import annotations
@@ -26,14 +32,18 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Markdown, Static
 
 from sim.scenario import ScenarioError
+from tui.clock import FPS
 from tui.lessonbook.claims import ClaimError, fill_text, fmt
 from tui.lessonbook.format import Lesson, parse_file
 from tui.lessonbook.library import demo_file
 from tui.lessonbook.runner import LessonRunner, LiveSkipped, scenario_of
 from tui.screens import escape
-from tui.screens.lesson_player import ROWS, PartyPane
+from tui.screens.lesson_player import ROWS
+from tui.widgets.projector import BigHosts, BigNumbers, FreezablePane
 
 TICK = 0.1  # s between checks of the step's clock
+PROJECTOR_SIZE = (160, 50)  # columns, rows: a terminal this big is on a projector
+PANE_FPS = 10.0  # the party's frames a second in the classroom layout (as the lesson player)
 
 
 class DemoScreen(Screen):
@@ -50,18 +60,27 @@ class DemoScreen(Screen):
     DemoScreen #demo-answer { height: auto; padding: 0 2; color: $success; text-style: bold; }
     DemoScreen #demo-clock { height: 1; color: $text-muted; padding: 0 2; }
     DemoScreen #demo-results { height: auto; max-height: 14; }
+    DemoScreen.-projector #demo-left { width: 1fr; }
+    DemoScreen.-projector #demo-right { width: 2fr; }
+    DemoScreen.-projector #demo-numbers { display: block; }
+    DemoScreen.-projector #demo-caption { padding: 2 2; }
+    DemoScreen.-projector #demo-clock { text-style: bold; }
     """
 
     BINDINGS = [
-        Binding("space", "pause", "Pause"),
-        Binding("right,n", "skip", "Skip"),
+        Binding("space", "pause", "Freeze"),
+        Binding("right,n", "skip", "Next"),
         Binding("left,b", "back", "Back"),
+        Binding("p", "presenter", "Presenter"),
         Binding("escape", "close", "Close"),
     ]
 
     def __init__(self, path: Path | None = None, *, seconds: float | None = None,
-                 steps: int | None = None, animate: bool = True) -> None:
+                 steps: int | None = None, animate: bool = True,
+                 projector: bool | None = None, presenter: bool = False) -> None:
         super().__init__()
+        self.projector_asked = projector  # None: by the terminal's size
+        self.presenter = presenter
         self.lesson: Lesson = parse_file(path or demo_file())
         self.runner = LessonRunner(self.lesson)
         self.seconds = seconds or self.lesson.seconds
@@ -74,6 +93,7 @@ class DemoScreen(Screen):
         self.paused = False
         self.ready: set[int] = set()
         self._text = ""
+        self._shown: dict[str, str] = {}  # widget id -> the text it shows
 
     def compose(self) -> ComposeResult:
         yield Static("", id="demo-caption")
@@ -83,7 +103,10 @@ class DemoScreen(Screen):
                 yield Static("", id="demo-answer")
                 yield Markdown("", id="demo-text")
             with Vertical(id="demo-right"):
-                yield PartyPane(animate=self.animate, id="demo-party")
+                yield BigNumbers(id="demo-numbers")
+                # a projector's party draws at the app's frame rate (fixed when composed)
+                fps = FPS if self.wants_projector() else PANE_FPS
+                yield FreezablePane(animate=self.animate, fps=fps, id="demo-party")
                 yield DataTable(id="demo-results", zebra_stripes=True, cursor_type="none")
         yield Static("", id="demo-clock")
         yield Footer()
@@ -91,17 +114,42 @@ class DemoScreen(Screen):
     def on_mount(self) -> None:
         self.title = self.lesson.title
         self.set_interval(TICK, self.tick)
+        self.fit_projector()
         self.show(0)
+
+    def on_resize(self) -> None:
+        self.fit_projector()
+
+    @property
+    def projector(self) -> bool:
+        return self.has_class("-projector")
+
+    def wants_projector(self) -> bool:
+        """Asked for, or the terminal is projector-sized."""
+        if self.projector_asked is not None:
+            return self.projector_asked
+        size = self.app.size
+        return size.width >= PROJECTOR_SIZE[0] and size.height >= PROJECTOR_SIZE[1]
+
+    def fit_projector(self) -> None:
+        on = self.wants_projector()
+        self.set_class(on, "-projector")
+        self.query_one(BigHosts).big = on
+        self.query_one(BigHosts).refresh()
 
     # --- the clock -----------------------------------------------------------------------
 
     def tick(self) -> None:
         if self.paused or self.app.screen is not self:
             return
+        pane = self.query_one(FreezablePane)
+        if self.projector and pane.session is not None:
+            self.query_one(BigNumbers).show(pane.session.state)
         if self.index not in self.ready:  # hold the scene until its numbers are in
             return
-        self.elapsed += TICK
-        if self.elapsed >= self.seconds:
+        if self.elapsed < self.seconds:
+            self.elapsed = min(self.seconds, self.elapsed + TICK)
+        elif not self.presenter:  # a presenter moves on with the arrow key, not the clock
             self.advance(+1)
             return
         self.draw()
@@ -123,11 +171,11 @@ class DemoScreen(Screen):
         self.elapsed = 0.0
         self.shown += 1
         step = self.lesson.steps[index]
-        self.query_one("#demo-caption", Static).update(escape(step.title))
+        self._put("demo-caption", escape(step.title))
         first = next((spec for spec in step.runs if not spec.live), None)
         if first is not None:
             try:
-                self.query_one(PartyPane).play(scenario_of(first), first.name)
+                self.query_one(FreezablePane).play(scenario_of(first), first.name)
             except ScenarioError:
                 pass
         if index not in self.ready:
@@ -144,7 +192,7 @@ class DemoScreen(Screen):
         question = step.predict.question if step.predict else ""
         lead = " ".join(fill_text(lead, lookup).split()).replace("`", "")
         asked = f"\n\n[reverse] Question [/reverse] {escape(question)}" if question else ""
-        self.query_one("#demo-lead", Static).update(escape(lead) + asked)
+        self._put("demo-lead", escape(lead) + asked)
         answer = ""
         halfway = self.elapsed >= self.seconds / 2
         if step.predict is not None and ready and halfway:
@@ -152,7 +200,7 @@ class DemoScreen(Screen):
                 answer = f"The run says: {self.runner.judge(self.index, step.predict, None).truth}"
             except (ClaimError, LiveSkipped):
                 answer = ""
-        self.query_one("#demo-answer", Static).update(escape(answer))
+        self._put("demo-answer", escape(answer))
         after = step.after if step.predict is None or (ready and halfway) else ""
         text = fill_text("\n\n".join(p for p in (rest, after) if p), lookup)
         if new or text != self._text:
@@ -160,10 +208,22 @@ class DemoScreen(Screen):
             self.query_one("#demo-text", Markdown).update(text)
             self._table(step, ready)
         left = max(0.0, self.seconds - self.elapsed)
-        state = "paused" if self.paused else f"next in {left:.0f} s"
-        self.query_one("#demo-clock", Static).update(
+        if self.paused:
+            state = "FROZEN: the party and the clock (space to go on)"
+        elif self.presenter:
+            state = "presenter: → next scene when you are ready"
+        else:
+            state = f"next in {left:.0f} s"
+        self._put("demo-clock",
             f"scene {self.index + 1}/{len(self.lesson.steps)} · {state} · "
-            "space pause · → skip · ← back · esc close")
+            "space freeze · → next · ← back · p presenter · esc close")
+
+    def _put(self, widget_id: str, content: str) -> None:
+        """Update a Static only when its text changes: each update lays the whole screen
+        out again, which at 200x60 cost most of a frame ten times a second."""
+        if self._shown.get(widget_id) != content:
+            self._shown[widget_id] = content
+            self.query_one(f"#{widget_id}", Static).update(content)
 
     def _table(self, step, ready: bool) -> None:
         table = self.query_one("#demo-results", DataTable)
@@ -198,7 +258,16 @@ class DemoScreen(Screen):
     # --- keys --------------------------------------------------------------------------------
 
     def action_pause(self) -> None:
+        """Freeze everything: the scene's clock and the party on screen."""
         self.paused = not self.paused
+        self.query_one(FreezablePane).frozen = self.paused
+        self.draw()
+
+    def action_presenter(self) -> None:
+        """Presenter mode: a scene stays until the arrow key moves on."""
+        self.presenter = not self.presenter
+        self.notify("presenter mode: → next scene, ← back" if self.presenter else
+                    "scenes move on by themselves again", title="Demo")
         self.draw()
 
     def action_skip(self) -> None:

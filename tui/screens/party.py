@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,8 +32,11 @@ from tui.widgets.log import PER_FRAME, NarratedLog
 from tui.widgets.numbers import NumbersPanel
 from tui.widgets.status import StatusBar
 from tui.widgets.timeline import TimelineView
+from tui.widgets.visitors import LivePanel
 
 PAUSED_HINT = "paused: space to run"
+SIM_ONLY = {"step", "step_back", "faster", "slower", "skip"}  # hidden while live
+LIVE_ONLY = {"send_guest"}  # hidden while simulated
 WARM_UP = 4.0  # s of party time free play has already run when it opens: guests to see
 
 
@@ -62,6 +66,7 @@ class PartyScreen(Screen):
     BINDINGS = [  # the footer shows them in this order, as many as fit (all in ctrl+p)
         Binding("escape", "leave", "Back"),
         Binding("space", "toggle_pause", "Pause/run"),
+        Binding("g", "send_guest", "Send a guest"),  # live only: first, so 80 columns show it
         Binding("full_stop,right", "step", "Step"),
         Binding("comma,left", "step_back", "Step back"),
         Binding("plus,equals_sign", "faster", "Faster"),
@@ -101,6 +106,7 @@ class PartyScreen(Screen):
         state = self.session.state
         yield Header()
         yield StatusBar(id="status")
+        yield LivePanel(id="live-panel")
         yield DoorLine(state, self.session.service, id="door")
         timeline = TimelineView(service=self.session.service, id="timeline")
         timeline.display = False  # t shows it
@@ -121,8 +127,13 @@ class PartyScreen(Screen):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """No key acts before the widgets are all there (Esc, 2, . in one burst)."""
-        return self.drawable
+        """No key acts before the widgets are all there (Esc, 2, . in one burst); the
+        footer shows the keys of the party on screen: live, no stepping or speed (real
+        time does not wait), and "send a guest" only live (a visitor needs a server)."""
+        if not self.drawable:
+            return False
+        live = self.session.live
+        return not (action in SIM_ONLY and live or action in LIVE_ONLY and not live)
 
     @property
     def speed(self) -> float:
@@ -149,6 +160,10 @@ class PartyScreen(Screen):
         self.lagging = getattr(self.session.driver, "lagging", False)
         if story.display and (told or untold):
             story.tell(told, untold, busy_ok=budget_frames)
+        visitors = getattr(self.session.driver, "visitors", None)
+        if visitors is not None and visitors.news:  # a visitor's leaving is always told
+            for t, sentence in visitors.take_news():
+                story.write(Text.assemble((f"{t:9.3f}s ", "dim"), (sentence, "bold magenta")))
         self.draw()
 
     def draw(self) -> None:
@@ -168,6 +183,11 @@ class PartyScreen(Screen):
             timeline.timeline.note_line(kernel[0] or 0)
         timeline.show(s.service, state.now)
         self.query_one(NumbersPanel).show(state, s.theory, live=s.live, force=self.paused)
+        driver = s.driver
+        server = getattr(driver, "server", None)
+        self.query_one(LivePanel).show(
+            server.url if server is not None and driver.ready.is_set() else "",
+            getattr(driver, "visitors", None) if s.live else None, state.now)
 
     # --- actions -------------------------------------------------------------------
 
@@ -310,8 +330,32 @@ class PartyScreen(Screen):
             self.app.toggle_live(self)  # type: ignore[attr-defined]
             return
         server = driver.server
-        self.note = f"server pid {server.pid} · {server.url} · real guests, open loop"
+        self.note = f"pid {server.pid} · real guests"  # the URL: in full in the LivePanel
         self.draw()
+
+    def action_send_guest(self) -> None:
+        """Send one visitor of the learner's choosing to the live server (as curl would)."""
+        driver = self.session.driver
+        if not self.session.live:
+            self.notify("Go live first (l): a visitor knocks on a real server.",
+                        title="Send a guest")
+            return
+        if getattr(driver, "server", None) is None or not driver.ready.is_set():
+            self.notify("The real server is still starting.", title="Send a guest")
+            return
+        from tui.screens.send_guest import SendGuestScreen
+
+        def sent(script: str | None) -> None:
+            if script is None or driver is not self.session.driver or driver.finished:
+                return
+
+            def answered(line: str) -> None:
+                self.app.call_from_thread(self.notify, line, title="Your visitor")
+
+            driver.send(script, done=answered)
+            self.draw()
+
+        self.app.push_screen(SendGuestScreen(), sent)
 
     def after_live_change(self, live: bool) -> None:
         """Clear the picture for a new source; controls wait until the party is simulated."""
@@ -319,6 +363,7 @@ class PartyScreen(Screen):
         for hint in self.query("#suggestion"):  # free play's experiment is for the model
             hint.display = not live
         self.note = "" if not live else "starting the real server..."
+        self.refresh_bindings()
         self.draw()
 
     def on_unmount(self) -> None:

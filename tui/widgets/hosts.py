@@ -34,7 +34,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD
+from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD, VISITOR_BASE, guest_name, is_visitor
 from tui.state import Host, Loop, PartyState
 
 # phase -> (party words, real term, style)
@@ -49,6 +49,15 @@ DOING = {
 IDLE = ("idle at the door", "waiting in accept()", "dim")
 # a blocking call beside a host that stays with its guest freezes nobody else
 HOST_BLOCKING = ("waiting for the kitchen", "blocking call: this host only", "yellow")
+VISITOR_STYLE = "bold black on magenta"  # a guest the load generator did not send (live)
+
+
+def guest_text(guest: int, short: bool = False) -> Text:
+    """"guest 7" (or "g7"), and a live party's visitor (curl, the app's key) as a badge
+    with the word beside it: they are the learner's own, so they stand out."""
+    if is_visitor(guest):
+        return Text(f" {guest_name(guest)} ", style=VISITOR_STYLE)
+    return Text(f"g{guest}" if short else f"guest {guest}", style="bold")
 
 
 def host_doing(host: Host, state: PartyState) -> tuple[str, str, str]:
@@ -217,10 +226,11 @@ class HostsView(Widget):
             if threads == 1:
                 host = hosts[0]
                 party, real, style = host_doing(host, s)
-                guest = f"guest {host.guest}" if host.guest is not None else "·"
+                guest = (guest_text(host.guest) if host.guest is not None
+                         else Text("·", style="bold"))
                 shared = share_text(s) if host.phase == CPU else None
                 share = Fraction(s.cores, s.runnable()) if shared else None  # 24 columns
-                lines = [Text(guest, style="bold"), Text(party, style=style),
+                lines = [guest, Text(party, style=style),
                          Text(f"shares a core: runs {share}" if shared else real,
                               style="bold red" if shared else "dim")]
                 border = "red" if host.killed_at is not None else (
@@ -237,7 +247,8 @@ class HostsView(Widget):
                 line = Text(no_wrap=True, overflow="ellipsis")
                 line.append(f"t{host.worker % threads} ", style="dim")
                 if host.guest is not None:
-                    line.append(f"g{host.guest} ", style="bold")
+                    line.append_text(guest_text(host.guest, short=True))
+                    line.append(" ", style="bold")
                 if host.phase == CPU and s.has_gil and holder != host.worker:
                     line.append("waits for the GIL to chat", style="yellow")
                 else:
@@ -306,10 +317,11 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
         hands.append("hands free: ", style="bold")
         hands.append("nobody holds the loop", style="dim")
     elif loop.blocked or loop.busy_phase == BLOCKING:
-        hands.append(f"dozing at the kitchen door with guest {loop.busy_with}", style="bold red")
+        hands.append(f"dozing at the kitchen door with {guest_name(loop.busy_with)}",
+                     style="bold red")
         hands.append("  (blocking call)", style="dim")
     else:
-        hands.append(f"chatting with guest {loop.busy_with}", style="bold green")
+        hands.append(f"chatting with {guest_name(loop.busy_with)}", style="bold green")
         shared = share_text(state)
         if shared:
             hands.append(f"  shares a core: {shared}", style="bold red")
@@ -318,6 +330,7 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
     wait = Text(no_wrap=True, overflow="ellipsis")
     wait.append(f"kitchen {kitchen:>4} ", style="yellow")
     wait.append("(await I/O) ", style="dim")
+    _badges(wait, [g for g, p in loop.guests.items() if p == IO])
     wait.append(_crowd([g for g, p in loop.guests.items() if p == IO], "○", glyphs),
                 style="dim yellow" if loop.blocked else "yellow")
     if coats:
@@ -326,6 +339,7 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
     turn.append(f"ready   {len(ready):>4} ", style="bold red" if held and ready else "white")
     turn.append("(ready queue" + (", wait: loop held) " if held and ready else ") "),
                 style="dim")
+    _badges(turn, ready)
     if ready:
         turn.append("next▸", style="bold")
     turn.append(_crowd(ready, "●", glyphs - 5), style="red" if held else "white")
@@ -338,11 +352,21 @@ def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text
     return (f"event loop {loop.worker} · one host", [head, hands, wait, turn, door], border)
 
 
+def _badges(line: Text, guests: list[int]) -> None:
+    """Visitors by name before the crowd, so a long crowd never hides them."""
+    for guest in guests:
+        if guest >= VISITOR_BASE:  # is_visitor, inlined: a crowd is 1,000 guests a frame
+            line.append_text(guest_text(guest))
+            line.append(" ")
+
+
 def _crowd(guests: list[int], glyph: str, room: int) -> str:
     """Guest numbers when they fit (the story names them), else a glyph each, else a count."""
-    names = " ".join(f"g{g}" for g in guests)
-    if len(names) <= room:
-        return names
+    guests = [g for g in guests if g < VISITOR_BASE]  # visitors: by name (_badges)
+    if 3 * len(guests) - 1 <= room:  # "gN" and a space each at least: names may fit
+        names = " ".join(f"g{g}" for g in guests)
+        if len(names) <= room:
+            return names
     if len(guests) <= room:
         return glyph * len(guests)
     return glyph * (room - 6) + f" +{len(guests) - room + 6}"
