@@ -120,9 +120,9 @@ class PartyPane(Vertical):
         if self.session is not None:
             self.session.close()
         self.session = PartySession(scenario)
-        timeline = self.query_one(TimelineView)  # a column per tenth of a wall second
-        timeline.timeline = Timeline(span=0.1 * watch_speed(scenario))
-        self.session.listeners.append(timeline.timeline.feed)
+        for timeline in self.query(TimelineView):  # a column per tenth of a wall second
+            timeline.timeline = Timeline(span=0.1 * watch_speed(scenario))  # (the demo's
+            self.session.listeners.append(timeline.timeline.feed)  # big pane has none)
         self.label = label
         note = "slowed down to watch" if self.animate else "paused"
         self.query_one("#pane-title", Static).update(
@@ -144,7 +144,8 @@ class PartyPane(Vertical):
             return
         state = self.session.state
         self.query_one(DoorLine).show(state, self.session.service)
-        self.query_one(TimelineView).show(self.session.service, state.now)
+        for timeline in self.query(TimelineView):
+            timeline.show(self.session.service, state.now)
         self.query_one(HostsView).show(state)
 
     def on_unmount(self) -> None:
