@@ -61,7 +61,7 @@ from typing import Any
 from sim.limits import MAX_PLAN_THREADS, MAX_PLAN_WORKERS
 from sim.run import simulate
 from sim.scenario import Scenario, ScenarioError, build_scenario, layer
-from sim.servers import SERVERS, server
+from sim.servers import SERVERS, WSGI_SERVERS, server
 from sim.theory import db_sizing, saturation
 from sim.trace import BLOCKING, CPU, DB, IO, UPLOAD
 
@@ -74,7 +74,6 @@ RHO_MAX = 0.95  # busier than this in theory is planned as saturated: near satur
 # line grows for minutes before it settles, longer than any replication runs
 FAILED_SHARE = 0.001  # more failed or turned-away guests than this misses the target
 MAX_PROFILE_BYTES = 20_000_000  # a profile holds samples, but not this many
-WSGI_MODELS = ("sync", "threaded", "gevent")  # the servers that run a WSGI app
 # t(0.975, df) for df = 1..30; beyond, the normal's 1.96 is within 2%.
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201,
         2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074,
@@ -201,8 +200,8 @@ def _body_path(body: str, root: str, requests: Any, profile: Path) -> Path:
 def models_for(interface: str) -> tuple[str, ...]:
     """The table's servers that can run an app of this interface."""
     if interface == "wsgi":
-        return tuple(name for name in SERVERS if name in WSGI_MODELS)
-    return tuple(name for name in SERVERS if name not in WSGI_MODELS)
+        return tuple(name for name in SERVERS if name in WSGI_SERVERS)
+    return tuple(name for name in SERVERS if name not in WSGI_SERVERS)
 
 
 # --- one configuration's numbers ----------------------------------------------------

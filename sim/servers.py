@@ -314,3 +314,22 @@ def load(target: str) -> Any:
     """Import what a row names (``module:attribute``), only when it is needed."""
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+# How a real command line deploys a row: partyhost verify reads a --config with these, and
+# partyhost plan offers a WSGI app only the servers that run WSGI.
+GUNICORN_CLASSES = {  # gunicorn -k CLASS -> the row it deploys
+    "sync": "sync",
+    "gthread": "threaded",
+    "gevent": "gevent",
+    "uvicorn_worker.UvicornWorker": "hybrid",
+    "uvicorn.workers.UvicornWorker": "hybrid",  # the old, deprecated path
+}
+GUNICORN_SYNC, GUNICORN_GTHREAD = "sync", "gthread"  # -k sync with --threads > 1 is gthread
+UVICORN_ALONE, UVICORN_WORKERS = "async", "supervised"  # uvicorn, uvicorn --workers N > 1
+WSGI_SERVERS = ("sync", "threaded", "gevent")  # the rows that run a WSGI app
+DEPLOY_NEEDS = {  # the modules a real deployment of each row imports
+    "sync": ("gunicorn",), "threaded": ("gunicorn",), "gevent": ("gunicorn", "gevent"),
+    "hybrid": ("gunicorn", "uvicorn", "uvicorn_worker"), "async": ("uvicorn",),
+    "supervised": ("uvicorn",),
+}

@@ -46,19 +46,19 @@ from sim.live.real import (
 )
 from sim.plan import GUESTS, REPLICATIONS, Config, Profile, Runner, serial
 from sim.scenario import Scenario
+from sim.servers import (
+    DEPLOY_NEEDS,
+    GUNICORN_CLASSES,
+    GUNICORN_GTHREAD,
+    GUNICORN_SYNC,
+    SERVERS,
+    UVICORN_ALONE,
+    UVICORN_WORKERS,
+    WSGI_SERVERS,
+)
 from sim.side_by_side import Row
 
-KNOWN_WORKERS = {  # gunicorn -k CLASS -> the model it deploys
-    "sync": "sync",
-    "gthread": "threaded",
-    "gevent": "gevent",
-    "uvicorn_worker.UvicornWorker": "hybrid",
-    "uvicorn.workers.UvicornWorker": "hybrid",  # the old, deprecated path
-}
-WSGI = ("sync", "threaded", "gevent")
-NEEDS = {"sync": ("gunicorn",), "threaded": ("gunicorn",), "gevent": ("gunicorn", "gevent"),
-         "hybrid": ("gunicorn", "uvicorn", "uvicorn_worker"), "async": ("uvicorn",),
-         "supervised": ("uvicorn",)}
+KNOWN_WORKERS = GUNICORN_CLASSES
 MAX_VERIFY_GUESTS = 200_000  # the generator's own cap per run
 DEFAULT_SECONDS = 10.0
 DEFAULT_RATE = 10.0
@@ -84,19 +84,18 @@ class Deployment:
             argv = [*py, "uvicorn", app, "--host", HOST, "--port", str(port),
                     "--no-access-log", "--log-level", "warning",
                     "--timeout-graceful-shutdown", str(GRACE)]
-            if self.model == "supervised":
+            if "workers" in self.knobs:  # uvicorn --workers N: its supervisor
                 argv += ["--workers", str(self.knobs["workers"])]
             return argv
         argv = [*py, "gunicorn", "--bind", f"{HOST}:{port}",
                 "--workers", str(self.knobs.get("workers", 1)), "--timeout", "30",
                 "--graceful-timeout", str(GRACE), "--log-level", "warning"]
-        if self.model == "threaded":
-            argv += ["--worker-class", "gthread", "--threads", str(self.knobs["threads"])]
-        elif self.model == "gevent":
-            argv += ["--worker-class", "gevent", "--worker-connections",
-                     str(self.knobs["worker_connections"])]
-        elif self.model == "hybrid":
-            argv += ["--worker-class", self.worker_class or "uvicorn_worker.UvicornWorker"]
+        if "threads" in self.knobs:
+            argv += ["--worker-class", GUNICORN_GTHREAD, "--threads", str(self.knobs["threads"])]
+        elif self.worker_class not in (None, GUNICORN_SYNC):
+            argv += ["--worker-class", self.worker_class]
+            if "worker_connections" in self.knobs:
+                argv += ["--worker-connections", str(self.knobs["worker_connections"])]
         return [*argv, app]
 
 
@@ -157,12 +156,12 @@ def parse_config(text: str, interface: str, app: str) -> Deployment:
     if "workers" in given:
         knobs["workers"] = _count("--workers", given["workers"], MAX_LIVE_WORKERS)
     if program == "uvicorn":
-        model = "supervised" if knobs.get("workers", 1) > 1 else "async"
-        if model == "async":
+        model = UVICORN_WORKERS if knobs.get("workers", 1) > 1 else UVICORN_ALONE
+        if model == UVICORN_ALONE:
             knobs = {}
         worker_class = None
     else:
-        worker_class = given.get("class", "sync")
+        worker_class = given.get("class", GUNICORN_SYNC)
         if worker_class not in KNOWN_WORKERS:
             raise VerifyError(f"--config: -k {worker_class!r}: verify runs "
                               f"{', '.join(KNOWN_WORKERS)}")
@@ -170,22 +169,23 @@ def parse_config(text: str, interface: str, app: str) -> Deployment:
         knobs.setdefault("workers", 1)
         threads = _count("--threads", given["threads"], MAX_LIVE_THREADS) \
             if "threads" in given else 1
-        if model == "sync" and threads > 1:  # gunicorn's own rule: sync with threads is gthread
-            model = "threaded"
-        if model == "threaded":
+        if worker_class == GUNICORN_SYNC and threads > 1:  # gunicorn's own rule: sync
+            worker_class = GUNICORN_GTHREAD  # with threads is gthread
+            model = GUNICORN_CLASSES[GUNICORN_GTHREAD]
+        if SERVERS[model].has("threads"):
             knobs["threads"] = threads
         elif "threads" in given:
             raise VerifyError(f"--config: --threads is for gthread workers, not -k {worker_class}")
-        if model == "gevent":
+        if SERVERS[model].has("worker_connections"):
             knobs["worker_connections"] = _count(
                 "--worker-connections", given.get("worker_connections", "1000"), 1 << 20)
         elif "worker_connections" in given:
             raise VerifyError("--config: --worker-connections is for -k gevent here")
-    wants = "wsgi" if model in WSGI else "asgi"
+    wants = "wsgi" if model in WSGI_SERVERS else "asgi"
     if wants != interface:
         raise VerifyError(f"--config: {text.strip()} serves {wants.upper()} apps; this "
                           f"profile's app is {interface.upper()}")
-    absent = [mod for mod in NEEDS[model] if importlib.util.find_spec(mod) is None]
+    absent = [mod for mod in DEPLOY_NEEDS[model] if importlib.util.find_spec(mod) is None]
     if absent:
         raise VerifyError(f"--config: {text.strip()} needs {', '.join(absent)}: "
                           "pip install -e '.[real]'")

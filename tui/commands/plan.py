@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sim.limits import MAX_CORES, MAX_PLAN_P99_MS, MAX_RATE
+from sim.servers import SERVERS
 from tui.commands import CliError
 from tui.commands.report import print_json, stderr_console
 from tui.commands.sweep import CTRL_C_POLL, CtrlC, _stop_pool, _worker_ignores_ctrl_c
@@ -208,7 +209,7 @@ def print_plan(profile: Any, result: Any, console: Console) -> None:
         first = result.meeting[0].best
         console.print(f"cheapest: {profile.command(first.scenario)}", markup=False,
                       highlight=False)
-        if any(m.model == "gevent" for m in result.meeting):
+        if any(SERVERS[m.model].has("worker_connections") for m in result.meeting):  # a hub
             console.print("note: -k gevent is planned as if the app's waits yield to the hub "
                           "(monkey-patched sockets and sleeps); a C driver that does not "
                           "(sqlite3, psycopg2 without psycogreen) holds the hub like a "

@@ -49,11 +49,11 @@ def suggestion_for(scenario: Scenario, theory_max: float) -> str:
         return "Try this: press c, change the model, Apply, and watch the line."
     # one line at 100 columns: a second line would squeeze the chart out of the screen
     most = f"max {theory_max:.0f}/s served"
-    if rate > theory_max and scenario.model != "async":
+    if rate > theory_max and not scenario.structure.juggles:
         return f"The line grows without end ({most}). Try this: press c, model async, Apply."
     if rate > theory_max:
         return f"The line grows without end ({most}). Press c and lower guests per second."
-    if scenario.model != "async":
+    if not scenario.structure.juggles:
         more = math.ceil(theory_max * 1.15)
         return (f"Try this: press c, guests per second {more}, Apply: the line grows "
                 f"(max {theory_max:.0f}/s). Then model async.")
