@@ -154,16 +154,20 @@ class HostsView(Widget):
             return Group(rooms_line(s), self._grid(cards, cols, card_h))
         return Group(rooms_line(s), self._compact(cards, width, body_h))
 
-    def _grid(self, cards: list, cols: int, card_h: int) -> Table:
+    def _grid(self, cards: list, cols: int, card_h: int) -> RenderableType:
+        """The cards in ``cols`` columns; a lone card (one event loop) is its own panel.
+
+        A one-column grid draws the same as its panel, but measuring it for the grid
+        was a third of the card's cost, and an event loop's card is redrawn every frame.
+        """
+        if cols == 1 and len(cards) == 1:
+            return _panel(*cards[0], card_h)
         grid = Table.grid(expand=True)
         for _ in range(cols):
             grid.add_column(ratio=1)
         row: list[RenderableType] = []
         for title, lines, border in cards:
-            body = Text("\n").join(lines)
-            body.no_wrap, body.overflow = True, "ellipsis"
-            row.append(Panel(body, title=title, title_align="left", border_style=border,
-                             height=card_h, padding=(0, 1)))
+            row.append(_panel(title, lines, border, card_h))
             if len(row) == cols:
                 grid.add_row(*row)
                 row = []
@@ -276,6 +280,14 @@ class HostsView(Widget):
 
     def _loop_cards(self, width: int) -> list[tuple[str, list[Text], str]]:
         return [loop_card(loop, self.state, width) for loop in self.state.loops]
+
+
+def _panel(title: str, lines: list[Text], border: str, height: int) -> Panel:
+    """A host's card: its lines, never wrapped, in a titled box."""
+    body = Text("\n").join(lines)
+    body.no_wrap, body.overflow = True, "ellipsis"
+    return Panel(body, title=title, title_align="left", border_style=border,
+                 height=height, padding=(0, 1))
 
 
 def loop_card(loop: Loop, state: PartyState, width: int) -> tuple[str, list[Text], str]:
