@@ -24,7 +24,12 @@ at 0.41, 19.9 ms of CPU a frame, waiting for a core 0.18 of the time; with three
 loops beside it (the issue's load of 3-7), the app gets 0.25 of a core either way
 (starved): before 5-6 frames/s at 39-47 ms a frame (each missed beat of Textual's
 interval timer waited for the next), after 11-13 frames/s at 20-23 ms a frame, the
-most that a quarter of a core can draw.
+most that a quarter of a core can draw. Fresh processes, load 0.5: before 23.2 frames/s
+at 0.43, after 21.0 at 0.37-0.39 (64 hosts: 24.0 at 0.40, 21.0 at 0.32-0.36); with the
+three loops and ~0.4 of a core for the app: before 16.4 (64 hosts: 11.0), after 19.9
+(17.2). A full run of this script measures its later cases slower (0.6-0.67 of a core,
+before and after alike): Textual's caches keep ~10,000 objects of each app it ran, and
+the collector walks them.
 
 Another screen (a projector mode, say) is measured the same way by ``measure``: give
 it a factory ``(scenario) -> Screen``; the screen must have what ``PartyScreen`` has for
