@@ -13,6 +13,24 @@
 - The timeline on (issue 16): the same 1,000 guests in flight, and the 64 hosts (8
   lanes drawn, all 64 recorded), with the lanes shown (``t``).
 
+- Waited for a core (Linux ``schedstat``): a low frame rate with low CPU is either the
+  app's own pacing (idle: neither running nor waiting) or a loaded machine (waiting).
+
+Measured (2 cores, 30 Nov 2026, 5 s each, the same run, before = 77fabe1, after = the
+party screen's ``FramePacer``, no layout per frame, cheaper host cards), 1,000 guests
+in flight with the timeline shown: quiet machine (load ~2.4, which is other work),
+before 22.5 frames/s at 0.48 of a core, after 20.6 frames/s (FPS is 21 now, was 24)
+at 0.41, 19.9 ms of CPU a frame, waiting for a core 0.18 of the time; with three busy
+loops beside it (the issue's load of 3-7), the app gets 0.25 of a core either way
+(starved): before 5-6 frames/s at 39-47 ms a frame (each missed beat of Textual's
+interval timer waited for the next), after 11-13 frames/s at 20-23 ms a frame, the
+most that a quarter of a core can draw. Fresh processes, load 0.5: before 23.2 frames/s
+at 0.43, after 21.0 at 0.37-0.39 (64 hosts: 24.0 at 0.40, 21.0 at 0.32-0.36); with the
+three loops and ~0.4 of a core for the app: before 16.4 (64 hosts: 11.0), after 19.9
+(17.2). A full run of this script measures its later cases slower (0.6-0.67 of a core,
+before and after alike): Textual's caches keep ~10,000 objects of each app it ran, and
+the collector walks them.
+
 Another screen (a projector mode, say) is measured the same way by ``measure``: give
 it a factory ``(scenario) -> Screen``; the screen must have what ``PartyScreen`` has for
 this: ``advance(seconds)``, ``paused``, ``speed_index``, ``session.state`` and a count of
@@ -25,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -46,6 +65,18 @@ WARMUP = 3.0  # party seconds before measuring: the house fills to ~1,000 guests
 from tui.clock import FPS  # noqa: E402  (the app's own timer rate)
 
 ScreenFactory = Callable[[Scenario], "PartyScreen"]  # any screen with PartyScreen's clock
+
+
+def run_queue_wait() -> float | None:
+    """Seconds this process has waited for a core, runnable but not running (Linux
+    ``/proc/self/schedstat``, second field, in ns); None elsewhere. With the frame rate
+    and the CPU it says whether a slow frame rate is the app's pacing (it neither runs
+    nor waits: idle) or a loaded machine (it waits for a core)."""
+    try:
+        with open("/proc/self/schedstat") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def party_screen(scenario: Scenario) -> PartyScreen:
@@ -84,14 +115,17 @@ async def measure(factory: ScreenFactory, values: dict, seconds: float,
         screen.paused = False
         await pilot.pause(0.5)  # settle
         frames0, cpu0, wall0 = screen.frames, time.process_time(), time.perf_counter()
+        waited0 = run_queue_wait()
         t0 = screen.session.state.now
         await pilot.pause(seconds)
         frames, cpu, wall = screen.frames - frames0, time.process_time() - cpu0, \
             time.perf_counter() - wall0
+        waited1 = run_queue_wait()
         party = screen.session.state.now - t0
         inside_end = len(screen.session.state.arrival)
+    waited = None if waited0 is None or waited1 is None else (waited1 - waited0) / wall
     return {"fps": frames / wall, "cpu": cpu / wall, "party": party, "wall": wall,
-            "inside": (inside, inside_end)}
+            "inside": (inside, inside_end), "waited": waited}
 
 
 def reference(values: dict, party_seconds: float) -> float:
@@ -115,6 +149,11 @@ def report(name: str, result: dict, values: dict) -> None:
           f"{'ok' if result['fps'] >= 20 else 'MISSED'})")
     print(f"  CPU, share of a core   {result['cpu']:.2f}   (target < 0.60: "
           f"{'ok' if result['cpu'] < 0.6 else 'MISSED'})")
+    print(f"  CPU per frame          {result['cpu'] / max(result['fps'], 1e-9) * 1000:.1f} ms")
+    if result.get("waited") is not None:  # starved by a loaded machine, or idle by its pacing
+        idle = max(0.0, 1 - result["cpu"] - result["waited"])
+        print(f"  waited for a core      {result['waited']:.2f} of the wall time (idle "
+              f"{idle:.2f}; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  reference (no app)     {ref_per_wall:.3f} of a core to simulate and fold")
     if ref_per_wall > 0:
         print(f"  app / reference        {result['cpu'] / ref_per_wall:.1f}x")

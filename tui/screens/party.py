@@ -1,6 +1,7 @@
 """Free play: one party on screen, its clock in the learner's hands.
 
-Theory of operation. The screen owns the clock. A timer fires ``fps`` times a second;
+Theory of operation. The screen owns the clock. A timer fires ``fps`` times a second
+(``clock.FramePacer``: on the beat, but never before the last frame was painted);
 each tick, unless paused, asks the session for ``speed`` x (wall time since the last
 tick) seconds of party time, and hands the batch's result to the widgets, each of which
 redraws only if its part of the state moved. Stepping runs the model to exactly one
@@ -24,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from sim.scenario import Scenario
-from tui.clock import DEFAULT_SPEED, FPS, FRAME_BUDGET, SPEEDS, WallClock
+from tui.clock import DEFAULT_SPEED, FPS, FRAME_BUDGET, SPEEDS, FramePacer, WallClock
 from tui.session import PartySession, TooFarToReplay
 from tui.widgets.door import DoorLine
 from tui.widgets.hosts import HostsView
@@ -122,7 +123,7 @@ class PartyScreen(Screen):
 
     def on_mount(self) -> None:
         self.drawable = True
-        self.set_interval(1 / self.fps, self.tick)
+        FramePacer(self, self.fps, self.tick).start()
         self.draw()
         self.refresh_bindings()
 

@@ -5,6 +5,11 @@ writes at most ``PER_FRAME`` sentences and counts the rest. While the party runs
 fast (sentences are being skipped anyway), the log also writes at most ``BUSY_WRITES``
 times a second: each write scrolls and re-lays the log out, which cost the app about a
 fifth of a core at 1,000 guests in flight. A slow party is told at once, every frame.
+
+A write also grows the log's scrollable size, which in Textual re-lays the whole screen
+out (``Widget.virtual_size`` asks for a layout): 10-40 ms a time on a crowded party,
+although the log's own box never moves. Here a layout is asked for only when a
+scrollbar appears or goes; otherwise the scrollbars are told the new size directly.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from tui.narrate import Narration
@@ -31,6 +38,21 @@ class NarratedLog(RichLog):
     DEFAULT_CSS = """
     NarratedLog { height: 8; border-top: solid $primary; }
     """
+
+    # as Widget's, but a new size asks for no layout of the screen (see the docstring)
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        width, height = self.container_size
+        vertical = self.styles.overflow_y == "auto" and (old.height > height) != (
+            new.height > height)
+        horizontal = self.styles.overflow_x == "auto" and (old.width > width) != (
+            new.width > width)
+        if vertical or horizontal or not self.is_mounted:
+            self.refresh(layout=True)  # a scrollbar comes or goes: the box changes
+        else:
+            self._scroll_update(new)  # what a layout would do for this widget
+            self.refresh()
 
     def __init__(self, **kwargs) -> None:
         super().__init__(max_lines=400, wrap=False, markup=False, auto_scroll=True, **kwargs)
