@@ -31,13 +31,10 @@ quiet server, an overestimate for a busy one, whose host seldom sleeps.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shlex
 import socket
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,10 +44,7 @@ from sim.limits import MAX_LIVE_THREADS, MAX_LIVE_WORKERS, MAX_VERIFY_SECONDS
 from sim.live.real import (
     GRACE,
     HOST,
-    READY_TIMEOUT,
     RealServer,
-    RealServerError,
-    _die_with_owner,
     free_port,
 )
 from sim.plan import GUESTS, REPLICATIONS, Config, Endpoint, Profile, Runner, serial
@@ -212,27 +206,13 @@ class AppServer(RealServer):
         super().__init__(name, argv, port, settle)
         self.root = root
 
-    def start(self, ready_timeout: float = READY_TIMEOUT) -> AppServer:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.root, env.get("PYTHONPATH")]))
-        self.popen = subprocess.Popen(
-            self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True,
-            cwd=self.root, preexec_fn=_die_with_owner(),
-        )
-        threading.Thread(target=self._read_output, daemon=True).start()
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                break
-            if answers(self.port):
-                time.sleep(self.settle)  # the other workers boot beside the first
-                return self
-            time.sleep(0.05)
-        self.stop()
+    def ready(self) -> bool:
+        return answers(self.port)  # the app need not have a /health
+
+    def not_ready(self) -> str:
         said = "\n".join(self.output) or "(nothing)"
-        raise RealServerError(f"{self.name} did not answer on port {self.port}: "
-                              f"{reason(list(self.output))}\n{said}")
+        return (f"{self.name} did not answer on port {self.port}: "
+                f"{reason(list(self.output))}\n{said}")
 
 
 def reason(output: list[str]) -> str:

@@ -199,28 +199,36 @@ class RealServer:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    # what a subclass may change: where the server runs, and what "ready" means
+    root: str = str(REPO)
+
+    def ready(self) -> bool:
+        return _healthy(self.port)
+
+    def not_ready(self) -> str:
+        said = "\n".join(self.output) or "(nothing)"
+        return f"{self.name} did not answer /health on port {self.port}; it said:\n{said}"
+
     def start(self, ready_timeout: float = READY_TIMEOUT) -> RealServer:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [self.root, env.get("PYTHONPATH")]))
         env.update(self.env)
         self.popen = subprocess.Popen(
             self.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True, cwd=REPO,
-            preexec_fn=_die_with_owner(),
+            stdin=subprocess.DEVNULL, text=True, env=env, start_new_session=True,
+            cwd=self.root, preexec_fn=_die_with_owner(),
         )
         threading.Thread(target=self._read_output, daemon=True).start()
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
                 break
-            if _healthy(self.port):
+            if self.ready():
                 time.sleep(self.settle)  # the other workers boot beside the first
                 return self
             time.sleep(0.05)
         self.stop()
-        said = "\n".join(self.output) or "(nothing)"
-        raise RealServerError(f"{self.name} did not answer /health on port {self.port}; "
-                              f"it said:\n{said}")
+        raise RealServerError(self.not_ready())
 
     def _read_output(self) -> None:
         assert self.popen is not None and self.popen.stdout is not None
