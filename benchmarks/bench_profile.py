@@ -1,8 +1,8 @@
 """How right and how costly ``partyhost profile``'s measurement is.
 
-- Accuracy: the apps of known cost in ``tests/sim/profile/known_app.py`` (8 ms of cpu by
+- Accuracy: the apps of known cost in ``tests/sim/profile/known_app.py`` (20 ms of cpu by
   the thread's clock, 12 ms awaited or slept, 10 ms of ``time.sleep`` inside ``async def``
-  on /block, 10 ms cpu + 12 ms sleep in a worker thread on /thread), profiled with
+  on /block, 20 ms cpu + 12 ms sleep in a worker thread on /thread), profiled with
   ``-n``: each phase's median and mean beside what the handler does, as a ratio.
 - Cost: the instrumented server's own time per request against calling the same ASGI
   app bare on the same loop (no task factory, no clocks), for a handler that does
