@@ -37,18 +37,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_app import CROWD, WARMUP, report  # noqa: E402  (the same crowd, the same rows)
+
 from sim.scenario import build_scenario  # noqa: E402
 from tui.app import create_app  # noqa: E402
-from tui.clock import FPS  # noqa: E402
 from tui.screens.demo import DemoScreen  # noqa: E402
-from tui.session import PartySession  # noqa: E402
 from tui.widgets.projector import BigHosts, FreezablePane  # noqa: E402
 
-CROWD = {"model": "async", "rate": 1000, "cpu": "0.2", "io": "exp:1000", "guests": 10**9,
-         "seed": 1}
 SIXTEEN = {"model": "sync", "workers": 16, "cores": 4, "rate": 200, "cpu": "2",
            "io": "exp:60", "guests": 10**9, "seed": 1}
-WARMUP = 3.0  # party seconds before measuring: the house fills to ~1,000 guests
 SIZE = (200, 60)
 
 
@@ -78,40 +75,12 @@ async def watch(values: dict, seconds: float) -> dict:
             "inside": (inside, inside_end)}
 
 
-def reference(values: dict, party_seconds: float) -> float:
-    """CPU seconds to simulate and fold ``party_seconds`` of the party, no app."""
-    session = PartySession(build_scenario(values))
-    session.advance(WARMUP)
-    start = time.process_time()
-    steps = int(party_seconds * FPS) or 1
-    for _ in range(steps):
-        session.advance(party_seconds / steps)
-    return time.process_time() - start
-
-
 def available(seconds: float = 1.0) -> float:
     """The share of a core a pure-Python busy loop gets right now (1.0 on an idle box)."""
     wall0, cpu0 = time.perf_counter(), time.process_time()
     while time.perf_counter() - wall0 < seconds:
         pass
     return (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-
-
-def report(name: str, result: dict, values: dict) -> None:
-    ref = reference(values, result["party"]) / result["wall"]
-    per_frame = result["cpu"] / result["fps"] if result["fps"] else float("inf")
-    print(name)
-    print(f"  guests inside          {result['inside'][0]} -> {result['inside'][1]}")
-    print(f"  party time / wall time {result['party'] / result['wall']:.2f} (asked x1)")
-    print(f"  frames per second      {result['fps']:.1f}   (target >= 20: "
-          f"{'ok' if result['fps'] >= 20 else 'MISSED'})")
-    print(f"  CPU, share of a core   {result['cpu']:.2f}   (target < 0.60: "
-          f"{'ok' if result['cpu'] < 0.6 else 'MISSED'})")
-    print(f"  CPU per frame          {per_frame * 1000:.1f} ms   (20 frames/s at this cost: "
-          f"{per_frame * 20:.2f} of a core)")
-    print(f"  reference (no app)     {ref:.3f} of a core to simulate and fold")
-    if ref > 0:
-        print(f"  app / reference        {result['cpu'] / ref:.1f}x")
 
 
 def main() -> int:
