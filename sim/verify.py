@@ -61,7 +61,6 @@ from sim.servers import (
 )
 from sim.side_by_side import Row
 
-KNOWN_WORKERS = GUNICORN_CLASSES
 MAX_VERIFY_GUESTS = 200_000  # the generator's own cap per run
 DEFAULT_SECONDS = 10.0
 DEFAULT_RATE = 10.0
@@ -165,10 +164,10 @@ def parse_config(text: str, interface: str, app: str) -> Deployment:
         worker_class = None
     else:
         worker_class = given.get("class", GUNICORN_SYNC)
-        if worker_class not in KNOWN_WORKERS:
+        if worker_class not in GUNICORN_CLASSES:
             raise VerifyError(f"--config: -k {worker_class!r}: verify runs "
-                              f"{', '.join(KNOWN_WORKERS)}")
-        model = KNOWN_WORKERS[worker_class]
+                              f"{', '.join(GUNICORN_CLASSES)}")
+        model = GUNICORN_CLASSES[worker_class]
         knobs.setdefault("workers", 1)
         threads = _count("--threads", given["threads"], MAX_LIVE_THREADS) \
             if "threads" in given else 1
