@@ -27,6 +27,9 @@ MAX_DURATION = 86_400.0  # one simulated day
 # passing the token; above 1 s one thread would keep the others waiting for seconds.
 MIN_SWITCH_INTERVAL_MS = 0.1
 MAX_SWITCH_INTERVAL_MS = 1000.0
+# A sleeping host's wake-up (ms; scenario ``wake``): measured 1.3-1.8 ms on this VM. Ten
+# times that is already not a wake-up but a stall, which a phase says better.
+MAX_WAKE_MS = 20.0
 
 MAX_LIVE_WORKERS = 64  # forked live worker processes
 MAX_LIVE_THREADS = 256  # threads per live process

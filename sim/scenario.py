@@ -68,6 +68,7 @@ class Scenario:
     worker_connections: int | None = None  # gevent's cap on guests let in per worker
     discipline: str = "fifo"
     overhead: float = 0.0  # ms of server cpu per request (measured by calibrate)
+    wake: float = 0.0  # ms the kernel takes to wake a host asleep long (measured by verify)
     # the door: Linux's accept queue and the client's SYN ladder (see sim.model.door)
     somaxconn: int = 4096  # net.core.somaxconn: caps the backlog a server asks for
     abort_on_overflow: bool = False  # net.ipv4.tcp_abort_on_overflow: reset the half-open
@@ -359,6 +360,10 @@ def build_scenario(values: Mapping[str, Any], origins: Mapping[str, str] | None 
         raise ScenarioError(where("discipline"), f"must be fifo or lifo, got {discipline!r}")
     out["discipline"] = discipline
     out["overhead"] = _float(data.get("overhead", 0.0), where("overhead"))
+    out["wake"] = _float(data.get("wake", 0.0), where("wake"))
+    if out["wake"] > limits.MAX_WAKE_MS:
+        raise ScenarioError(where("wake"), f"must be at most {limits.MAX_WAKE_MS:g} ms (a "
+                            f"wake-up is a millisecond or two), got {out['wake']:g}")
     out["somaxconn"] = _int(data.get("somaxconn", 4096), where("somaxconn"), 1,
                             limits.MAX_SOMAXCONN)
     out["abort_on_overflow"] = _bool(data.get("abort_on_overflow", False),

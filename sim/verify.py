@@ -18,14 +18,15 @@ server's own cost per request (parsing, the WSGI/ASGI layers, a gunicorn sync wo
 new connection per guest) is missing from it unless ``--overhead`` says it; and on a
 2-core machine the load generator shares the cores with the server.
 
-The wake-up. Measured here (2026-11-30, gunicorn -w 1, the Flask shop's ``/health``, one
-request at a time): 0.99 ms back to back, 2.14 ms with 50 ms of quiet before each. A
-server and a client that sleep between guests are woken by the kernel for each, and on
-this virtual machine that costs about a millisecond that no queue holds (nobody waits
-for a busy host; the host is not busy). ``wake_ms`` measures it before every run, on the
-app's most frequent request against the real server (``WAKE_REQUESTS`` each way, the
-median of each), and the prediction's latencies carry it as a constant: exact for a
-quiet server, an overestimate for a busy one, whose host seldom sleeps.
+The wake-up. A server and a client that sleep between guests are woken by the kernel
+for each, and on this virtual machine that costs a millisecond or two that no queue
+holds (measured in ``sim.model.base``: ``/health`` under ``gunicorn -w 1`` takes 0.99 ms
+back to back and 2.14-2.47 ms after 50 ms of quiet). ``wake_ms`` measures it on the real
+server before every run (the app's most frequent request, ``WAKE_REQUESTS`` each way,
+the median of each), and the prediction simulates it as the scenario's ``wake``: each
+host that slept before its guest pays its part of it, one that found a guest waiting
+pays nothing. (Before 2026-11-30 it was a constant added to every predicted latency,
+which overestimated a busy server's.)
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.limits import MAX_LIVE_THREADS, MAX_LIVE_WORKERS, MAX_VERIFY_SECONDS
+from sim.limits import MAX_LIVE_THREADS, MAX_LIVE_WORKERS, MAX_VERIFY_SECONDS, MAX_WAKE_MS
 from sim.live.real import (
     GRACE,
     HOST,
@@ -247,17 +248,16 @@ class VerifyRun:
     command: str
     predicted: Config
     measured: Any  # sim.live.loadgen.HitResult
-    wake_ms: float = 0.0  # added to every predicted latency (see the module's docstring)
+    wake_ms: float = 0.0  # the measured wake-up, simulated as the scenario's ``wake``
 
     def rows(self) -> list[Row]:
-        p, m, wake = self.predicted, self.measured.summary, self.wake_ms
+        p, m = self.predicted, self.measured.summary
         return [
             Row("throughput", "guests/s", None, round(self.scenario.rate or 0.0, 2),
                 m.throughput),
-            Row("latency mean", "ms", None, p.stat("latency_mean").mean + wake,
-                m.latency_ms["mean"]),
-            Row("latency p50", "ms", None, p.stat("p50").mean + wake, m.latency_ms["p50"]),
-            Row("latency p99", "ms", None, p.stat("p99").mean + wake, m.latency_ms["p99"]),
+            Row("latency mean", "ms", None, p.stat("latency_mean").mean, m.latency_ms["mean"]),
+            Row("latency p50", "ms", None, p.stat("p50").mean, m.latency_ms["p50"]),
+            Row("latency p99", "ms", None, p.stat("p99").mean, m.latency_ms["p99"]),
             Row("failed", "guests", None, 0, m.failed + m.turned_away),
         ]
 
@@ -346,5 +346,5 @@ def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
         measured = gen.run()
     finally:
         server.stop()
-    return VerifyRun(profile, deployment, scenario, command,
-                     predict(scenario, runner, predict_guests), measured, woke)
+    predicted = predict(scenario.replace(wake=min(woke, MAX_WAKE_MS)), runner, predict_guests)
+    return VerifyRun(profile, deployment, scenario, command, predicted, measured, woke)

@@ -103,12 +103,25 @@ TURN_SHARE = {ACCEPT: 0.15, CONNECTION_MADE: 0.10, READ: 0.28, TASK: 0.16, WRITE
 Held = list[tuple[str, float]]  # a step's cpu and blocking phases, run back to back
 
 
+class Attention(simpy.Resource):
+    """The loop's attention, which remembers when it was last let go: a loop with nothing
+    running or ready has slept in ``epoll_wait`` since then (``Party.woken``)."""
+
+    def __init__(self, env: simpy.Environment):
+        super().__init__(env, capacity=1)
+        self.free_since = 0.0
+
+    def release(self, request: simpy.Resource.Request) -> simpy.events.Event:  # type: ignore[override]
+        self.free_since = self._env.now
+        return super().release(request)
+
+
 class Loop:
     """One process's event loop: its attention, its guests, its greeter."""
 
     def __init__(self, env: simpy.Environment, worker: int):
         self.worker = worker
-        self.attention = simpy.Resource(env, capacity=1)
+        self.attention = Attention(env)
         self.guests: dict[int, simpy.Process] = {}  # accepted, not yet answered
         self.connections: set[int] = set()  # uvicorn's: connection_made run, not yet lost
         self.greeter: simpy.Process | None = None
@@ -164,8 +177,12 @@ class EventLoopParty(Party):
                 guest = line.pop()
                 if guest is None:
                     loop.door = line.wait(listening=lambda: not loop.holding)
+                    waited = env.now
                     guest = yield loop.door
                     loop.door = None
+                    if not self.busy(loop):  # asleep in epoll_wait: the kernel wakes it
+                        loop.greeting = guest
+                        yield from self.wake_up(max(waited, loop.attention.free_since))
                 loop.greeting = guest
                 if self.cost[ACCEPT] or self.busy(loop):  # accept waits for the loop's turn
                     with loop.attention.request() as turn:

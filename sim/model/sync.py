@@ -72,8 +72,10 @@ class SyncParty(Party):
         line = self.line_of(worker)
         while True:
             guest = line.pop()
-            if guest is None:
+            if guest is None:  # asleep at the door until a guest comes, then woken
+                asleep = env.now
                 guest = yield line.wait()
+                yield from self.wake_up(asleep)
             self.sink(Started(env.now, guest.id, worker))
             self.serving[worker] = guest
             self.since[worker] = env.now  # notify() just before accept

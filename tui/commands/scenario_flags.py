@@ -50,6 +50,9 @@ SERVER_FLAGS = [
     ("worker-connections", "N", _knob_help("worker_connections")),
     ("discipline", "fifo|lifo", "who in the line is served first (default fifo)"),
     ("overhead", "MS", "server cpu per request, as measured by `partyhost calibrate`"),
+    ("wake", "MS", "the kernel's wake-up of a host asleep waiting for a guest (a host "
+                   "asleep t ms pays MS x (1 - e^(-t/1.5)); `partyhost verify` measures it; "
+                   "default 0)"),
     ("db-pool", "N", "database connections per process for db phases, like SQLAlchemy's "
                      "pool_size (default: no pool, a db phase is plain io; "
                      f"at most {MAX_DB_POOL:,})"),

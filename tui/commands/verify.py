@@ -90,16 +90,16 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"server: {result.command}", markup=False, highlight=False)
     console.print(verify_table(result))
     p99 = result.predicted.p99
-    wake = result.wake_ms
-    console.print(f"predicted p99 95% interval: {p99.mean - p99.half + wake:,.1f}"
-                  f"..{p99.mean + p99.half + wake:,.1f} ms "
+    console.print(f"predicted p99 95% interval: {p99.mean - p99.half:,.1f}"
+                  f"..{p99.mean + p99.half:,.1f} ms "
                   f"({len(result.predicted.samples)} seeds of "
                   f"{result.predicted.scenario.guests:,} guests, {scenario.cores} cores); "
                   f"measured {result.measured.summary.served:,} guests answered",
                   markup=False, highlight=False)
-    console.print(f"the predicted latencies include {wake:.2f} ms for waking the sleeping "
-                  "server, measured just before: the same request after 50 ms of quiet, "
-                  "against back to back", markup=False, highlight=False)
+    console.print(f"the prediction wakes each sleeping host: up to {result.wake_ms:.2f} ms, "
+                  "measured just before (the same request after 50 ms of quiet, against back "
+                  "to back); a host that finds a guest waiting pays nothing",
+                  markup=False, highlight=False)
     return 0
 
 
