@@ -131,6 +131,11 @@ def main() -> int:
     print(f"verified: {run.command}")
     print(f"waking the sleeping server: up to {run.wake_ms:.2f} ms (measured before the "
           "run; simulated per sleeping host as the scenario's wake, sim.verify)")
+    machine = run.machine
+    if machine is not None:
+        print(f"the rest of the machine during the run: {machine.others_cores:.2f} cores busy, "
+              f"{machine.steal_cores:.2f} stolen by the hypervisor (the server and the "
+              f"generator: {machine.ours_cores:.2f})")
     print(f"{'':8}{'predicted':>11}{'measured':>10}{'diff':>9}  within")
     ok = True
     for name, key, share in (("p50", "p50", P50_WITHIN), ("p99", "p99", P99_WITHIN)):

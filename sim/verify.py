@@ -16,7 +16,9 @@ its endpoint's own ``METHOD PATH`` and body), stop the process group by its pid
 What it simplifies: the prediction knows only the profile's phases, so the real
 server's own cost per request (parsing, the WSGI/ASGI layers, a gunicorn sync worker's
 new connection per guest) is missing from it unless ``--overhead`` says it; and on a
-2-core machine the load generator shares the cores with the server.
+2-core machine the load generator shares the cores with the server, and other processes
+may take a share too: ``sim.live.neighbours`` counts it during the run, and a run where
+they took a quarter of a core or more says so beside its numbers.
 
 The wake-up. A server and a client that sleep between guests are woken by the kernel
 for each, and on this virtual machine that costs a millisecond or two that no queue
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.limits import MAX_LIVE_THREADS, MAX_LIVE_WORKERS, MAX_VERIFY_SECONDS, MAX_WAKE_MS
+from sim.live.neighbours import Neighbours, Share
 from sim.live.real import (
     GRACE,
     HOST,
@@ -65,6 +68,8 @@ from sim.side_by_side import Row
 MAX_VERIFY_GUESTS = 200_000  # the generator's own cap per run
 DEFAULT_SECONDS = 10.0
 DEFAULT_RATE = 10.0
+DISTURBED_CORES = 0.25  # others' cores during a run worth a warning: a quarter of a core
+# is 25 ms of every 100 ms that the server's guests may wait for, against a p50 of a few ms
 
 
 class VerifyError(ValueError):
@@ -249,6 +254,19 @@ class VerifyRun:
     predicted: Config
     measured: Any  # sim.live.loadgen.HitResult
     wake_ms: float = 0.0  # the measured wake-up, simulated as the scenario's ``wake``
+    machine: Share | None = None  # what the rest of the machine used during the run
+
+    def disturbed(self) -> str | None:
+        """A sentence when other processes took a noticeable share of the cores while the
+        server was measured (which no prediction knows), else None."""
+        if self.machine is None:
+            return None
+        others = self.machine.others_cores + self.machine.steal_cores
+        if others < DISTURBED_CORES:
+            return None
+        return (f"other processes on this machine kept {others:.2f} of its "
+                f"{self.scenario.cores} cores busy during the run: the prediction gives the "
+                "server every core; measure on a quieter machine to compare")
 
     def rows(self) -> list[Row]:
         p, m = self.predicted, self.measured.summary
@@ -267,6 +285,7 @@ class VerifyRun:
                 "rate": self.scenario.rate, "guests": self.scenario.guests,
                 "predicted": self.predicted.to_dict(self.profile),
                 "measured": self.measured.to_dict(), "wake_ms": self.wake_ms,
+                "machine": self.machine.to_dict() if self.machine else None,
                 "difference_pct": {row.name: row.difference for row in self.rows()}}
 
 
@@ -343,8 +362,12 @@ def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
             on_start(command)
         woke = wake_ms(port, max(profile.endpoints, key=lambda e: e.share)) if wake else 0.0
         gen = Generator(Target(HOST, port, "/"), scenario, timeout=timeout, requests=requests)
+        neighbours = Neighbours(server.pid)
+        neighbours.start()
         measured = gen.run()
+        machine = neighbours.stop()
     finally:
         server.stop()
     predicted = predict(scenario.replace(wake=min(woke, MAX_WAKE_MS)), runner, predict_guests)
-    return VerifyRun(profile, deployment, scenario, command, predicted, measured, woke)
+    return VerifyRun(profile, deployment, scenario, command, predicted, measured, woke,
+                     machine)

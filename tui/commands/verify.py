@@ -100,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
                   "measured just before (the same request after 50 ms of quiet, against back "
                   "to back); a host that finds a guest waiting pays nothing",
                   markup=False, highlight=False)
+    disturbed = result.disturbed()
+    if disturbed:
+        console.print(f"note: {disturbed}", style="yellow", markup=False, highlight=False)
     return 0
 
 

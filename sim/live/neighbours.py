@@ -1,0 +1,103 @@
+"""What else ran on the machine while a live run measured: the neighbours' share of the cores.
+
+Theory of operation. A prediction assumes the party has the machine's cores to itself; a
+measurement on a shared machine does not. ``Neighbours`` reads the kernel's own counters
+at the start and at the end of a run: ``/proc/stat``'s first line (every core's time in
+user, nice, system, irq, softirq, and steal: time the hypervisor gave to another virtual
+machine) and, for the run's own processes, ``utime + stime`` of each process in the
+server's process group (``/proc/PID/stat``, the group ``sim.live.real`` starts the
+server in) and of this process (the load generator, all its threads). What is busy and
+not ours is the neighbours': other sessions, other test runs, the desktop. Reported as
+cores (1.0 = one core busy the whole run), so "0.9 of 2 cores" reads as what it is.
+
+What it simplifies: a process of the server's group keeps its time when it exits (its
+parent's ``cutime`` takes it when reaped), unless its parent is outside the group; the
+counters tick at ``USER_HZ`` (100/s here: a 10 s run is read to 0.1% of a core).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+HZ = os.sysconf("SC_CLK_TCK")
+BUSY = (0, 1, 2, 5, 6)  # user nice system irq softirq: /proc/stat's columns after "cpu"
+STEAL = 7
+
+
+def _machine() -> tuple[int, int]:
+    """Ticks every core spent busy, and stolen by the hypervisor, since boot."""
+    with open("/proc/stat", encoding="ascii") as file:
+        fields = [int(x) for x in file.readline().split()[1:]]
+    steal = fields[STEAL] if len(fields) > STEAL else 0
+    return sum(fields[i] for i in BUSY), steal
+
+
+def _ticks(stat: str) -> tuple[int, int]:
+    """(process group, utime + stime + cutime + cstime) from a ``/proc/PID/stat`` line
+    (the name may hold spaces and parentheses: the fields start after the last ``)``).
+    A child's time moves to its parent's ``cutime`` when the parent reaps it, so a
+    gunicorn worker that exits stays counted, in its master."""
+    rest = stat[stat.rindex(")") + 2:].split()
+    return int(rest[2]), sum(int(x) for x in rest[11:15])
+
+
+def _ours(group: int | None) -> int:
+    """Ticks of this process and of every process in ``group``."""
+    with open("/proc/self/stat", encoding="ascii", errors="replace") as file:
+        total = _ticks(file.read())[1]
+    if group is None:
+        return total
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as file:
+                pgrp, ticks = _ticks(file.read())
+        except (OSError, ValueError, IndexError):
+            continue  # gone between the listing and the read
+        if pgrp == group:
+            total += ticks
+    return total
+
+
+@dataclass(frozen=True)
+class Share:
+    """Cores busy on average during the run: the neighbours', the hypervisor's, ours."""
+
+    seconds: float
+    others_cores: float
+    steal_cores: float
+    ours_cores: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"seconds": round(self.seconds, 3), "others_cores": round(self.others_cores, 3),
+                "steal_cores": round(self.steal_cores, 3),
+                "ours_cores": round(self.ours_cores, 3)}
+
+
+class Neighbours:
+    """``start()`` before the run, ``stop()`` after: the share of the cores others used."""
+
+    def __init__(self, group: int | None) -> None:
+        self.group = group
+        self._start: tuple[float, int, int, int] | None = None
+
+    def start(self) -> None:
+        busy, steal = _machine()
+        self._start = (time.monotonic(), busy, steal, _ours(self.group))
+
+    def stop(self) -> Share:
+        assert self._start is not None, "stop() before start()"
+        t0, busy0, steal0, ours0 = self._start
+        busy, steal = _machine()
+        ours = _ours(self.group)
+        seconds = max(time.monotonic() - t0, 1e-9)
+
+        def cores(ticks: int) -> float:
+            return max(ticks, 0) / HZ / seconds
+
+        return Share(seconds, cores(busy - busy0 - (ours - ours0)), cores(steal - steal0),
+                     cores(ours - ours0))

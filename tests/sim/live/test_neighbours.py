@@ -1,0 +1,43 @@
+"""The neighbours' share of the cores: the kernel's counters, told apart by process group.
+
+A child spins for 0.5 s of its own cpu and prints what ``time.process_time`` saw. The
+counters tick at USER_HZ (100/s), so each side is read to 0.01 s a process: three ticks
+of tolerance above. Below, the child's interpreter start-up (imports, ~0.02-0.05 s of
+cpu, more on a loaded machine) may run before ``start()``: 0.2 s is allowed for it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sim.live.neighbours import Neighbours
+
+SPIN = ("import time\nend = time.process_time() + 0.5\n"
+        "while time.process_time() < end: pass\nprint(time.process_time())")
+
+
+def spin(count_as_ours: bool) -> tuple[float, float, float]:
+    """A child of its own session spins 0.5 s of cpu and prints what it saw; counted as
+    ours (its group given) or as a neighbour's. Returns (its cpu, ours, others) in s."""
+    child = subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        neighbours = Neighbours(child.pid if count_as_ours else None)
+        neighbours.start()  # its start-up before this is nobody's: the child prints less
+        seen = float(child.stdout.read())  # it has exited, and is not reaped yet: reaped,
+        share = neighbours.stop()  # its time would move to our cutime, which is ours
+    finally:
+        child.wait(timeout=60)
+    return seen, share.ours_cores * share.seconds, share.others_cores * share.seconds
+
+
+def test_a_process_in_the_server_group_is_ours():
+    seen, ours, _ = spin(count_as_ours=True)
+    assert seen - 0.2 <= ours <= seen + 0.03  # less its start-up, read to three ticks
+
+
+def test_a_process_outside_it_is_a_neighbour():
+    seen, ours, others = spin(count_as_ours=False)
+    assert ours < 0.1  # this process only waited
+    assert others >= seen - 0.2  # at least the spinner (less its start-up), and others'
