@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.live.loadgen import Generator, HitResult, Snapshot, Target, alone, wasted
+from sim.live.neighbours import Neighbours, Share
 from sim.metrics import Summary, metrics_for
 from sim.run import simulate
 from sim.scenario import Scenario
@@ -68,6 +69,7 @@ class LiveRun:
     events_seen: int = 0  # trace events the server reported (0 unwatched or real)
     placement: Placement | None = None  # where the server and the generator ran
     generator_cpu: float | None = None  # cores' worth the generator's process used
+    machine: Share | None = None  # what the rest of the machine used during the run
 
     def placement_dict(self) -> dict[str, Any] | None:
         if self.placement is None:
@@ -100,6 +102,7 @@ class LiveRun:
             "server_view": self.server_view.to_dict() if self.server_view else None,
             "difference_pct": {row.name: row.difference for row in self.rows()},
             "placement": self.placement_dict(),
+            "machine": self.machine.to_dict() if self.machine else None,
         }
 
 
@@ -292,9 +295,12 @@ def live_party(
                 on_start(command)
             gen = Generator(Target("127.0.0.1", server.port), scenario, keep_alive=keep_alive,
                             timeout=timeout, on_progress=on_progress)
+            neighbours = Neighbours(server.pid)
             with running_on(generator_cores):
                 cpu_before, wall_before = _cpu_seconds(), time.monotonic()
+                neighbours.start()
                 measured = asyncio.run(_hit_while_listening(gen, listener, chunks))
+                machine = neighbours.stop()
                 generator_cpu = (_cpu_seconds() - cpu_before) / max(
                     time.monotonic() - wall_before, 1e-9)
         finally:
@@ -319,6 +325,7 @@ def live_party(
         events_seen=len(events),
         placement=placement,
         generator_cpu=generator_cpu,
+        machine=machine,
     )
 
 

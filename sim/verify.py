@@ -68,8 +68,6 @@ from sim.side_by_side import Row
 MAX_VERIFY_GUESTS = 200_000  # the generator's own cap per run
 DEFAULT_SECONDS = 10.0
 DEFAULT_RATE = 10.0
-DISTURBED_CORES = 0.25  # others' cores during a run worth a warning: a quarter of a core
-# is 25 ms of every 100 ms that the server's guests may wait for, against a p50 of a few ms
 
 
 class VerifyError(ValueError):
@@ -257,16 +255,8 @@ class VerifyRun:
     machine: Share | None = None  # what the rest of the machine used during the run
 
     def disturbed(self) -> str | None:
-        """A sentence when other processes took a noticeable share of the cores while the
-        server was measured (which no prediction knows), else None."""
-        if self.machine is None:
-            return None
-        others = self.machine.others_cores + self.machine.steal_cores
-        if others < DISTURBED_CORES:
-            return None
-        return (f"other processes on this machine kept {others:.2f} of its "
-                f"{self.scenario.cores} cores busy during the run: the prediction gives the "
-                "server every core; measure on a quieter machine to compare")
+        """A sentence when other processes took a share of the cores during the run."""
+        return self.machine.disturbed(self.scenario.cores) if self.machine else None
 
     def rows(self) -> list[Row]:
         p, m = self.predicted, self.measured.summary

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 
 HZ = os.sysconf("SC_CLK_TCK")
+DISTURBED_CORES = 0.25  # others' cores during a run worth a warning: a quarter of a core
+# is 25 ms of every 100 ms that the server's guests may wait for, against a p50 of a few ms
 BUSY = (0, 1, 2, 5, 6)  # user nice system irq softirq: /proc/stat's columns after "cpu"
 STEAL = 7
 
@@ -71,6 +73,16 @@ class Share:
     others_cores: float
     steal_cores: float
     ours_cores: float
+
+    def disturbed(self, cores: int) -> str | None:
+        """A sentence when the neighbours took a noticeable share of the cores while the
+        server was measured (which no prediction knows), else None."""
+        others = self.others_cores + self.steal_cores
+        if others < DISTURBED_CORES:
+            return None
+        return (f"other processes on this machine kept {others:.2f} of its {cores} "
+                f"simulated cores busy during the run: the prediction gives the server every "
+                "core; measure on a quieter machine to compare")
 
     def to_dict(self) -> dict[str, float]:
         return {"seconds": round(self.seconds, 3), "others_cores": round(self.others_cores, 3),

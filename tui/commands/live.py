@@ -176,6 +176,9 @@ def run(args: argparse.Namespace) -> int:
     )
     for line in generator_lines(result.measured, utilisation_note=note):
         console.print(line, markup=False, highlight=False)
+    disturbed = result.machine.disturbed(scenario.cores) if result.machine else None
+    if disturbed:
+        console.print(f"note: {disturbed}", style="yellow", markup=False, highlight=False)
     return 0
 
 
