@@ -11,7 +11,7 @@ from sim.profile.app import ASGI, load_app
 from sim.profile.fit import profile_endpoint
 from sim.profile.measure import plan, run_asgi, run_wsgi
 from sim.profile.output import Profile
-from sim.profile.replay import Endpoint, shares
+from sim.profile.replay import Endpoint, bodiless_warning, shares
 
 
 def profile_app(spec: str, endpoints: list[Endpoint], n: int, warmup: int, *,
@@ -34,5 +34,6 @@ def profile_app(spec: str, endpoints: list[Endpoint], n: int, warmup: int, *,
             raise ProfileError(f"{endpoint.label}: all {profile.failed} requests failed "
                                f"({profile.first_error}); nothing to fit")
         profiles.append(profile)
+    bodiless = bodiless_warning(endpoints) if source_key == "log" else ""
     return Profile(spec, interface, source_key, source, root, warmup, profiles,
-                   datetime.now(UTC))
+                   datetime.now(UTC), (bodiless,) if bodiless else ())

@@ -142,3 +142,21 @@ def test_an_endpoint_that_always_fails_is_one_line(capsys: pytest.CaptureFixture
     err = one_error_line(capsys, ["profile", "tests.sim.profile.known_app:asgi",
                                   "--requests", str(requests), "-n", "2", "--warmup", "0"])
     assert "GET /raise: all 1 requests failed (ValueError: a bug in the handler)" in err
+
+
+def test_a_log_s_posts_are_said_to_be_replayed_without_a_body(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    line = '127.0.0.1 - - [30/Nov/2026:04:30:00 +0000] "{} HTTP/1.1" 201 12\n'
+    log.write_text(line.format("GET /a") * 2 + line.format("POST /orders")
+                   + line.format("PUT /cart/1"))
+    out = tmp_path / "log.toml"
+    assert main(["profile", "tests.sim.profile.known_app:wsgi", "--log", str(log), "-n", "3",
+                 "--warmup", "0", "--json", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    said = [s for s in captured.err.splitlines() if "no bodies" in s]
+    assert len(said) == 1 and "POST /orders, PUT /cart/1 replayed with an empty body" in said[0]
+    assert "GET /a" not in said[0]
+    warnings = json.loads(captured.out)["warnings"]
+    assert len(warnings) == 1 and "POST /orders" in warnings[0]
+    assert "# warning: an access log holds no bodies" in out.read_text()

@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if out is not None:
         out.write_text(profile.to_toml(), encoding="utf-8")
+    for warning in profile.warnings:
+        err.print(f"partyhost: {warning}", style="yellow", markup=False, soft_wrap=True)
     for e in profile.endpoints:
         if e.failed:
             err.print(f"partyhost: {e.endpoint.label}: {e.failed} of {e.failed + e.count} "
