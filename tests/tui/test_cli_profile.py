@@ -100,6 +100,8 @@ def test_an_access_log_gives_the_paths_and_their_shares(capsys: pytest.CaptureFi
     (["tests.sim.profile.known_app"], "should be module:callable"),
     (["tests.sim.profile.known_app:wsgi", "-n", "0"], "-n 0: must be 1.."),
     (["tests.sim.profile.known_app:wsgi", "--warmup", "x"], "--warmup 'x'"),
+    (["tests.sim.profile.known_app:wsgi", "--timeout", "0"], "--timeout 0: must be > 0"),
+    (["tests.sim.profile.known_app:wsgi", "--timeout", "nan"], "--timeout nan: must be"),
 ])
 def test_a_bad_app_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                argv: list[str], says: str) -> None:
@@ -160,3 +162,14 @@ def test_a_log_s_posts_are_said_to_be_replayed_without_a_body(
     warnings = json.loads(captured.out)["warnings"]
     assert len(warnings) == 1 and "POST /orders" in warnings[0]
     assert "# warning: an access log holds no bodies" in out.read_text()
+
+
+def test_an_endpoint_that_hangs_stops_the_profile_in_one_line_after_its_timeout(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    requests = tmp_path / "requests.txt"
+    requests.write_text("GET /a\nGET /hang\n")  # /hang sleeps 3 s
+    err = one_error_line(capsys, ["profile", "tests.sim.profile.known_app:wsgi", "--requests",
+                                  str(requests), "-n", "4", "--warmup", "0",
+                                  "--timeout", "0.2"])
+    assert "GET /hang: a request timed out after 0.2 s" in err
+    assert "daemon thread" in err and "its 1 other requests were not sent" in err
