@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import concurrent.futures.thread
 import contextvars
 import io
 import os
@@ -93,6 +94,8 @@ class Sample:
     status: int | None = None
     error: str = ""  # an exception's one line, or "no response"
     timed_out: bool = False  # no answer within --timeout (its error says so)
+    in_pool: bool | None = None  # ASGI: a thread of a pool ran during it (``pool_runs``);
+    # None where that cannot be read
     sent: bool = True  # False: not sent, because a request before it to the endpoint
     # timed out (it would hang as well, another --timeout each)
 
@@ -141,6 +144,36 @@ def threads_wait() -> dict[str, float]:
         except (OSError, IndexError, ValueError):
             continue
     return waits
+
+
+def _is_pool_thread(thread: threading.Thread) -> bool:
+    """A thread of a pool that runs sync code for the loop: AnyIO's worker threads
+    (Starlette's ``def`` routes and sync dependencies, ``anyio.to_thread``) and
+    ``concurrent.futures`` threads (``asyncio.to_thread``, ``run_in_executor``). Not a
+    thread of the app's own, like aiosqlite's one per connection: that is no pool and
+    holds no token of AnyIO's limiter."""
+    kind = type(thread)
+    return ((kind.__name__ == "WorkerThread" and kind.__module__.startswith("anyio"))
+            or getattr(thread, "_target", None) is concurrent.futures.thread._worker)
+
+
+def pool_runs() -> dict[int, int] | None:
+    """Each pool thread's count of times it was given a core (schedstat field 3), by
+    native id; None where /proc cannot tell. An idle pool thread blocks on its queue and
+    is never given one, so a count that grew over a request says the request (a ``def``
+    route) ran in the pool."""
+    runs = {}
+    for thread in threading.enumerate():
+        if thread.native_id is None or not _is_pool_thread(thread):
+            continue
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/schedstat", "rb") as file:
+                runs[thread.native_id] = int(file.read().split()[2])
+        except (OSError, IndexError, ValueError):
+            return None
+    if not runs and not os.path.exists("/proc/thread-self/schedstat"):
+        return None
+    return runs
 
 
 def plan(weights: list[float], n: int) -> list[int]:
@@ -691,6 +724,7 @@ def run_asgi(app: Callable[..., Any], endpoints: list[Endpoint], order: list[int
                         on_request(done)
                     continue
                 sample = Sample(index)
+                pool_before = pool_runs()
                 meter = Meter(queue, threads_wait())
                 token = REQUEST.set(meter)
                 alarm.arm(meter, timeout)
@@ -718,6 +752,10 @@ def run_asgi(app: Callable[..., Any], endpoints: list[Endpoint], order: list[int
                 sample.blocking = meter.blocking
                 sample.io = max(0.0, sample.wall - overhead - meter.look_wall - sample.cpu
                                 - sample.blocking - sample.core_wait)
+                pool_after = pool_runs()
+                if pool_before is not None and pool_after is not None:
+                    sample.in_pool = any(runs > pool_before.get(tid, 0)
+                                         for tid, runs in pool_after.items())
                 samples.append(sample)
                 if on_request is not None:
                     on_request(done)

@@ -50,6 +50,10 @@ def test_the_fastapi_shop_marks_its_blocking_call_inside_async_def(
     held = {e["path"]: e["holds_loop"] for e in profile["endpoints"]}
     assert held == {"/items?page=3": False, "/items/42": False,
                     "/search?q=brass+lamp": False, "/orders": False, "/stock/42": True}
+    ran = {e["path"]: e["runs_in"] for e in profile["endpoints"]}
+    assert ran == {"/items?page=3": "loop", "/items/42": "loop",  # aiosqlite's thread is
+                   "/search?q=brass+lamp": "thread",  # no pool; /search is a def route
+                   "/orders": "loop", "/stock/42": "loop"}
     stock = next(e for e in profile["endpoints"] if e["path"] == "/stock/42")
     # the supplier's time.sleep(0.010) inside async def: 10 ms within the 15%
     # (9.6-9.9 at a load of 6 on this 2-core machine: aiosqlite's thread ending meanwhile

@@ -143,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"{e.endpoint.label} holds the loop {_ms(e.stats['blocking'].p50)} ms "
                           "a request (a sync call inside async def): while it does, every "
                           "other guest waits for the host", markup=False)
+    threads = [e.endpoint.label for e in profile.endpoints if e.runs_in == "thread"]
+    if threads:
+        console.print(f"ran in a worker thread of the pool (def routes), not on the loop: "
+                      f"{', '.join(threads)}", markup=False)
     if out is not None:
         console.print(f"wrote {out}: partyhost simulate --scenario {out} --rate R",
                       markup=False)

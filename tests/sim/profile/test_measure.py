@@ -86,6 +86,8 @@ def test_asgi_splits_cpu_awaited_io_and_a_held_loop() -> None:
     profiles = [profile_endpoint(e, 25, [s for s in samples if s.endpoint == i], ASGI)
                 for i, e in enumerate(endpoints[:3])]
     assert [p.holds_loop for p in profiles] == [False, True, False]
+    # /thread's work ran in asyncio.to_thread's pool; the others' on the loop
+    assert [p.runs_in for p in profiles] == ["loop", "loop", "thread"]
     assert "blocking:" in profiles[1].phases and "blocking" not in profiles[0].phases
 
 
