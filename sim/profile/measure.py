@@ -643,25 +643,35 @@ class Alarm:
     inside one of the request's steps (``Meter.stepping``), never in the loop's own
     code; it is armed again every ``REPEAT_S`` after the deadline, in case the first
     came between two steps. Main thread and Unix only (elsewhere only the cancelling);
-    a C call that retries on EINTR holds the loop until it returns."""
+    a C call that retries on EINTR holds the loop until it returns. The process has one
+    such timer: one set before (pytest-timeout's) is put off while the requests run, and
+    set again after with what it had left."""
 
     REPEAT_S = 0.05
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float | None) -> None:
         self.meter: Meter | None = None
-        self.usable = (hasattr(signal, "setitimer")
+        self.usable = (timeout is not None and hasattr(signal, "setitimer")
                        and threading.current_thread() is threading.main_thread())
         self.before: Any = None
+        self.before_timer = (0.0, 0.0)
+        self.since = 0.0
 
     def __enter__(self) -> Alarm:
         if self.usable:
             self.before = signal.signal(signal.SIGALRM, self._fire)
+            self.before_timer = signal.setitimer(signal.ITIMER_REAL, 0)
+            self.since = time.monotonic()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.usable:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.before)
+            delay, interval = self.before_timer
+            if delay > 0:
+                left = delay - (time.monotonic() - self.since)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), interval)
 
     def arm(self, meter: Meter, seconds: float | None) -> None:
         self.meter = meter
@@ -765,5 +775,5 @@ def run_asgi(app: Callable[..., Any], endpoints: list[Endpoint], order: list[int
             await lifespan.shutdown()
         return samples
 
-    with Alarm() as alarm:
+    with Alarm(timeout) as alarm:
         return asyncio.run(serve())

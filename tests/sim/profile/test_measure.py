@@ -9,6 +9,7 @@ not the mean or the p99, is compared).
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -110,9 +111,17 @@ def test_a_wsgi_request_that_hangs_times_out_and_its_endpoint_is_not_sent_again(
 def test_an_asgi_request_that_awaits_or_holds_the_loop_too_long_is_stopped() -> None:
     endpoints = [Endpoint("GET", "/async", 1), Endpoint("GET", "/hang", 1),
                  Endpoint("GET", "/hold", 1)]
-    start = time.perf_counter()
-    samples = run_asgi(known.asgi, endpoints, [1, 2, 0, 1, 2, 0], timeout=0.2)
-    took = time.perf_counter() - start
+    handler = signal.signal(signal.SIGALRM, signal.SIG_IGN)  # as pytest-timeout's own:
+    guard = signal.setitimer(signal.ITIMER_REAL, 60)  # put off while the requests run,
+    try:
+        start = time.perf_counter()
+        samples = run_asgi(known.asgi, endpoints, [1, 2, 0, 1, 2, 0], timeout=0.2)
+        took = time.perf_counter() - start
+        assert signal.getsignal(signal.SIGALRM) == signal.SIG_IGN
+        assert 55 < signal.getitimer(signal.ITIMER_REAL)[0] <= 60
+    finally:  # then back
+        signal.setitimer(signal.ITIMER_REAL, *guard)
+        signal.signal(signal.SIGALRM, handler)
     # /hang awaited: cancelled; /hold slept inside async def: interrupted by SIGALRM
     assert [(s.timed_out, s.sent) for s in samples] == [
         (True, True), (True, True), (False, True), (False, False), (False, False),
