@@ -157,6 +157,9 @@ def _is_pool_thread(thread: threading.Thread) -> bool:
             or getattr(thread, "_target", None) is concurrent.futures.thread._worker)
 
 
+SCHEDSTAT = os.path.exists("/proc/thread-self/schedstat")  # Linux's per-thread counts
+
+
 def pool_runs() -> dict[int, int] | None:
     """Each pool thread's count of times it was given a core (schedstat field 3), by
     native id; None where /proc cannot tell. An idle pool thread blocks on its queue and
@@ -171,9 +174,7 @@ def pool_runs() -> dict[int, int] | None:
                 runs[thread.native_id] = int(file.read().split()[2])
         except (OSError, IndexError, ValueError):
             return None
-    if not runs and not os.path.exists("/proc/thread-self/schedstat"):
-        return None
-    return runs
+    return runs if SCHEDSTAT else None
 
 
 def plan(weights: list[float], n: int) -> list[int]:
