@@ -64,6 +64,8 @@ MAX_LIVE_DB_MAX = 4096  # a live server's --db-max: each connection open is a by
 MAX_PROFILE_REQUESTS = 100_000  # -n: at a typical 10 ms a request, under 20 minutes; more
 # samples only sharpen a p99 that the machine's own noise already blurs
 MAX_PROFILE_WARMUP = 10_000  # --warmup: requests left out (first imports, caches, the pool)
+MAX_PROFILE_TIMEOUT_S = 3600.0  # --timeout: s one request may take before it is failed
+# (and its endpoint's others not sent); an hour is longer than any handler should run
 MAX_PROFILE_ENDPOINTS = 100  # endpoints in one profile: a mix of more kinds means nothing
 # to a learner, and a log's long tail of URLs is cut to its most frequent ones
 MAX_PROFILE_SAMPLES = 1_000  # samples kept per endpoint in the file (evenly spaced): the

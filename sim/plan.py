@@ -95,6 +95,8 @@ class Endpoint:
     path: str
     share: float
     body: bytes = b""
+    runs_in: str | None = None  # ASGI: "thread" (a def route, in the pool) or "loop"; None
+    # when the profile does not say (WSGI, or made before it did)
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,10 @@ def load_profile(path: str) -> Profile:
             except OSError as exc:
                 raise PlanError(f"{path}: endpoint {i + 1}: cannot read its body "
                                 f"{body_path}: {exc.strerror}") from None
+        runs_in = entry.get("runs_in")
         endpoints.append(Endpoint(str(entry.get("method", "GET")).upper(), str(entry["path"]),
-                                  float(entry.get("share", 0.0)), body))
+                                  float(entry.get("share", 0.0)), body,
+                                  runs_in if runs_in in ("thread", "loop") else None))
     values = {k: v for k, v in data.items() if k in ("mix", "phases")}
     if not values:
         raise PlanError(f"{path}: no [[mix]] or phases = ... (the endpoints' phases)")
@@ -195,6 +199,31 @@ def _body_path(body: str, root: str, requests: Any, profile: Path) -> Path:
         if (place / body).is_file():
             return place / body
     return places[0] / body
+
+
+def left_out(profile: Profile) -> dict[str, str]:
+    """The models that do not draw this app, each with why (one line).
+
+    A pool model (``Structure.pool``: FastAPI/Starlette ``def`` routes) runs every
+    guest's handler in a pool thread: a wait there holds a thread, not the loop, and a
+    guest needs one of the pool's tokens. That is this app only if every endpoint ran in
+    a pool thread (``runs_in``). With ``async def`` routes among them, the loop models
+    draw it closer: a ``def`` route's cpu holds the loop there as its thread's GIL holds
+    the loop thread's, and only the pool's tokens (40) are not drawn; the pool model
+    would take the ``async def`` routes' blocking calls off the loop. Left in when the
+    profile does not say (made before ``runs_in``)."""
+    ran = [e.runs_in for e in profile.endpoints]
+    if profile.interface != "asgi" or None in ran or all(r == "thread" for r in ran):
+        return {}
+    threads = [e.method + " " + e.path for e in profile.endpoints if e.runs_in == "thread"]
+    if not threads:
+        why = ("no endpoint ran in a worker thread: every handler ran on the event loop "
+               "(async def), never in the pool this model draws")
+    else:
+        why = (f"it runs every guest in a pool thread, but only {len(threads)} of "
+               f"{len(ran)} endpoints did ({', '.join(threads)}); the loop models draw the "
+               "mix (a def route's cpu holds the loop as the GIL would)")
+    return {name: why for name, row in SERVERS.items() if row.structure.pool}
 
 
 def models_for(interface: str) -> tuple[str, ...]:
@@ -521,6 +550,7 @@ class Plan:
     waves: int
     seconds: float
     floor_p99_ms: float  # the phases alone, no waiting: no server does better
+    left_out: dict[str, str] = field(default_factory=dict)  # model: why not planned
 
     @property
     def meeting(self) -> list[ModelPlan]:
@@ -538,7 +568,8 @@ class Plan:
                 "failing": [m.to_dict(profile) for m in self.failing],
                 "simulations": self.simulations, "waves": self.waves,
                 "seconds": round(self.seconds, 2),
-                "floor_p99_ms": round(self.floor_p99_ms, 3)}
+                "floor_p99_ms": round(self.floor_p99_ms, 3),
+                **({"left_out": dict(self.left_out)} if self.left_out else {})}
 
 
 CHEAPEST_RULE = "cheapest = fewest processes, then fewest threads in all"
@@ -648,6 +679,8 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
     base = profile.scenario(rate=rate, cores=cores, guests=guests)
     floor = check_target(base, rate, p99_ms, cores)
     names = check_models(models, profile.interface)
+    skipped = {} if models else left_out(profile)  # asked for by name: planned anyway
+    names = [name for name in names if name not in skipped]
     lines = {name: lines_for(profile, name, rate, cores, guests) for name in names}
     simulations = waves = 0
     twin_of: dict[int, Line] = {}  # id(line) -> the line it has matched so far
@@ -711,7 +744,7 @@ def plan(profile: Profile, rate: float, p99_ms: float, cores: int,
         if answer.miss is not None and not answer.miss.saturated:
             answer.miss.why = missed_why(answer.miss, p99_ms)
     return Plan(rate, p99_ms, cores, answers, simulations, waves,
-                time.monotonic() - started, floor)
+                time.monotonic() - started, floor, skipped)
 
 
 def _twins(lines: list[Line]) -> dict[int, Line]:

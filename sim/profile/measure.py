@@ -4,8 +4,9 @@ Theory of operation. Requests go one at a time (warm-up first, left out), in an 
 that interleaves the endpoints by their weights (``plan``), so a cache warmed by one
 endpoint helps the others as it would under a real mix.
 
-WSGI (``run_wsgi``): the app is called in this thread, as a gunicorn sync worker calls
-it, and the response iterable is read to the end and closed. ``cpu`` is the calling
+WSGI (``run_wsgi``): the app is called in a thread of its own (``WsgiWorker``), one
+request at a time, as a gunicorn sync worker calls it, and the response iterable is read
+to the end and closed. ``cpu`` is the calling
 thread's CPU time (``time.thread_time``) over the call, ``io`` the wall time beyond it
 (sleeping, waiting on a socket or a disk) less the time the thread waited for a core.
 CPU spent by threads the app starts itself is not counted.
@@ -41,6 +42,11 @@ Per request:
 Callbacks the loop runs outside a task step (a future's done callback, a thread's
 ``call_soon_threadsafe``) are not in ``held``; they are microseconds.
 
+--timeout: a request with no answer in time is failed (not fitted) and its endpoint's
+later requests are not sent (each would hang as long). For WSGI the thread that hangs
+cannot be stopped: it is a daemon, left behind, and a new thread serves on. For ASGI
+the task is cancelled, or, if it holds the loop, interrupted by a signal (``Alarm``).
+
 Simplifications, said once: with one request in flight there is no contention for the
 GIL or the cores, so ``cpu`` is what a request costs alone; on a busy machine a thread
 that loses its core mid-request shows as ``io`` (WSGI) or ``blocking`` (ASGI), which is
@@ -52,13 +58,17 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import concurrent.futures.thread
 import contextvars
 import io
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -83,6 +93,11 @@ class Sample:
     core_wait: float = 0.0  # s the request's threads were runnable with no core free
     status: int | None = None
     error: str = ""  # an exception's one line, or "no response"
+    timed_out: bool = False  # no answer within --timeout (its error says so)
+    in_pool: bool | None = None  # ASGI: a thread of a pool ran during it (``pool_runs``);
+    # None where that cannot be read
+    sent: bool = True  # False: not sent, because a request before it to the endpoint
+    # timed out (it would hang as well, another --timeout each)
 
     @property
     def failed(self) -> bool:
@@ -129,6 +144,37 @@ def threads_wait() -> dict[str, float]:
         except (OSError, IndexError, ValueError):
             continue
     return waits
+
+
+def _is_pool_thread(thread: threading.Thread) -> bool:
+    """A thread of a pool that runs sync code for the loop: AnyIO's worker threads
+    (Starlette's ``def`` routes and sync dependencies, ``anyio.to_thread``) and
+    ``concurrent.futures`` threads (``asyncio.to_thread``, ``run_in_executor``). Not a
+    thread of the app's own, like aiosqlite's one per connection: that is no pool and
+    holds no token of AnyIO's limiter."""
+    kind = type(thread)
+    return ((kind.__name__ == "WorkerThread" and kind.__module__.startswith("anyio"))
+            or getattr(thread, "_target", None) is concurrent.futures.thread._worker)
+
+
+SCHEDSTAT = os.path.exists("/proc/thread-self/schedstat")  # Linux's per-thread counts
+
+
+def pool_runs() -> dict[int, int] | None:
+    """Each pool thread's count of times it was given a core (schedstat field 3), by
+    native id; None where /proc cannot tell. An idle pool thread blocks on its queue and
+    is never given one, so a count that grew over a request says the request (a ``def``
+    route) ran in the pool."""
+    runs = {}
+    for thread in threading.enumerate():
+        if thread.native_id is None or not _is_pool_thread(thread):
+            continue
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/schedstat", "rb") as file:
+                runs[thread.native_id] = int(file.read().split()[2])
+        except (OSError, IndexError, ValueError):
+            return None
+    return runs if SCHEDSTAT else None
 
 
 def plan(weights: list[float], n: int) -> list[int]:
@@ -210,28 +256,119 @@ def _call_wsgi(app: Callable[..., Any], endpoint: Endpoint, sample: Sample) -> N
             close()
 
 
+def timed_out(seconds: float) -> str:
+    return f"timed out after {seconds:g} s"
+
+
+NOT_SENT = "not sent: a request before it timed out"
+KEEPS_COMPUTING = 0.1  # a hung thread that ran this share of LOOK_S computes
+LOOK_S = 0.05
+
+
+def _not_sent(index: int) -> Sample:
+    return Sample(index, error=NOT_SENT, sent=False)
+
+
+def _measure_wsgi(app: Callable[..., Any], endpoint: Endpoint, index: int,
+                  queue: RunQueue) -> Sample:
+    sample = Sample(index)
+    wall0, cpu0, rq0 = time.perf_counter(), time.thread_time(), queue.wait()
+    try:
+        _call_wsgi(app, endpoint, sample)
+    except BaseException as exc:  # the app's bug (even a SystemExit): reported, not fitted
+        sample.error = f"{type(exc).__name__}: {exc}"[:200]
+    sample.core_wait = queue.wait() - rq0
+    sample.cpu = time.thread_time() - cpu0
+    sample.wall = time.perf_counter() - wall0
+    sample.io = max(0.0, sample.wall - sample.cpu - sample.core_wait)
+    return sample
+
+
+class WsgiWorker:
+    """The thread the WSGI app is called in, one request at a time (as a gunicorn sync
+    worker's), measured by its own clocks; the caller waits for each answer at most
+    ``--timeout``. Python cannot stop a thread, so one that hangs is left behind, a
+    daemon (it ends with the process), and a new worker serves the next request: the app
+    then sees a new thread, as a gthread worker's requests do."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.jobs: SimpleQueue[tuple[Endpoint, int] | None] = SimpleQueue()
+        self.answers: SimpleQueue[Sample] = SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="partyhost-profile-wsgi",
+                                       daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        queue = RunQueue()  # opened here: it reads the thread that opens it
+        try:
+            while (job := self.jobs.get()) is not None:
+                self.answers.put(_measure_wsgi(self.app, job[0], job[1], queue))
+        finally:
+            queue.close()
+
+    def call(self, endpoint: Endpoint, index: int, timeout: float | None) -> Sample | None:
+        """The request's Sample, or None if it did not answer within ``timeout``."""
+        self.jobs.put((endpoint, index))
+        try:
+            return self.answers.get(timeout=timeout)
+        except Empty:
+            return None
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+
+def _ran_ns(native_id: int | None) -> int | None:
+    """A thread's CPU time so far (ns, schedstat field 1); None if gone or unknown."""
+    try:
+        with open(f"/proc/self/task/{native_id}/schedstat", "rb") as file:
+            return int(file.read().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_wsgi(app: Callable[..., Any], endpoints: list[Endpoint], order: list[int],
-             on_request: Callable[[int], None] | None = None) -> list[Sample]:
-    """Call the WSGI app once per entry of ``order``; a Sample each."""
+             on_request: Callable[[int], None] | None = None,
+             timeout: float | None = None) -> list[Sample]:
+    """Call the WSGI app once per entry of ``order``; a Sample each. A request with no
+    answer within ``timeout`` s is failed, its thread left hanging (``WsgiWorker``), and
+    the endpoint's later requests are not sent. If the hung thread still computes at the
+    end (``LOOK_S`` more), the error says so: the requests after it shared the GIL with
+    it, so their io holds waits for the GIL."""
     samples = []
-    queue = RunQueue()
+    hung: dict[int, tuple[Sample, int | None]] = {}  # endpoint: its timed-out sample, and
+    # the thread left hanging (its native id)
+    worker = WsgiWorker(app)
     try:
         for done, index in enumerate(order, 1):
-            sample = Sample(index)
-            wall0, cpu0, rq0 = time.perf_counter(), time.thread_time(), queue.wait()
-            try:
-                _call_wsgi(app, endpoints[index], sample)
-            except Exception as exc:  # the app's bug: reported per endpoint, not fitted
-                sample.error = f"{type(exc).__name__}: {exc}"[:200]
-            sample.core_wait = queue.wait() - rq0
-            sample.cpu = time.thread_time() - cpu0
-            sample.wall = time.perf_counter() - wall0
-            sample.io = max(0.0, sample.wall - sample.cpu - sample.core_wait)
-            samples.append(sample)
+            if index in hung:
+                samples.append(_not_sent(index))
+            else:
+                sample = worker.call(endpoints[index], index, timeout)
+                if sample is None:
+                    assert timeout is not None
+                    sample = Sample(index, wall=timeout, error=timed_out(timeout),
+                                    timed_out=True)
+                    hung[index] = (sample, worker.thread.native_id)
+                    worker = WsgiWorker(app)
+                samples.append(sample)
             if on_request is not None:
                 on_request(done)
-    finally:
-        queue.close()
+    except BaseException:
+        worker.jobs.put(None)  # a daemon, not waited for: Ctrl-C stops at once
+        raise
+    worker.stop()
+    if hung:  # look at the hung threads over a while: a running thread's CPU time is
+        # only brought up to date at the scheduler's ticks (4 ms here)
+        before = {index: _ran_ns(native) for index, (_, native) in hung.items()}
+        time.sleep(LOOK_S)
+        for index, (sample, native) in hung.items():
+            ran, now = before[index], _ran_ns(native)
+            if ran is not None and now is not None and (now - ran) / 1e9 > KEEPS_COMPUTING * LOOK_S:
+                sample.error += ("; its thread still computes, so the requests after it "
+                                 "shared the GIL with it")
     return samples
 
 
@@ -250,6 +387,8 @@ class Meter:
     held_core_wait: float = 0.0  # s the loop thread waited for a core during them, and
     # the time a step waited for another thread that waited for a core (below)
     steps: int = 0
+    stepping: bool = False  # one of the request's steps runs now (it holds the loop)
+    timed_out: bool = False  # --timeout passed (``Alarm``)
     look_cpu: float = 0.0  # s of CPU and wall time spent looking at the other threads
     look_wall: float = 0.0
 
@@ -300,18 +439,22 @@ class TimedCoroutine(collections.abc.Coroutine):
 
     def send(self, value: Any) -> Any:
         marks = self._marks()
+        self._meter.stepping = True
         try:
             return self._coro.send(value)
         finally:
+            self._meter.stepping = False
             self._tally(marks)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         marks = self._marks()
+        self._meter.stepping = True
         try:
             if val is None and tb is None:
                 return self._coro.throw(typ)
             return self._coro.throw(typ, val, tb)
         finally:
+            self._meter.stepping = False
             self._tally(marks)
 
     def close(self) -> None:
@@ -484,9 +627,96 @@ class Lifespan:
             self.task.cancel()
 
 
+class RequestTimeout(BaseException):
+    """Raised by ``Alarm`` into a step that holds the loop past --timeout. A
+    BaseException, so that the app's ``except Exception`` (Starlette's error middleware)
+    answers nothing and lets it through, as it lets a cancellation through."""
+
+
+class Alarm:
+    """--timeout for a request that holds the loop, where cancelling cannot reach it.
+
+    A task that awaits is cancelled at the deadline (``asyncio.wait``). One whose step
+    never returns (``time.sleep(3600)`` or a loop inside ``async def``) holds the loop,
+    so no timer of the loop can run: SIGALRM (``setitimer``) can, since Python runs a
+    signal's handler in the main thread between two bytecodes or when a blocking call
+    returns EINTR (``time.sleep`` does). The handler raises ``RequestTimeout`` only
+    inside one of the request's steps (``Meter.stepping``), never in the loop's own
+    code; it is armed again every ``REPEAT_S`` after the deadline, in case the first
+    came between two steps. Main thread and Unix only (elsewhere only the cancelling);
+    a C call that retries on EINTR holds the loop until it returns. The process has one
+    such timer: one set before (pytest-timeout's) is put off while the requests run, and
+    set again after with what it had left."""
+
+    REPEAT_S = 0.05
+
+    def __init__(self, timeout: float | None) -> None:
+        self.meter: Meter | None = None
+        self.usable = (timeout is not None and hasattr(signal, "setitimer")
+                       and threading.current_thread() is threading.main_thread())
+        self.before: Any = None
+        self.before_timer = (0.0, 0.0)
+        self.since = 0.0
+
+    def __enter__(self) -> Alarm:
+        if self.usable:
+            self.before = signal.signal(signal.SIGALRM, self._fire)
+            self.before_timer = signal.setitimer(signal.ITIMER_REAL, 0)
+            self.since = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.before)
+            delay, interval = self.before_timer
+            if delay > 0:
+                left = delay - (time.monotonic() - self.since)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), interval)
+
+    def arm(self, meter: Meter, seconds: float | None) -> None:
+        self.meter = meter
+        if self.usable and seconds is not None:
+            signal.setitimer(signal.ITIMER_REAL, seconds, self.REPEAT_S)
+
+    def disarm(self) -> None:
+        if self.usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        self.meter = None
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        meter = self.meter
+        if meter is None:
+            return
+        meter.timed_out = True
+        if meter.stepping:
+            meter.stepping = False  # once
+            raise RequestTimeout()
+
+
+CANCEL_GRACE_S = 1.0  # a cancelled request's time to unwind; then it is left to the loop
+
+
+async def _wait(task: asyncio.Task, meter: Meter, timeout: float | None) -> None:
+    """Wait for the request's task: at the deadline, cancel it (and give it
+    ``CANCEL_GRACE_S``); a ``RequestTimeout`` it ended with is the timeout's."""
+    await asyncio.wait({task}, timeout=timeout)
+    if not task.done():
+        meter.timed_out = True
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_GRACE_S)
+    if task.done() and not task.cancelled():
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, RequestTimeout):
+            raise exc
+
+
 def run_asgi(app: Callable[..., Any], endpoints: list[Endpoint], order: list[int],
-             on_request: Callable[[int], None] | None = None) -> list[Sample]:
-    """Serve each entry of ``order`` to the ASGI app on a fresh asyncio loop."""
+             on_request: Callable[[int], None] | None = None,
+             timeout: float | None = None) -> list[Sample]:
+    """Serve each entry of ``order`` to the ASGI app on a fresh asyncio loop. A request
+    with no answer within ``timeout`` s is cancelled, or interrupted if it holds the loop
+    (``Alarm``), and failed; the endpoint's later requests are not sent."""
 
     async def serve() -> list[Sample]:
         loop = asyncio.get_running_loop()
@@ -496,16 +726,35 @@ def run_asgi(app: Callable[..., Any], endpoints: list[Endpoint], order: list[int
         cost = step_cost(queue)
         loop.set_task_factory(_task_factory)
         samples = []
+        hung: set[int] = set()
         try:
             for done, index in enumerate(order, 1):
+                if index in hung:
+                    samples.append(_not_sent(index))
+                    if on_request is not None:
+                        on_request(done)
+                    continue
                 sample = Sample(index)
+                pool_before = pool_runs()
                 meter = Meter(queue, threads_wait())
                 token = REQUEST.set(meter)
+                alarm.arm(meter, timeout)
                 wall0, cpu0 = time.perf_counter(), time.process_time()
                 task = loop.create_task(_one_asgi(app, endpoints[index], sample,
                                                   lifespan.state))
                 REQUEST.reset(token)
-                await task
+                try:
+                    await _wait(task, meter, timeout)
+                finally:
+                    alarm.disarm()
+                if meter.timed_out:
+                    assert timeout is not None
+                    samples.append(Sample(index, wall=timeout, error=timed_out(timeout),
+                                          timed_out=True))
+                    hung.add(index)
+                    if on_request is not None:
+                        on_request(done)
+                    continue
                 sample.wall = time.perf_counter() - wall0
                 cpu = time.process_time() - cpu0
                 sample.core_wait = meter.core_wait()
@@ -514,6 +763,10 @@ def run_asgi(app: Callable[..., Any], endpoints: list[Endpoint], order: list[int
                 sample.blocking = meter.blocking
                 sample.io = max(0.0, sample.wall - overhead - meter.look_wall - sample.cpu
                                 - sample.blocking - sample.core_wait)
+                pool_after = pool_runs()
+                if pool_before is not None and pool_after is not None:
+                    sample.in_pool = any(runs > pool_before.get(tid, 0)
+                                         for tid, runs in pool_after.items())
                 samples.append(sample)
                 if on_request is not None:
                     on_request(done)
@@ -523,4 +776,5 @@ def run_asgi(app: Callable[..., Any], endpoints: list[Endpoint], order: list[int
             await lifespan.shutdown()
         return samples
 
-    return asyncio.run(serve())
+    with Alarm(timeout) as alarm:
+        return asyncio.run(serve())

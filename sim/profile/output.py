@@ -6,10 +6,13 @@ The layout is the contract ``partyhost plan`` and ``partyhost verify`` read: ``[
 (share, phases) in the order of ``[[profile.endpoints]]``; ``[profile]`` with ``app``,
 ``interface``, ``requests`` or ``log`` (paths as given), ``root`` (the directory the app
 was imported from); each endpoint's method, path, share, count, failed, holds_loop,
-phases, ``cpu_ms``/``io_ms``/``blocking_ms`` (mean, p50, p99), ``samples`` and, when the
-requests file named one, ``body`` (relative to the requests file). TOML is written by
-hand (no writer in the standard library): strings as JSON strings, which TOML's basic
-strings read the same.
+``runs_in`` (ASGI: "thread" for a handler run in a pool thread, a ``def`` route, or
+"loop"; absent for WSGI and in profiles made before it), phases,
+``cpu_ms``/``io_ms``/``blocking_ms`` (mean, p50, p99), ``samples`` and, when the
+requests file named one, ``body`` (relative to the requests file). Warnings (POSTs of a
+log replayed without a body) are comment lines at the top, and ``warnings`` in the JSON.
+TOML is written by hand (no writer in the standard library): strings as JSON strings,
+which TOML's basic strings read the same.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Profile:
     warmup: int
     endpoints: list[EndpointProfile]
     measured: datetime
+    warnings: tuple[str, ...] = ()  # what the user should know of how it was measured
 
     @property
     def requests(self) -> int:
@@ -58,6 +62,7 @@ class Profile:
                 "blocking_ms": e.stats["blocking"].to_dict(),
             } for e in self.endpoints],
             "scenario": self.scenario(),
+            **({"warnings": list(self.warnings)} if self.warnings else {}),
         }
 
     def to_toml(self) -> str:
@@ -70,6 +75,7 @@ class Profile:
             "samples below",
             "# (a phase under 0.01 ms is left out; a spread under 5% of the mean is a "
             "constant, else a lognormal of the samples' mean and sd)",
+            *(f"# warning: {w}" for w in self.warnings),
             "",
         ]
         scenario = self.scenario()
@@ -90,6 +96,7 @@ class Profile:
                 f"count = {e.count}",
                 f"failed = {e.failed}",
                 f"holds_loop = {'true' if e.holds_loop else 'false'}",
+                *([f"runs_in = {_str(e.runs_in)}"] if e.runs_in else []),
                 f"phases = {_str(e.phases)}",
             ]
             for phase in PHASES:

@@ -9,8 +9,8 @@ the requests file, and its content type guessed from its suffix (``.json`` is
 An access log in the common or combined format (nginx's and Apache's defaults, gunicorn's
 ``--access-logfile``) gives the endpoints as the distinct ``METHOD TARGET`` pairs of its
 request lines, and their shares as how often each was logged. A log holds no bodies, so a
-POST is replayed with an empty body; its long tail of distinct URLs is cut to the
-``MAX_PROFILE_ENDPOINTS`` most frequent.
+POST is replayed with an empty body (``bodiless_warning`` says so); its long tail of
+distinct URLs is cut to the ``MAX_PROFILE_ENDPOINTS`` most frequent.
 """
 
 from __future__ import annotations
@@ -138,6 +138,19 @@ LOG_LINE = re.compile(
     r'^\S+ \S+ \S+ \[[^\]]+\] "(?P<method>[A-Z]+) (?P<target>/\S*) HTTP/\d(?:\.\d)?" '
     r"(?P<status>\d{3}) (?:\d+|-)"
 )
+
+
+BODY_METHODS = ("POST", "PUT", "PATCH")  # the methods whose requests carry a body
+
+
+def bodiless_warning(endpoints: list[Endpoint]) -> str:
+    """One line naming the endpoints a log made that would carry a body and have none
+    (empty if none): their cost is that of an empty body, often a 400 or 422."""
+    names = [e.label for e in endpoints if e.method in BODY_METHODS and not e.body]
+    if not names:
+        return ""
+    return (f"an access log holds no bodies: {', '.join(names)} replayed with an empty "
+            "body (for real bodies, list them in a --requests file with @bodyfile)")
 
 
 def read_access_log(path: str) -> tuple[list[Endpoint], int]:

@@ -197,3 +197,40 @@ def test_a_loop_under_another_manager_copies_the_first_one_s_runs():
     assert hybrid.best.knobs == supervised.best.knobs == {"workers": 2}
     assert hybrid.best.samples == supervised.best.samples
     assert hybrid.miss.why.startswith("p99") and "a loop held by blocking calls" in hybrid.miss.why
+
+
+def _five_running_in(tmp_path, where: dict[str, str]):
+    """five.toml (made before runs_in: it has none) with each endpoint's runs_in."""
+    import re
+
+    text = (SHOP.parent / "five.toml").read_text()
+    text = re.sub(r'^path = "(.*)"$', lambda m: f'{m[0]}\nruns_in = "{where[m[1]]}"',
+                  text, flags=re.M)
+    (tmp_path / "five.toml").write_text(text)
+    return load_profile(str(tmp_path / "five.toml"))
+
+
+def test_the_pool_model_is_planned_only_for_an_app_whose_every_endpoint_ran_in_a_thread(
+        tmp_path):
+    from sim.plan import left_out
+
+    paths = ("/items", "/items/7", "/cart", "/search", "/report")
+    old = load_profile(str(SHOP.parent / "five.toml"))
+    assert {e.runs_in for e in old.endpoints} == {None} and left_out(old) == {}
+    assert left_out(_five_running_in(tmp_path, dict.fromkeys(paths, "thread"))) == {}
+    mixed = _five_running_in(tmp_path, {**dict.fromkeys(paths, "loop"), "/search": "thread"})
+    assert list(left_out(mixed)) == ["threadpool"]
+    assert "only 1 of 5 endpoints did (GET /search)" in left_out(mixed)["threadpool"]
+    loop = _five_running_in(tmp_path, dict.fromkeys(paths, "loop"))
+    assert "no endpoint ran in a worker thread" in left_out(loop)["threadpool"]
+    ran = []
+
+    def runner(scenarios):  # no simulation: only which models are tried matters here
+        ran.extend(s.model for s in scenarios)
+        return [Sample(1.0, 5.0, 0.1, 1.0, 0.0, 200, 0) for _ in scenarios]
+
+    result = plan(loop, 10, 45, 2, runner=runner, guests=200, rounds=1)
+    assert "threadpool" not in ran and "async" in ran
+    assert list(result.to_dict()["left_out"]) == ["threadpool"]
+    plan(loop, 10, 45, 2, ["threadpool"], runner=runner, guests=200, rounds=1)
+    assert "threadpool" in ran  # asked for by name: planned all the same

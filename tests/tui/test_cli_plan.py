@@ -162,3 +162,28 @@ def test_verify_runs_the_app_under_real_gunicorn_near_its_prediction():
     leftovers = [p for p in psutil.process_iter(["cmdline"])
                  if f"127.0.0.1:{port}" in " ".join(p.info["cmdline"] or [])]
     assert not leftovers
+
+
+def test_verify_prints_the_server_s_command_once(capsys, monkeypatch):
+    """The command went to stderr when the server started and to stdout with the result:
+    twice on a terminal. The run is faked (no server): only the printing is tested."""
+    from types import SimpleNamespace
+
+    import sim.verify
+    from sim.plan import Config, Sample
+
+    def fake_verify(profile, deployment, scenario, *, on_start=None, **_):
+        command = "gunicorn --bind 127.0.0.1:1234 --workers 1 tinyshop:app"
+        if on_start is not None:
+            on_start(command)
+        predicted = Config(scenario.model, {}, scenario,
+                           [Sample(3.0, 9.0, 0.2, 4.0, 0.1, 10, 0)] * 4)
+        summary = SimpleNamespace(throughput=10.0, served=10, failed=0, turned_away=0,
+                                  latency_ms={"mean": 4.0, "p50": 3.0, "p99": 9.0})
+        return sim.verify.VerifyRun(profile, deployment, scenario, command, predicted,
+                                    SimpleNamespace(summary=summary))
+
+    monkeypatch.setattr(sim.verify, "verify", fake_verify)
+    assert main(["verify", SHOP, "--config", "gunicorn -w 1", "--seconds", "1"]) == 0
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).count("gunicorn --bind 127.0.0.1:1234") == 1

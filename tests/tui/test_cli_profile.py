@@ -50,6 +50,10 @@ def test_the_fastapi_shop_marks_its_blocking_call_inside_async_def(
     held = {e["path"]: e["holds_loop"] for e in profile["endpoints"]}
     assert held == {"/items?page=3": False, "/items/42": False,
                     "/search?q=brass+lamp": False, "/orders": False, "/stock/42": True}
+    ran = {e["path"]: e["runs_in"] for e in profile["endpoints"]}
+    assert ran == {"/items?page=3": "loop", "/items/42": "loop",  # aiosqlite's thread is
+                   "/search?q=brass+lamp": "thread",  # no pool; /search is a def route
+                   "/orders": "loop", "/stock/42": "loop"}
     stock = next(e for e in profile["endpoints"] if e["path"] == "/stock/42")
     # the supplier's time.sleep(0.010) inside async def: 10 ms within the 15%
     # (9.6-9.9 at a load of 6 on this 2-core machine: aiosqlite's thread ending meanwhile
@@ -100,6 +104,8 @@ def test_an_access_log_gives_the_paths_and_their_shares(capsys: pytest.CaptureFi
     (["tests.sim.profile.known_app"], "should be module:callable"),
     (["tests.sim.profile.known_app:wsgi", "-n", "0"], "-n 0: must be 1.."),
     (["tests.sim.profile.known_app:wsgi", "--warmup", "x"], "--warmup 'x'"),
+    (["tests.sim.profile.known_app:wsgi", "--timeout", "0"], "--timeout 0: must be > 0"),
+    (["tests.sim.profile.known_app:wsgi", "--timeout", "nan"], "--timeout nan: must be"),
 ])
 def test_a_bad_app_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                argv: list[str], says: str) -> None:
@@ -142,3 +148,32 @@ def test_an_endpoint_that_always_fails_is_one_line(capsys: pytest.CaptureFixture
     err = one_error_line(capsys, ["profile", "tests.sim.profile.known_app:asgi",
                                   "--requests", str(requests), "-n", "2", "--warmup", "0"])
     assert "GET /raise: all 1 requests failed (ValueError: a bug in the handler)" in err
+
+
+def test_a_log_s_posts_are_said_to_be_replayed_without_a_body(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    line = '127.0.0.1 - - [30/Nov/2026:04:30:00 +0000] "{} HTTP/1.1" 201 12\n'
+    log.write_text(line.format("GET /a") * 2 + line.format("POST /orders")
+                   + line.format("PUT /cart/1"))
+    out = tmp_path / "log.toml"
+    assert main(["profile", "tests.sim.profile.known_app:wsgi", "--log", str(log), "-n", "3",
+                 "--warmup", "0", "--json", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    said = [s for s in captured.err.splitlines() if "no bodies" in s]
+    assert len(said) == 1 and "POST /orders, PUT /cart/1 replayed with an empty body" in said[0]
+    assert "GET /a" not in said[0]
+    warnings = json.loads(captured.out)["warnings"]
+    assert len(warnings) == 1 and "POST /orders" in warnings[0]
+    assert "# warning: an access log holds no bodies" in out.read_text()
+
+
+def test_an_endpoint_that_hangs_stops_the_profile_in_one_line_after_its_timeout(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    requests = tmp_path / "requests.txt"
+    requests.write_text("GET /a\nGET /hang\n")  # /hang sleeps 3 s
+    err = one_error_line(capsys, ["profile", "tests.sim.profile.known_app:wsgi", "--requests",
+                                  str(requests), "-n", "4", "--warmup", "0",
+                                  "--timeout", "0.2"])
+    assert "GET /hang: a request timed out after 0.2 s" in err
+    assert "daemon thread" in err and "its 1 other requests were not sent" in err

@@ -226,6 +226,9 @@ def print_plan(profile: Any, result: Any, console: Console) -> None:
             continue
         console.print(f"  {profile.command(miss.scenario)}: {miss.why}", markup=False,
                       highlight=False)
+    for model, why in result.left_out.items():
+        console.print(f"{model} left out: {why}", style="dim", markup=False, highlight=False,
+                      soft_wrap=True)
     console.print(f"{result.simulations} simulations in {result.waves} waves, "
                   f"{result.seconds:.1f} s; the phases alone give p99 "
                   f"{result.floor_p99_ms:,.1f} ms", style="dim", markup=False,

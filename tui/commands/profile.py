@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sim.limits import MAX_PROFILE_REQUESTS, MAX_PROFILE_WARMUP
+from sim.limits import MAX_PROFILE_REQUESTS, MAX_PROFILE_TIMEOUT_S, MAX_PROFILE_WARMUP
 from tui.commands import CliError
 
 NAME = "profile"
@@ -44,6 +44,7 @@ Examples:
 """
 DEFAULT_N = 200
 DEFAULT_WARMUP = 20
+DEFAULT_TIMEOUT_S = 10.0
 REFRESH_S = 0.1  # the progress bar is redrawn between requests, never during one
 
 
@@ -60,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", metavar="N", default=str(DEFAULT_WARMUP),
                         help=f"requests first, left out (default {DEFAULT_WARMUP}, "
                              f"at most {MAX_PROFILE_WARMUP:,})")
+    parser.add_argument("--timeout", metavar="S", default=str(DEFAULT_TIMEOUT_S),
+                        help=f"seconds a request may take before it is failed, and its "
+                             f"endpoint's other requests not sent (default "
+                             f"{DEFAULT_TIMEOUT_S:g}, at most {MAX_PROFILE_TIMEOUT_S:g})")
     parser.add_argument("-o", "--output", metavar="OUT.toml",
                         help="write the profile: a scenario file with the measured samples")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
@@ -75,6 +80,17 @@ def _count(text: str, flag: str, low: int, high: int) -> int:
     return value
 
 
+def _seconds(text: str, flag: str, high: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise CliError(f"{flag} {text!r}: a number of seconds, like {DEFAULT_TIMEOUT_S:g}"
+                       ) from None
+    if not 0 < value <= high:  # also refuses nan
+        raise CliError(f"{flag} {text}: must be > 0 and at most {high:g}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     from sim.profile import ProfileError
     from sim.profile.replay import read_access_log, read_requests_file
@@ -83,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
     n = _count(args.n, "-n", 1, MAX_PROFILE_REQUESTS)
     warmup = _count(args.warmup, "--warmup", 0, MAX_PROFILE_WARMUP)
+    timeout = _seconds(args.timeout, "--timeout", MAX_PROFILE_TIMEOUT_S)
     out = Path(args.output) if args.output else None
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         raise CliError(f"-o {args.output}: not a file in an existing directory")
@@ -100,11 +117,13 @@ def run(args: argparse.Namespace) -> int:
         # the app's own prints go to stderr: stdout is the table or the JSON
         with _progress(err, n + warmup) as on_request, contextlib.redirect_stdout(sys.stderr):
             profile = profile_app(args.app, endpoints, n, warmup, source_key=source_key,
-                                  source=source, on_request=on_request)
+                                  source=source, on_request=on_request, timeout=timeout)
     except ProfileError as exc:
         raise CliError(str(exc)) from None
     if out is not None:
         out.write_text(profile.to_toml(), encoding="utf-8")
+    for warning in profile.warnings:
+        err.print(f"partyhost: {warning}", style="yellow", markup=False, soft_wrap=True)
     for e in profile.endpoints:
         if e.failed:
             err.print(f"partyhost: {e.endpoint.label}: {e.failed} of {e.failed + e.count} "
@@ -124,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"{e.endpoint.label} holds the loop {_ms(e.stats['blocking'].p50)} ms "
                           "a request (a sync call inside async def): while it does, every "
                           "other guest waits for the host", markup=False)
+    threads = [e.endpoint.label for e in profile.endpoints if e.runs_in == "thread"]
+    if threads:
+        console.print(f"ran in a worker thread of the pool (def routes), not on the loop: "
+                      f"{', '.join(threads)}", markup=False)
     if out is not None:
         console.print(f"wrote {out}: partyhost simulate --scenario {out} --rate R",
                       markup=False)

@@ -8,7 +8,9 @@ does (prediction, measurement, the difference in percent).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.markup import escape
@@ -75,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
             profile = profile.with_overhead(number(args.overhead, "--overhead", 0, 10_000))
         deployment = parse_config(args.config, profile.interface, profile.app)
         scenario = scenario_for(profile, deployment, rate, seconds, cores)
-        result = verify(profile, deployment, scenario, on_start=lambda command: err.print(
-            f"server: {command}", markup=False, highlight=False))
+        with _running(err, seconds) as on_start:
+            result = verify(profile, deployment, scenario, on_start=on_start)
     except (PlanError, VerifyError, LoadgenError) as exc:
         raise CliError(str(exc)) from None
     except RealServerError as exc:
@@ -104,6 +106,24 @@ def run(args: argparse.Namespace) -> int:
     if disturbed:
         console.print(f"note: {disturbed}", style="yellow", markup=False, highlight=False)
     return 0
+
+
+@contextlib.contextmanager
+def _running(err: Console, seconds: float) -> Iterator[Callable[[str], None]]:
+    """While the server runs, a transient line on a terminal says which: the command is
+    printed once, with the result (it used to be printed here too, so twice)."""
+    status = err.status("", spinner="dots") if err.is_terminal else None
+
+    def on_start(command: str) -> None:
+        if status is not None:
+            status.update(f"running {escape(command)} ({seconds:g} s of guests)")
+            status.start()
+
+    try:
+        yield on_start
+    finally:
+        if status is not None:
+            status.stop()
 
 
 def verify_table(result) -> Table:

@@ -9,6 +9,10 @@ not the mean or the p99, is compared).
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+
 import pytest
 
 from sim.profile import ProfileError
@@ -83,4 +87,44 @@ def test_asgi_splits_cpu_awaited_io_and_a_held_loop() -> None:
     profiles = [profile_endpoint(e, 25, [s for s in samples if s.endpoint == i], ASGI)
                 for i, e in enumerate(endpoints[:3])]
     assert [p.holds_loop for p in profiles] == [False, True, False]
+    # /thread's work ran in asyncio.to_thread's pool; the others' on the loop
+    assert [p.runs_in for p in profiles] == ["loop", "loop", "thread"]
     assert "blocking:" in profiles[1].phases and "blocking" not in profiles[0].phases
+
+
+def test_a_wsgi_request_that_hangs_times_out_and_its_endpoint_is_not_sent_again() -> None:
+    endpoints = [Endpoint("GET", "/a", 1), Endpoint("GET", "/hang", 1)]
+    start = time.perf_counter()
+    samples = run_wsgi(known.wsgi, endpoints, [1, 0, 1, 0], timeout=0.2)
+    took = time.perf_counter() - start
+    assert [(s.timed_out, s.sent, s.failed) for s in samples] == [
+        (True, True, True), (False, True, False), (False, False, True), (False, True, False)]
+    assert samples[0].error.startswith("timed out after 0.2 s")
+    # the next request got a new thread: its cpu is the handler's (20 ms), not lost
+    assert near(samples[1].cpu * 1000, known.CPU_MS), samples[1]
+    # the hung thread is left sleeping (a daemon); waiting for it would take 3 s
+    assert took < 1.5, took
+    hung = [t for t in threading.enumerate() if t.name == "partyhost-profile-wsgi"]
+    assert hung and all(t.daemon for t in hung)
+
+
+def test_an_asgi_request_that_awaits_or_holds_the_loop_too_long_is_stopped() -> None:
+    endpoints = [Endpoint("GET", "/async", 1), Endpoint("GET", "/hang", 1),
+                 Endpoint("GET", "/hold", 1)]
+    handler = signal.signal(signal.SIGALRM, signal.SIG_IGN)  # as pytest-timeout's own:
+    guard = signal.setitimer(signal.ITIMER_REAL, 60)  # put off while the requests run,
+    try:
+        start = time.perf_counter()
+        samples = run_asgi(known.asgi, endpoints, [1, 2, 0, 1, 2, 0], timeout=0.2)
+        took = time.perf_counter() - start
+        assert signal.getsignal(signal.SIGALRM) == signal.SIG_IGN
+        assert 55 < signal.getitimer(signal.ITIMER_REAL)[0] <= 60
+    finally:  # then back
+        signal.setitimer(signal.ITIMER_REAL, *guard)
+        signal.signal(signal.SIGALRM, handler)
+    # /hang awaited: cancelled; /hold slept inside async def: interrupted by SIGALRM
+    assert [(s.timed_out, s.sent) for s in samples] == [
+        (True, True), (True, True), (False, True), (False, False), (False, False),
+        (False, True)]
+    assert not samples[2].failed and not samples[5].failed  # the loop serves on
+    assert took < 1.5, took  # not the 3 s each would have taken

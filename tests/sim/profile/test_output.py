@@ -76,3 +76,19 @@ def test_a_requests_file_reads_weights_bodies_and_comments(tmp_path: Path) -> No
     assert [(e.method, e.path, e.weight) for e in got] == [
         ("GET", "/items?page=2", 60.0), ("POST", "/orders", 0.5), ("DELETE", "/cart", 1.0)]
     assert got[1].body == b'{"item_id": 1}' and got[1].content_type == "application/json"
+
+
+def test_where_an_asgi_endpoint_ran_is_written_and_read_back(tmp_path: Path) -> None:
+    from sim.plan import load_profile
+
+    ran = samples(0, 2, 8, 0, 4)
+    for s in ran:
+        s.in_pool = True
+    endpoints = [Endpoint("GET", "/def", 1), Endpoint("GET", "/async", 1)]
+    fitted = [profile_endpoint(endpoints[0], 50, ran, "asgi"),
+              profile_endpoint(endpoints[1], 50, samples(1, 2, 8, 0, 4), "asgi")]
+    assert fitted[0].runs_in == "thread" and fitted[1].runs_in is None  # None: not read
+    path = tmp_path / "p.toml"
+    path.write_text(profile_of(fitted).to_toml())
+    assert [e.runs_in for e in load_profile(str(path)).endpoints] == ["thread", None]
+    assert profile_endpoint(endpoints[0], 50, samples(0, 2, 8, 0, 4), "wsgi").runs_in is None
