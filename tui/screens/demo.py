@@ -29,7 +29,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Markdown, Static
+from textual.widgets import DataTable, Markdown, Static
 
 from sim.scenario import ScenarioError
 from tui.clock import FPS
@@ -39,6 +39,7 @@ from tui.lessonbook.library import demo_file
 from tui.lessonbook.runner import LessonRunner, LiveSkipped, scenario_of
 from tui.screens import escape
 from tui.screens.lesson_player import ROWS
+from tui.widgets.footer import FittedFooter
 from tui.widgets.projector import BigHosts, BigNumbers, FreezablePane
 
 TICK = 0.1  # s between checks of the step's clock
@@ -109,7 +110,7 @@ class DemoScreen(Screen):
                 yield FreezablePane(animate=self.animate, fps=fps, id="demo-party")
                 yield DataTable(id="demo-results", zebra_stripes=True, cursor_type="none")
         yield Static("", id="demo-clock")
-        yield Footer()
+        yield FittedFooter()  # whole keys only: the rest in ctrl+p
 
     def on_mount(self) -> None:
         self.title = self.lesson.title
