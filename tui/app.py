@@ -117,9 +117,8 @@ class PartyHostApp(App[int]):
                                 partial(target.run_action, binding.action))
 
     def keys_shown(self, binding: Binding) -> str:
-        """A binding's keys as a person types them: "." or "→", never "full_stop"."""
-        if binding.key_display:
-            return binding.key_display
+        """A binding's keys as a person types them: "." or "→", never "full_stop"; every
+        key, even where the footer shows one (``key_display``: "→" for step)."""
         keys = [key.strip() for key in binding.key.split(",") if key.strip()]
         return " or ".join(self.get_key_display(Binding(key, binding.action)) for key in keys)
 

@@ -73,3 +73,27 @@ def test_partyhost_demo_runs_headless_for_a_few_steps_and_exits_cleanly() -> Non
     assert "Traceback" not in done.stderr
     left = {p.pid for p in psutil.Process().children(recursive=True)} - before
     assert not left  # nothing it started outlives it
+
+
+def test_a_challenge_scene_shows_the_best_the_runner_worked_out() -> None:
+    """Lesson 03 played as a demo (``partyhost demo --script``): its challenge's numbers
+    were "…" while the scene waited, and were then solved on the UI thread. The scene's
+    worker now solves the challenge too; the scene shows the best setting and fills the
+    text after the block with the best run's numbers. (The screen is not mounted: its
+    words are worked out by the same methods the screen draws from; about 2 s.)"""
+    screen = DemoScreen(REPO / "lessons" / "03-utilisation-cliff.md", animate=False)
+    index = next(i for i, step in enumerate(screen.lesson.steps) if step.challenge)
+    challenge = screen.lesson.steps[index].challenge
+    _, answer, text = screen.scene(index, halfway=False)
+    assert "…" in text and not answer  # nothing worked out yet: the scene says "…"
+
+    screen.work_out(index)  # what the scene's worker thread runs
+    screen.ready.add(index)
+    best = screen.runner.solutions[index]
+    assert best is not None and best.values["p99"] < 80  # the goal: busy.p99 < 80
+    _, answer, text = screen.scene(index, halfway=False)
+    workers = best.setting["workers"]
+    assert f"workers = {workers}" in answer and f"of {best.points} settings" in answer
+    assert "…" not in text and "{{" not in text
+    assert f"{challenge.name}.workers" not in text and f" {workers}," in text
+    assert f"{best.values['p99']:.0f} ms" in text

@@ -16,13 +16,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from sim.scenario import Scenario, ScenarioError
 from sim.servers import SERVERS, contrast
 from tui.clock import DEFAULT_SPEED, FPS, FRAME_BUDGET, SPEEDS, WallClock
 from tui.session import PartySession, rebuild
 from tui.widgets.door import DoorLine
+from tui.widgets.footer import FittedFooter
 from tui.widgets.hosts import HostsView
 from tui.widgets.status import speed_label
 from tui.widgets.timeline import TimelineView
@@ -132,7 +133,7 @@ class CompareScreen(Screen):
             yield SideView(self.left, id="left")
             yield SideView(self.right, id="right")
         yield Static(id="compare-table")
-        yield Footer()
+        yield FittedFooter()  # whole keys only: the rest in ctrl+p
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.fps, self.tick)

@@ -5,7 +5,11 @@ do) and shows one step at a time for the script's ``seconds``: a large caption (
 step's title and its first paragraph), the step's party moving on the right, and,
 once the step's runs are done (a thread worker runs them headless, cached, so the
 second time round is instant), the explanation with its numbers and a table. A
-question is shown first and answered by the run halfway through the step. At the
+question is shown first and answered by the run halfway through the step. A challenge
+is solved by the same worker (the runner's cheapest-first search): its scene plays the
+party the learner starts from and, once solved, shows the best setting, its run in the
+table and its numbers in the text; until then the status line says they are being
+worked out. At the
 end it starts again, until stopped. A scene's clock starts once its numbers are in,
 so a slow machine shows every scene complete rather than cutting it short.
 
@@ -29,7 +33,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Markdown, Static
+from textual.widgets import DataTable, Markdown, Static
 
 from sim.scenario import ScenarioError
 from tui.clock import FPS
@@ -39,6 +43,7 @@ from tui.lessonbook.library import demo_file
 from tui.lessonbook.runner import LessonRunner, LiveSkipped, scenario_of
 from tui.screens import escape
 from tui.screens.lesson_player import ROWS
+from tui.widgets.footer import FittedFooter
 from tui.widgets.projector import BigHosts, BigNumbers, FreezablePane
 
 TICK = 0.1  # s between checks of the step's clock
@@ -109,7 +114,7 @@ class DemoScreen(Screen):
                 yield FreezablePane(animate=self.animate, fps=fps, id="demo-party")
                 yield DataTable(id="demo-results", zebra_stripes=True, cursor_type="none")
         yield Static("", id="demo-clock")
-        yield Footer()
+        yield FittedFooter()  # whole keys only: the rest in ctrl+p
 
     def on_mount(self) -> None:
         self.title = self.lesson.title
@@ -173,6 +178,8 @@ class DemoScreen(Screen):
         step = self.lesson.steps[index]
         self._put("demo-caption", escape(step.title))
         first = next((spec for spec in step.runs if not spec.live), None)
+        if first is None and step.challenge is not None:  # as the lesson player does
+            first = step.challenge.start
         if first is not None:
             try:
                 self.query_one(FreezablePane).play(scenario_of(first), first.name)
@@ -187,22 +194,9 @@ class DemoScreen(Screen):
             return  # a run finished, or a tick came, while the demo was closing
         step = self.lesson.steps[self.index]
         ready = self.index in self.ready
-        lookup = self.runner.lookup(self.index) if ready else None
-        lead, _, rest = step.before.partition("\n\n")
-        question = step.predict.question if step.predict else ""
-        lead = " ".join(fill_text(lead, lookup).split()).replace("`", "")
-        asked = f"\n\n[reverse] Question [/reverse] {escape(question)}" if question else ""
-        self._put("demo-lead", escape(lead) + asked)
-        answer = ""
-        halfway = self.elapsed >= self.seconds / 2
-        if step.predict is not None and ready and halfway:
-            try:
-                answer = f"The run says: {self.runner.judge(self.index, step.predict, None).truth}"
-            except (ClaimError, LiveSkipped):
-                answer = ""
+        lead, answer, text = self.scene(self.index, halfway=self.elapsed >= self.seconds / 2)
+        self._put("demo-lead", lead)
         self._put("demo-answer", escape(answer))
-        after = step.after if step.predict is None or (ready and halfway) else ""
-        text = fill_text("\n\n".join(p for p in (rest, after) if p), lookup)
         if new or text != self._text:
             self._text = text
             self.query_one("#demo-text", Markdown).update(text)
@@ -210,6 +204,9 @@ class DemoScreen(Screen):
         left = max(0.0, self.seconds - self.elapsed)
         if self.paused:
             state = "FROZEN: the party and the clock (space to go on)"
+        elif not ready:  # the clock waits for the numbers: say so, not "next in 8 s"
+            state = ("working out the numbers: the challenge's settings, cheapest first"
+                     if self.runner.challenges(self.index) else "working out the numbers")
         elif self.presenter:
             state = "presenter: → next scene when you are ready"
         else:
@@ -217,6 +214,33 @@ class DemoScreen(Screen):
         self._put("demo-clock",
             f"scene {self.index + 1}/{len(self.lesson.steps)} · {state} · "
             "space freeze · → next · ← back · p presenter · esc close")
+
+    def scene(self, index: int, *, halfway: bool) -> tuple[str, str, str]:
+        """Step ``index``'s words: the lead (markup), the answer line, the Markdown text.
+
+        Numbers are filled once the step's runs and challenges are worked out (``ready``),
+        "…" before; a challenge's answer line is its computed best setting, at once (its
+        text below says why it is the best, with the best run's numbers)."""
+        step = self.lesson.steps[index]
+        ready = index in self.ready
+        lookup = self.runner.lookup(index) if ready else None
+        lead, _, rest = step.before.partition("\n\n")
+        question = step.predict.question if step.predict else ""
+        lead = " ".join(fill_text(lead, lookup).split()).replace("`", "")
+        asked = f"\n\n[reverse] Question [/reverse] {escape(question)}" if question else ""
+        answer = ""
+        if step.predict is not None and ready and halfway:
+            try:
+                answer = f"The run says: {self.runner.judge(index, step.predict, None).truth}"
+            except (ClaimError, LiveSkipped):
+                answer = ""
+        solution = self.runner.solutions.get(index) if step.challenge is not None else None
+        if solution is not None and ready:
+            answer = (f"The best, worked out by partyhost: {solution.describe()} (tried "
+                      f"{solution.tried} of {solution.points} settings, cheapest first)")
+        after = step.after if step.predict is None or (ready and halfway) else ""
+        text = fill_text("\n\n".join(p for p in (rest, after) if p), lookup)
+        return escape(lead) + asked, answer, text
 
     def _put(self, widget_id: str, content: str) -> None:
         """Update a Static only when its text changes: each update lays the whole screen
@@ -231,6 +255,9 @@ class DemoScreen(Screen):
         if not ready:
             return
         results = {s.name: self.runner.results.get((self.index, s.name)) for s in step.runs}
+        solution = self.runner.solutions.get(self.index) if step.challenge else None
+        if step.challenge is not None and solution is not None:  # its best setting's run
+            results[f"{step.challenge.name} (best)"] = solution.values
         results = {k: v for k, v in results.items() if v is not None}
         if not results:
             return
@@ -243,12 +270,24 @@ class DemoScreen(Screen):
 
     @work(thread=True, group="demo-run")
     def run_step(self, index: int) -> None:
+        self.work_out(index)
+        self.app.call_from_thread(self._ready, index)
+
+    def work_out(self, index: int) -> None:
+        """Run what step ``index`` shows numbers of: its runs and those before it in
+        sight, and the challenges in sight (solved here, in the worker's thread: drawing
+        a challenge's numbers used to solve it on the UI thread, the scene frozen on
+        "…" meanwhile). Cached: the second time round is instant."""
         for step, spec in self.runner.visible(index).values():
             try:
                 self.runner.result(step, spec)
             except (LiveSkipped, ScenarioError):
                 continue
-        self.app.call_from_thread(self._ready, index)
+        for step in self.runner.challenges(index).values():
+            try:
+                self.runner.solve(step)
+            except (LiveSkipped, ScenarioError, ClaimError):
+                continue  # its numbers stay "…"; `lessons check` names the cause
 
     def _ready(self, index: int) -> None:
         self.ready.add(index)

@@ -21,12 +21,13 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.lessonbook.format import Lesson, LessonError, parse_file
 from tui.lessonbook.library import lesson_files, lessons_dir
 from tui.lessonbook.progress import Progress
+from tui.widgets.footer import FittedFooter
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class LessonPickerScreen(Screen):
             yield Static("[b]The lessons[/b] · ↑↓ to choose, Enter or a click opens one, "
                          "Esc goes back", id="picker-title")
             yield OptionList(id="lesson-list")
-        yield Footer()
+        yield FittedFooter()  # whole keys only: the rest in ctrl+p
 
     def on_mount(self) -> None:
         self.title = "Lessons"

@@ -37,7 +37,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
-    Footer,
     Header,
     Input,
     Markdown,
@@ -56,6 +55,7 @@ from tui.screens import escape
 from tui.session import PartySession
 from tui.state import PartyState
 from tui.widgets.door import DoorLine
+from tui.widgets.footer import FittedFooter
 from tui.widgets.hosts import HostsView
 from tui.widgets.timeline import Timeline, TimelineView
 
@@ -230,7 +230,7 @@ class LessonScreen(Screen):
                 yield Static("", id="lesson-status")
                 yield DataTable(id="lesson-results", zebra_stripes=True, cursor_type="none")
                 yield Static("", id="lesson-claims")
-        yield Footer()
+        yield FittedFooter()  # whole keys only: the rest in ctrl+p
 
     async def on_mount(self) -> None:
         self.title = f"Lesson {self.lesson.number}: {self.lesson.title}"

@@ -22,12 +22,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from sim.scenario import Scenario
 from tui.clock import DEFAULT_SPEED, FPS, FRAME_BUDGET, SPEEDS, FramePacer, WallClock
 from tui.session import PartySession, TooFarToReplay
 from tui.widgets.door import DoorLine
+from tui.widgets.footer import FittedFooter
 from tui.widgets.hosts import HostsView
 from tui.widgets.log import PER_FRAME, NarratedLog
 from tui.widgets.numbers import NumbersPanel
@@ -61,17 +62,25 @@ def suggestion_for(scenario: Scenario, theory_max: float) -> str:
     return "Try this: press v to see the same guests at another server, side by side."
 
 
+STEPS = Binding.Group("Step", compact=True)  # the footer: "←→ Step", "+- Speed": a word for
+SPEED = Binding.Group("Speed", compact=True)  # two keys
+
+
 class PartyScreen(Screen):
     """The door, the hosts, the numbers and the story of one party."""
 
-    BINDINGS = [  # the footer shows them in this order, as many as fit (all in ctrl+p)
+    # The footer shows them in this order, as many as fit whole (all in ctrl+p and ?);
+    # at 120 columns all that show: "Pause" (the status line says "space to run" when
+    # paused), the arrows first (a learner reads "←→" where "., " says nothing), the
+    # lessons left to ctrl+p, ? and Esc to the welcome, which offers them.
+    BINDINGS = [
         Binding("escape", "leave", "Back"),
-        Binding("space", "toggle_pause", "Pause/run"),
+        Binding("space", "toggle_pause", "Pause", tooltip="Pause or run the party"),
         Binding("g", "send_guest", "Send a guest"),  # live only: first, so 80 columns show it
-        Binding("full_stop,right", "step", "Step"),
-        Binding("comma,left", "step_back", "Step back"),
-        Binding("plus,equals_sign", "faster", "Faster"),
-        Binding("minus,underscore", "slower", "Slower"),
+        Binding("comma,left", "step_back", "Step back", group=STEPS, key_display="←"),
+        Binding("full_stop,right", "step", "Step", group=STEPS, key_display="→"),
+        Binding("plus,equals_sign", "faster", "Faster", group=SPEED),
+        Binding("minus,underscore", "slower", "Slower", group=SPEED),
         Binding("greater_than_sign", "skip", "+1s", show=False),
         Binding("r", "restart", "Restart"),
         Binding("c", "controls", "Controls"),
@@ -79,7 +88,7 @@ class PartyScreen(Screen):
         Binding("l", "live", "Live"),
         Binding("t", "toggle_timeline", "Timeline"),
         Binding("n", "toggle_log", "Story"),
-        Binding("o", "lessons", "Lessons"),
+        Binding("o", "lessons", "Lessons", show=False),
     ]
 
     def __init__(self, scenario: Scenario, *, paused: bool = False, fps: float = FPS,
@@ -119,7 +128,7 @@ class PartyScreen(Screen):
         yield NarratedLog(id="story")
         if self.suggestion:
             yield Static(self.suggestion, id="suggestion")
-        yield Footer(compact=True)
+        yield FittedFooter(compact=True)
 
     def on_mount(self) -> None:
         self.drawable = True

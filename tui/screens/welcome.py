@@ -13,11 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from tui.lessonbook.progress import Progress
 from tui.screens import optional_screen
 from tui.screens.lesson_picker import course_position, lesson_entries, open_lessons
+from tui.widgets.footer import FittedFooter
 
 BANNER = """\
 [b]partyhost[/b]
@@ -33,7 +34,7 @@ class WelcomeScreen(Screen):
     BINDINGS = [
         Binding("1", "lesson", "Lesson"),
         Binding("2", "free_play", "Free play"),
-        Binding("3", "demo", "Classroom demo"),
+        Binding("3", "demo", "Demo"),  # the button says "Classroom demo"; 80 columns show q
         Binding("4", "lessons", "All lessons"),
     ]
 
@@ -53,7 +54,7 @@ class WelcomeScreen(Screen):
                              variant="default")
                 yield Static("Press ? any time for the keys and the glossary "
                              "(party words beside server words).", id="hint")
-        yield Footer()
+        yield FittedFooter()  # whole keys only: the rest in ctrl+p
 
     def on_mount(self) -> None:
         self.show_course()

@@ -237,7 +237,7 @@ async def test_every_party_key_is_in_the_command_palette():
     app = create_app(start="party", paused=True)
     async with app.run_test(size=SIZE):
         titles = {c.title for c in app.get_system_commands(app.screen)}
-        for wanted in ("Pause/run", "Step", "Step back", "Back", "Faster", "Slower", "Restart",
+        for wanted in ("Pause", "Step", "Step back", "Back", "Faster", "Slower", "Restart",
                        "Controls", "Compare", "Live", "Story", "Help", "Theme"):
             assert wanted in titles
 
@@ -387,7 +387,7 @@ async def test_palette_and_footer_show_keys_as_typed_never_their_names():
         await pilot.press("escape")
         party = app.screen
         assert isinstance(party, PartyScreen) and party.paused
-        pause = next(c for c in app.get_system_commands(party) if c.title == "Pause/run")
+        pause = next(c for c in app.get_system_commands(party) if c.title == "Pause")
         app.call_later(pause.callback)
         await pilot.pause()
         assert not party.paused
@@ -434,3 +434,80 @@ async def test_a_key_before_the_party_has_mounted_is_ignored_not_a_crash():
         assert app.is_running and app.screen is party
         await pilot.press("full_stop")
         assert party.session.state.events == 1
+
+
+def footer_line(app) -> str:
+    """The footer's row as the terminal gets it: the bottom line of the screen."""
+    return app.screen._compositor.render_strips()[-1].text
+
+
+def footer_entries(screen) -> list[str]:
+    """What the footer may show for the screen's keys: "esc Back", a group "←→ Step"
+    (its keys, then its word), in the screen's order; hidden keys (show=False) not."""
+    entries: list[str] = []
+    groups: dict[str, str] = {}
+    seen: set[str] = set()
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if not binding.show or binding.action in seen:
+            continue
+        seen.add(binding.action)
+        key = screen.app.get_key_display(binding)
+        if binding.group is None:
+            entries.append(f"{key} {binding.description}")
+        elif binding.group.description in groups:
+            groups[binding.group.description] += key
+        else:
+            groups[binding.group.description] = key
+            entries.append(binding.group.description)
+    return [f"{groups[e]} {e}" if e in groups else e for e in entries]
+
+
+@pilot
+async def test_the_party_footer_shows_every_key_whole():
+    """At 120 columns the footer ended "t Timeli": its keys ran on under the palette's
+    key. Now every key free play offers shows whole at 120 columns, simulated and live;
+    at 100 and 80 the first ones show whole and the rest not at all (ctrl+p has them)."""
+    from tui.screens.party import SIM_ONLY
+
+    def as_live(screen, action: str, parameters: tuple) -> bool:
+        return action not in SIM_ONLY  # the keys check_action leaves a live party
+
+    app = create_app(start="party", paused=True)  # one app, resized: each start costs 1.5 s
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        for width, live in ((120, False), (100, False), (80, False), (80, True), (120, True)):
+            if live:  # no real server: only the footer's keys are those of a live party
+                screen.check_action = as_live.__get__(screen)
+                screen.refresh_bindings()
+            await pilot.resize_terminal(width, 40)
+            await pilot.pause()
+            await pilot.pause()
+            line = footer_line(app)
+            row, palette = line.split("▏")
+            assert palette.strip() == "^p palette", line
+            entries = footer_entries(screen)
+            assert ("g Send a guest" in entries) == live
+            assert ("←→ Step" in entries) != live
+            shown = [e for e in entries if e in row]
+            assert shown == entries[:len(shown)], (width, line)  # the first ones, in order
+            assert row.split() == " ".join(shown).split(), (width, line)  # whole, nothing else
+            if width == 120:
+                assert shown == entries, line
+                assert {"? Help", "q Quit", "t Timeline", "n Story"} <= set(shown)
+            else:
+                assert len(shown) >= 6 and "esc Back" in shown, line
+        await pilot.resize_terminal(80, 24)
+        for key, screen_name in (("v", "CompareScreen"), ("escape", "PartyScreen"),
+                                 ("escape", "WelcomeScreen")):  # the other footers, whole
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.pause()
+            assert type(app.screen).__name__ == screen_name
+            row = footer_line(app).split("▏")[0]
+            entries = footer_entries(app.screen)
+            shown = [e for e in entries if e in row]
+            assert row.split() == " ".join(shown).split(), row
+            assert shown == entries[:len(shown)] and len(shown) >= 4, row
+        assert "q Quit" in shown  # the welcome, where a learner leaves, shows it at 80
