@@ -26,6 +26,7 @@ from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -93,6 +94,10 @@ class DemoScreen(Screen):
         self.paused = False
         self.ready: set[int] = set()
         self._text = ""
+        # Markdown parses in a thread and mounts the blocks in a task, after update()
+        # returns and outside any message: the last text's update, for whoever must see
+        # it drawn (the projector snapshot awaits it; no Pilot pause waits for a task)
+        self.text_drawn: AwaitComplete | None = None
         self._shown: dict[str, str] = {}  # widget id -> the text it shows
 
     def compose(self) -> ComposeResult:
@@ -205,7 +210,7 @@ class DemoScreen(Screen):
         text = fill_text("\n\n".join(p for p in (rest, after) if p), lookup)
         if new or text != self._text:
             self._text = text
-            self.query_one("#demo-text", Markdown).update(text)
+            self.text_drawn = self.query_one("#demo-text", Markdown).update(text)
             self._table(step, ready)
         left = max(0.0, self.seconds - self.elapsed)
         if self.paused:
