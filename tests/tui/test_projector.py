@@ -36,6 +36,13 @@ def test_projector_at_200x60(snap_compare):
         screen = DemoScreen(animate=False)  # projector by itself: 200x60 >= 160x50
         await pilot.app.push_screen(screen)
         await until(pilot, lambda: screen.index in screen.ready)
+        # The step's text with its numbers ("Busy 83% ...") is parsed in a thread and
+        # mounted in a task that the Pilot's pauses do not wait for: they wait for the
+        # messages, then for the process to look idle, which it does while that thread
+        # waits for a core. Made to happen (the parse held 1.5 s), the snapshot showed
+        # the text of before the run, "Busy … of the time": wait for this text itself.
+        assert screen.text_drawn is not None
+        await screen.text_drawn
         await pilot.press("space")  # frozen: the scene's clock text stops moving
         pane = screen.query_one(FreezablePane)
         assert screen.has_class("-projector") and screen.query_one(BigHosts).big

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -98,6 +99,10 @@ class DemoScreen(Screen):
         self.paused = False
         self.ready: set[int] = set()
         self._text = ""
+        # Markdown parses in a thread and mounts the blocks in a task, after update()
+        # returns and outside any message: the last text's update, for whoever must see
+        # it drawn (the projector snapshot awaits it; no Pilot pause waits for a task)
+        self.text_drawn: AwaitComplete | None = None
         self._shown: dict[str, str] = {}  # widget id -> the text it shows
 
     def compose(self) -> ComposeResult:
@@ -125,6 +130,28 @@ class DemoScreen(Screen):
     def on_resize(self) -> None:
         self.fit_projector()
 
+    # --- closing: nothing draws on a demo that is going -----------------------------------
+
+    @property
+    def on_stage(self) -> bool:
+        """The demo's widgets are there to draw on: it is on the app's screen stack (on
+        top, or under a help) and the app is not quitting.
+
+        A key, a tick of the clock or a finished run can come after the demo began to
+        close, and Textual removes a closing screen's widgets before the screen itself:
+        popped (escape), it leaves the stack at once and is pruned after; when the app
+        quits, it stays on the stack, closed and empty, while keys already sent still
+        reach its bindings (seen: a right arrow sent just before the app quit ran
+        ``action_skip`` on a closed demo with no children, NoMatches '#demo-caption').
+        Every way in that touches a widget asks this first (checking that one widget is
+        still there was not enough: '#demo-results' went before '#demo-lead').
+        """
+        return self.is_attached and self in self.app.screen_stack
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A closing demo takes no keys (Textual asks this before every action)."""
+        return self.on_stage
+
     @property
     def projector(self) -> bool:
         return self.has_class("-projector")
@@ -137,6 +164,8 @@ class DemoScreen(Screen):
         return size.width >= PROJECTOR_SIZE[0] and size.height >= PROJECTOR_SIZE[1]
 
     def fit_projector(self) -> None:
+        if not self.on_stage:
+            return
         on = self.wants_projector()
         self.set_class(on, "-projector")
         self.query_one(BigHosts).big = on
@@ -145,7 +174,7 @@ class DemoScreen(Screen):
     # --- the clock -----------------------------------------------------------------------
 
     def tick(self) -> None:
-        if self.paused or self.app.screen is not self:
+        if self.paused or not self.on_stage or self.app.screen is not self:
             return
         pane = self.query_one(FreezablePane)
         if self.projector and pane.session is not None:
@@ -172,6 +201,8 @@ class DemoScreen(Screen):
     # --- a step ----------------------------------------------------------------------------
 
     def show(self, index: int) -> None:
+        if not self.on_stage:
+            return
         self.index = index
         self.elapsed = 0.0
         self.shown += 1
@@ -190,7 +221,7 @@ class DemoScreen(Screen):
         self.draw(new=True)
 
     def draw(self, new: bool = False) -> None:
-        if not self.is_attached or not self.query("#demo-lead"):
+        if not self.on_stage:
             return  # a run finished, or a tick came, while the demo was closing
         step = self.lesson.steps[self.index]
         ready = self.index in self.ready
@@ -199,7 +230,7 @@ class DemoScreen(Screen):
         self._put("demo-answer", escape(answer))
         if new or text != self._text:
             self._text = text
-            self.query_one("#demo-text", Markdown).update(text)
+            self.text_drawn = self.query_one("#demo-text", Markdown).update(text)
             self._table(step, ready)
         left = max(0.0, self.seconds - self.elapsed)
         if self.paused:

@@ -61,3 +61,74 @@ def test_two_thousand_random_keys_and_a_tiny_terminal(tmp_path, monkeypatch):
         assert app.return_code in (None, 0)
 
     asyncio.run(run())
+
+
+# --- the fuzz's finding, made deterministic: a demo that is closing draws nothing --------
+
+DEMO_WAYS_IN = ("skip", "back", "pause", "presenter", "close")  # its keys' actions
+
+
+async def knock_on(screen, app, errors: list[str]) -> None:
+    """Every way into the demo, as it comes in life: keys through ``run_action`` (as a
+    binding runs them), the clock's tick, a finished run's callback, a resize."""
+    for action in DEMO_WAYS_IN:
+        try:
+            await app.run_action(action, screen)
+        except Exception as exc:  # noqa: BLE001 - any of them is the bug
+            errors.append(f"{action}: {exc!r}")
+    for name, call in (("tick", screen.tick), ("ready", lambda: screen._ready(screen.index)),
+                       ("resize", screen.on_resize)):  # fmt: skip
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{name}: {exc!r}")
+
+
+def test_a_closing_demo_takes_no_key_tick_or_run_at_any_moment(tmp_path, monkeypatch):
+    # CI's fuzz once failed with NoMatches '#demo-caption' from a closing demo; made to
+    # happen (keys sent, then the app quit at once), a right arrow ran action_skip on a
+    # demo that was closed and empty but still on the stack. Textual takes a closing
+    # screen's widgets away before the screen itself, over several turns of the loop:
+    # here every way in is tried at every turn until the demo is gone, for a demo popped
+    # (escape) and for one left open when the app quits. Before the fix this failed in
+    # both: skip and back hit NoMatches '#demo-caption', close popped the welcome too.
+    # The scene's runs are not the point: "in" at once.
+    from tui.screens.demo import DemoScreen
+
+    monkeypatch.setenv(PROGRESS_ENV, str(tmp_path))
+    monkeypatch.setattr(DemoScreen, "run_step", lambda self, index: self._ready(index))
+
+    async def closing(quit_app: bool) -> tuple[list[str], int]:
+        errors: list[str] = []
+        emptied = 0  # turns in the worst moment: still there, its widgets gone
+        app = create_app(paused=True, fps=10)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = DemoScreen(seconds=0.2, animate=False)
+            await app.push_screen(screen)
+            await pilot.pause()
+            assert app.screen is screen and screen.query("#demo-caption")
+
+            async def all_along() -> None:  # every turn of the loop, until it is detached
+                nonlocal emptied
+                for _ in range(10_000):
+                    if screen.parent is None:
+                        return
+                    emptied += not screen.query("#demo-caption")
+                    await knock_on(screen, app, errors)
+                    await asyncio.sleep(0)
+
+            if quit_app:
+                app.exit()
+            else:
+                app.pop_screen()
+            knocking = asyncio.create_task(all_along())
+            if not quit_app:
+                await knocking
+                assert not isinstance(app.screen, DemoScreen) and app.is_running
+        await knocking
+        return errors, emptied
+
+    for quit_app in (False, True):
+        errors, emptied = asyncio.run(closing(quit_app))
+        assert emptied >= 1, "never caught the demo with its widgets gone"
+        assert not errors, sorted(set(errors))
