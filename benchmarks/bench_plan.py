@@ -134,11 +134,12 @@ def main() -> int:
             print(f"-- run {number} of {args.repeat}")
         rows.append(verify_once(profile, deployment, scenario, args.p99))
     if args.repeat > 1:
-        print("| run | wake ms | others' cores | p50 predicted / measured | "
+        print("| run | cpu + ms | wake ms | others' cores | p50 predicted / measured | "
               "p99 predicted / measured | real p99 meets target |")
-        print("| --- | ---: | ---: | ---: | ---: | --- |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
         for number, row in enumerate(rows, 1):
-            print(f"| {number} | {row['wake']:.2f} | {row['others']:.2f} | {row['p50']} | "
+            print(f"| {number} | {row['overhead']:.2f} | {row['wake']:.2f} | "
+                  f"{row['others']:.2f} | {row['p50']} | "
                   f"{row['p99']} | {'yes' if row['met'] else 'no'} |")
         good = sum(row["ok"] for row in rows)
         print(f"within the issue's 20% / 35%: {good} of {len(rows)} runs")
@@ -150,8 +151,9 @@ def verify_once(profile, deployment, scenario, target: float) -> dict:
     run = verify(profile, deployment, scenario)
     measured = run.measured.summary
     print(f"verified: {run.command}")
-    print(f"waking the sleeping server: up to {run.wake_ms:.2f} ms (measured before the "
-          "run; simulated per sleeping host as the scenario's wake, sim.verify)")
+    print(f"measured quiet before the run (sim.verify.quiet_run): the server's own cpu "
+          f"{run.overhead_ms:.2f} ms a request beyond the profile's, a sleeping server's "
+          f"wake-up {run.wake_ms:.2f} ms")
     machine = run.machine
     others = machine.others_cores + machine.steal_cores if machine else float("nan")
     if machine is not None:
@@ -159,7 +161,7 @@ def verify_once(profile, deployment, scenario, target: float) -> dict:
               f"{machine.steal_cores:.2f} stolen by the hypervisor (the server and the "
               f"generator: {machine.ours_cores:.2f})")
     print(f"{'':8}{'predicted':>11}{'measured':>10}{'diff':>9}  within")
-    row: dict = {"wake": run.wake_ms, "others": others, "ok": True}
+    row: dict = {"overhead": run.overhead_ms, "wake": run.wake_ms, "others": others, "ok": True}
     for name, key, share in (("p50", "p50", P50_WITHIN), ("p99", "p99", P99_WITHIN)):
         predicted = run.predicted.stat(key).mean
         value = measured.latency_ms[key]

@@ -13,22 +13,24 @@ its endpoint's own ``METHOD PATH`` and body), stop the process group by its pid
 (``sim.live.real.RealServer.stop``), and simulate the very same scenario
 (``REPLICATIONS`` seeds, ``sim.plan``) for the prediction.
 
-What it simplifies: the prediction knows only the profile's phases, so the real
-server's own cost per request (parsing, the WSGI/ASGI layers, a gunicorn sync worker's
-new connection per guest) is missing from it unless ``--overhead`` says it; and on a
+What it simplifies: the profile timed the app alone, so the real server's own cost
+per request (parsing, the WSGI/ASGI layers, a gunicorn sync worker's new connection per
+guest) is measured by a quiet run first (``quiet_run``), as one cost for every kind of
+guest, and added to the prediction's cpu with the wake-up below; and on a
 2-core machine the load generator shares the cores with the server, and other processes
 may take a share too: ``sim.live.neighbours`` counts it during the run, and a run where
 they took a quarter of a core or more says so beside its numbers.
 
 The wake-up. A server and a client that sleep between guests are woken by the kernel
-for each, and on this virtual machine that costs a millisecond or two that no queue
-holds (measured in ``sim.model.base``: ``/health`` under ``gunicorn -w 1`` takes 0.99 ms
-back to back and 2.14-2.47 ms after 50 ms of quiet). ``wake_ms`` measures it on the real
-server before every run (the app's most frequent request, ``WAKE_REQUESTS`` each way,
-the median of each), and the prediction simulates it as the scenario's ``wake``: each
-host that slept before its guest pays its part of it, one that found a guest waiting
-pays nothing. (Before 2026-11-30 it was a constant added to every predicted latency,
-which overestimated a busy server's.)
+for each, and on this virtual machine a request after a sleep is slower by a millisecond
+or more that no queue holds (``sim.model.base``: ``/health`` under ``gunicorn -w 1`` takes
+0.98 ms back to back and 2.47 ms after 50 ms of quiet). ``quiet_run`` measures it on the
+real server before every run: the profile's mix sent quiet (``QUIET_RATE``), measured p50
+less simulated. The prediction then simulates it as the scenario's ``wake``: each host
+that slept before its guest pays its part of it, one that found a guest waiting pays
+nothing. (Before 2026-11-30 it was a constant added to every predicted latency, which
+overestimated a busy server's; and it was measured with http.client, one request quiet
+against back to back, which read anything from 0 to 2.3 ms on the same server.)
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ import re
 import shlex
 import socket
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +52,7 @@ from sim.live.real import (
     RealServer,
     free_port,
 )
-from sim.plan import GUESTS, REPLICATIONS, Config, Endpoint, Profile, Runner, serial
+from sim.plan import GUESTS, REPLICATIONS, Config, Profile, Runner, serial
 from sim.scenario import Scenario
 from sim.servers import (
     DEPLOY_NEEDS,
@@ -64,6 +65,7 @@ from sim.servers import (
     WSGI_SERVERS,
 )
 from sim.side_by_side import Row
+from sim.trace import CPU
 
 MAX_VERIFY_GUESTS = 200_000  # the generator's own cap per run
 DEFAULT_SECONDS = 10.0
@@ -253,6 +255,8 @@ class VerifyRun:
     measured: Any  # sim.live.loadgen.HitResult
     wake_ms: float = 0.0  # the measured wake-up, simulated as the scenario's ``wake``
     machine: Share | None = None  # what the rest of the machine used during the run
+    overhead_ms: float = 0.0  # the server's own cpu a request, measured quiet, beyond the
+    # profile's (and its --overhead): added to the prediction's
 
     def disturbed(self) -> str | None:
         """A sentence when other processes took a share of the cores during the run."""
@@ -275,6 +279,7 @@ class VerifyRun:
                 "rate": self.scenario.rate, "guests": self.scenario.guests,
                 "predicted": self.predicted.to_dict(self.profile),
                 "measured": self.measured.to_dict(), "wake_ms": self.wake_ms,
+                "overhead_ms": self.overhead_ms,
                 "machine": self.machine.to_dict() if self.machine else None,
                 "difference_pct": {row.name: row.difference for row in self.rows()}}
 
@@ -301,40 +306,76 @@ def predict(scenario: Scenario, runner: Runner = serial, guests: int | None = No
     return config
 
 
-WAKE_REQUESTS = 15  # requests each way (back to back, and after WAKE_GAP of quiet)
-WAKE_GAP = 0.05  # s of quiet before each: longer than any idle poll of the servers
+QUIET_WARMUP = 20  # requests before: a fresh worker's first ones (imports, a connection,
+# the database's pages) are slower than any that follow
+QUIET_RATE = 20.0  # guests/s of the quiet run: 50 ms between guests on average
+QUIET_GUESTS = 80  # 4 s: ~300 ms of the Flask shop's server cpu, read to 10 ms ticks (3%)
 
 
-def wake_ms(port: int, endpoint: Endpoint) -> float:
-    """The same request after ``WAKE_GAP`` of quiet against back to back, one at a time
-    (median ms of each; never below 0): what waking the sleeping server costs."""
+@dataclass(frozen=True)
+class Quiet:
+    """What a quiet run of the real server told: its own cpu a request beyond the
+    profile's, and the wake-up of a guest who finds it asleep (both ms)."""
+
+    overhead_ms: float = 0.0
+    wake_ms: float = 0.0
+
+
+def quiet_run(port: int, group: int, scenario: Scenario,
+              requests: list[tuple[str, str, bytes]], warm: tuple[str, str, bytes]) -> Quiet:
+    """The profile's own mix, sent by the same generator at ``QUIET_RATE`` (a server
+    mostly asleep, a line mostly empty), tells what the model misses:
+
+    - the server's cpu a request (its process group's, ``/proc``) beyond the profile's
+      mean cpu a guest: the server's own cost on this app, which ``partyhost calibrate``
+      measures on a trivial one (Flask shop, ``gunicorn -w 1``: 3.9 ms a request at
+      20/s, 3.7 at 60/s, 3.2 at 120/s, against a profile of 1.7 + calibrate's 0.83);
+    - then, that cost given, the measured p50 less the p50 the simulation of the very
+      same guests gives: the wake-up (``sim.model.base``), simulated per sleeping host.
+
+    Why not the same request quiet against back to back with http.client (as before):
+    a request after a sleep is slower in all of it, not by a constant (``/health``
+    0.64-0.92 ms hot and 2.55-2.71 after 50 ms of quiet, ``/items?page=3`` 2.13 and
+    4.92), and three runs of that read 1.25, 2.30 and 0.00 ms on the same server. And
+    with the wake-up alone the real server fell behind its prediction as the rate grew
+    (p50 measured - simulated: 2.0 ms at 10/s, 3.0 at 60/s, 3.9 at 80/s): its host
+    time was longer than the model's. Simplified: the cost is taken as the same for
+    every guest (the run cannot tell the endpoints apart), and the generator's own cost
+    counts as a wake-up. ``requests`` are the kinds' own, in order; ``warm`` is the
+    request the warm-up sends (the app's most frequent)."""
     import http.client
-    import statistics
 
-    def once() -> float:
-        start = time.perf_counter()
+    from sim.live.loadgen import Generator, Target
+    from sim.live.neighbours import group_seconds
+    from sim.run import simulate
+
+    method, path, body = warm
+    for _ in range(QUIET_WARMUP):
         conn = http.client.HTTPConnection(HOST, port, timeout=10)
         try:
-            conn.request(endpoint.method, endpoint.path, body=endpoint.body or None)
+            conn.request(method, path, body=body or None)
             conn.getresponse().read()
         finally:
             conn.close()
-        return (time.perf_counter() - start) * 1000
-
-    once()  # the first request of a fresh worker (imports, a connection) is neither
-    hot = statistics.median(once() for _ in range(WAKE_REQUESTS))
-    quiet = []
-    for _ in range(WAKE_REQUESTS):
-        time.sleep(WAKE_GAP)
-        quiet.append(once())
-    return max(0.0, statistics.median(quiet) - hot)
+    quiet = scenario.replace(rate=QUIET_RATE, guests=QUIET_GUESTS, wake=0.0, warmup=0.0)
+    before = group_seconds(group)
+    measured = Generator(Target(HOST, port, "/"), quiet, timeout=10.0,
+                         requests=requests).run().summary
+    cpu_ms = (group_seconds(group) - before) * 1000 / max(measured.served, 1)
+    if measured.served < QUIET_GUESTS // 2:
+        return Quiet()  # a server that fails its guests is not asleep: the run will say so
+    extra = max(0.0, cpu_ms - quiet.workload.mean_ms(CPU))
+    costed = quiet.replace(overhead=quiet.overhead + extra)
+    wake = max(0.0, measured.latency_ms["p50"] - simulate(costed).latency_ms["p50"])
+    return Quiet(extra, min(wake, MAX_WAKE_MS))
 
 
 def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
            timeout: float = 10.0, on_start: Callable[[str], None] | None = None,
            runner: Runner = serial, predict_guests: int | None = None,
-           wake: bool = True) -> VerifyRun:
-    """Run the app for real under ``deployment`` with ``scenario``'s guests, and predict."""
+           calibrate: bool = True) -> VerifyRun:
+    """Run the app for real under ``deployment`` with ``scenario``'s guests, and predict
+    (``calibrate``: with what a quiet run first tells of the server, ``quiet_run``)."""
     from sim.live.loadgen import Generator, Target
 
     port = free_port()
@@ -350,7 +391,9 @@ def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
                               *argv[3:]])
         if on_start is not None:
             on_start(command)
-        woke = wake_ms(port, max(profile.endpoints, key=lambda e: e.share)) if wake else 0.0
+        first = max(range(len(requests)), key=lambda i: profile.endpoints[i].share)
+        quiet = quiet_run(port, server.pid, scenario, requests, requests[first]) \
+            if calibrate else Quiet()
         gen = Generator(Target(HOST, port, "/"), scenario, timeout=timeout, requests=requests)
         neighbours = Neighbours(server.pid)
         neighbours.start()
@@ -358,6 +401,8 @@ def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
         machine = neighbours.stop()
     finally:
         server.stop()
-    predicted = predict(scenario.replace(wake=min(woke, MAX_WAKE_MS)), runner, predict_guests)
-    return VerifyRun(profile, deployment, scenario, command, predicted, measured, woke,
-                     machine)
+    costed = scenario.replace(overhead=scenario.overhead + quiet.overhead_ms,
+                              wake=quiet.wake_ms)
+    predicted = predict(costed, runner, predict_guests)
+    return VerifyRun(profile, deployment, scenario, command, predicted, measured,
+                     quiet.wake_ms, machine, quiet.overhead_ms)

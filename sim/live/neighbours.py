@@ -45,13 +45,15 @@ def _ticks(stat: str) -> tuple[int, int]:
     return int(rest[2]), sum(int(x) for x in rest[11:15])
 
 
-def _ours(group: int | None) -> int:
-    """Ticks of this process and of every process in ``group``."""
+def _self_ticks() -> int:
+    """Ticks of this process: every thread, and the children it has reaped."""
     with open("/proc/self/stat", encoding="ascii", errors="replace") as file:
-        total = _ticks(file.read())[1]
-    if group is None:
-        return total
-    me = os.getpid()
+        return _ticks(file.read())[1]
+
+
+def _group_ticks(group: int) -> int:
+    """Ticks of every process in ``group`` but this one."""
+    me, total = os.getpid(), 0
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
             continue
@@ -63,6 +65,17 @@ def _ours(group: int | None) -> int:
         if pgrp == group:
             total += ticks
     return total
+
+
+def _ours(group: int | None) -> int:
+    """Ticks of this process and of every process in ``group``."""
+    return _self_ticks() + (_group_ticks(group) if group is not None else 0)
+
+
+def group_seconds(group: int) -> float:
+    """CPU seconds the processes of ``group`` (a server started in its own session) have
+    used, those already reaped by a parent in the group included; to USER_HZ ticks."""
+    return _group_ticks(group) / HZ
 
 
 @dataclass(frozen=True)

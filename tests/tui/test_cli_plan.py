@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 import sim.plan
+from sim.limits import MAX_WAKE_MS
 from sim.plan import load_profile
 from tui.cli import main
 
@@ -157,6 +158,11 @@ def test_verify_runs_the_app_under_real_gunicorn_near_its_prediction():
     # here) and, on a shared 2-core machine under load (load average 4-5 while this was
     # written), ~10 ms of waiting for a core: `partyhost live gunicorn` saw the same.
     assert 0.8 * predicted <= measured <= predicted + 25
+    # the quiet run before it read the server's own cpu from its process group: never 0,
+    # since the profile timed the app alone, in-process (gunicorn's accept, parse and
+    # write: ~1 ms a request here; a wrong group would read nothing at all)
+    assert result.overhead_ms > 0.1
+    assert 0 <= result.wake_ms <= MAX_WAKE_MS
     port = result.command.split("127.0.0.1:")[1].split()[0]
     assert not psutil.Process().children(recursive=True)
     leftovers = [p for p in psutil.process_iter(["cmdline"])

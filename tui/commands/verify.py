@@ -29,7 +29,12 @@ Start the profile's app for real under --config (gunicorn -w N [-k gthread --thr
 loopback port, in the app's folder; send it the profile's requests by their shares with
 the open-loop generator at --rate for --seconds; stop it; and print the prediction (the
 same guests simulated on the matching model, mean of 4 seeds) beside the measurement,
-with the difference in percent."""
+with the difference in percent.
+
+Before the run, a quiet one (the same mix at 20 guests/s for 4 s) measures what the
+profile cannot know: the server's own cpu a request (its processes' time, from /proc)
+and what waking a sleeping server costs on this machine; the prediction has both.
+--no-quiet leaves them out (the profile's phases and --overhead only)."""
 EPILOG = """
 Examples:
   partyhost verify shop.toml --config "gunicorn -w 6" --rate 300
@@ -49,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"(default: this machine's, {os.cpu_count() or 2})")
     parser.add_argument("--overhead", metavar="MS", help="the server's own cpu per request, as "
                         "measured by `partyhost calibrate` (default 0: the profile's phases only)")
+    parser.add_argument("--no-quiet", action="store_true",
+                        help="skip the quiet run: predict from the profile (and --overhead) "
+                        "alone")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
 
 
@@ -78,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         deployment = parse_config(args.config, profile.interface, profile.app)
         scenario = scenario_for(profile, deployment, rate, seconds, cores)
         with _running(err, seconds) as on_start:
-            result = verify(profile, deployment, scenario, on_start=on_start)
+            result = verify(profile, deployment, scenario, on_start=on_start,
+                            calibrate=not args.no_quiet)
     except (PlanError, VerifyError, LoadgenError) as exc:
         raise CliError(str(exc)) from None
     except RealServerError as exc:
@@ -98,10 +107,15 @@ def run(args: argparse.Namespace) -> int:
                   f"{result.predicted.scenario.guests:,} guests, {scenario.cores} cores); "
                   f"measured {result.measured.summary.served:,} guests answered",
                   markup=False, highlight=False)
-    console.print(f"the prediction wakes each sleeping host: up to {result.wake_ms:.2f} ms, "
-                  "measured just before (the same request after 50 ms of quiet, against back "
-                  "to back); a host that finds a guest waiting pays nothing",
-                  markup=False, highlight=False)
+    if not args.no_quiet:
+        from sim.verify import QUIET_GUESTS, QUIET_RATE
+
+        console.print(f"measured quiet before the run ({QUIET_RATE:g} guests/s, "
+                      f"{QUIET_GUESTS / QUIET_RATE:g} s): the server's own cpu "
+                      f"{result.overhead_ms:.2f} ms a request beyond the profile's, and a "
+                      f"sleeping server's wake-up {result.wake_ms:.2f} ms; the prediction "
+                      "has both (a host that finds a guest waiting is not woken)",
+                      markup=False, highlight=False)
     disturbed = result.disturbed()
     if disturbed:
         console.print(f"note: {disturbed}", style="yellow", markup=False, highlight=False)
