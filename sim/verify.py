@@ -309,7 +309,7 @@ def predict(scenario: Scenario, runner: Runner = serial, guests: int | None = No
 QUIET_WARMUP = 20  # requests before: a fresh worker's first ones (imports, a connection,
 # the database's pages) are slower than any that follow
 QUIET_RATE = 20.0  # guests/s of the quiet run: 50 ms between guests on average
-QUIET_GUESTS = 80  # 4 s: ~300 ms of the Flask shop's server cpu, read to 10 ms ticks (3%)
+QUIET_GUESTS = 120  # 6 s: the mix's p50 over 120 guests, and the server's cpu over them
 
 
 @dataclass(frozen=True)
@@ -322,7 +322,8 @@ class Quiet:
 
 
 def quiet_run(port: int, group: int, scenario: Scenario,
-              requests: list[tuple[str, str, bytes]], warm: tuple[str, str, bytes]) -> Quiet:
+              requests: list[tuple[str, str, bytes]], warm: tuple[str, str, bytes],
+              guests: int = QUIET_GUESTS) -> Quiet:
     """The profile's own mix, sent by the same generator at ``QUIET_RATE`` (a server
     mostly asleep, a line mostly empty), tells what the model misses:
 
@@ -346,7 +347,7 @@ def quiet_run(port: int, group: int, scenario: Scenario,
     import http.client
 
     from sim.live.loadgen import Generator, Target
-    from sim.live.neighbours import group_seconds
+    from sim.live.neighbours import group_cpu_seconds
     from sim.run import simulate
 
     method, path, body = warm
@@ -357,12 +358,12 @@ def quiet_run(port: int, group: int, scenario: Scenario,
             conn.getresponse().read()
         finally:
             conn.close()
-    quiet = scenario.replace(rate=QUIET_RATE, guests=QUIET_GUESTS, wake=0.0, warmup=0.0)
-    before = group_seconds(group)
+    quiet = scenario.replace(rate=QUIET_RATE, guests=guests, wake=0.0, warmup=0.0)
+    before = group_cpu_seconds(group)
     measured = Generator(Target(HOST, port, "/"), quiet, timeout=10.0,
                          requests=requests).run().summary
-    cpu_ms = (group_seconds(group) - before) * 1000 / max(measured.served, 1)
-    if measured.served < QUIET_GUESTS // 2:
+    cpu_ms = (group_cpu_seconds(group) - before) * 1000 / max(measured.served, 1)
+    if measured.served < guests // 2:
         return Quiet()  # a server that fails its guests is not asleep: the run will say so
     extra = max(0.0, cpu_ms - quiet.workload.mean_ms(CPU))
     costed = quiet.replace(overhead=quiet.overhead + extra)
@@ -373,7 +374,7 @@ def quiet_run(port: int, group: int, scenario: Scenario,
 def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
            timeout: float = 10.0, on_start: Callable[[str], None] | None = None,
            runner: Runner = serial, predict_guests: int | None = None,
-           calibrate: bool = True) -> VerifyRun:
+           calibrate: bool = True, quiet_guests: int = QUIET_GUESTS) -> VerifyRun:
     """Run the app for real under ``deployment`` with ``scenario``'s guests, and predict
     (``calibrate``: with what a quiet run first tells of the server, ``quiet_run``)."""
     from sim.live.loadgen import Generator, Target
@@ -392,8 +393,8 @@ def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
         if on_start is not None:
             on_start(command)
         first = max(range(len(requests)), key=lambda i: profile.endpoints[i].share)
-        quiet = quiet_run(port, server.pid, scenario, requests, requests[first]) \
-            if calibrate else Quiet()
+        quiet = quiet_run(port, server.pid, scenario, requests, requests[first],
+                          quiet_guests) if calibrate else Quiet()
         gen = Generator(Target(HOST, port, "/"), scenario, timeout=timeout, requests=requests)
         neighbours = Neighbours(server.pid)
         neighbours.start()

@@ -72,10 +72,26 @@ def _ours(group: int | None) -> int:
     return _self_ticks() + (_group_ticks(group) if group is not None else 0)
 
 
-def group_seconds(group: int) -> float:
-    """CPU seconds the processes of ``group`` (a server started in its own session) have
-    used, those already reaped by a parent in the group included; to USER_HZ ticks."""
-    return _group_ticks(group) / HZ
+def group_cpu_seconds(group: int) -> float:
+    """CPU seconds the threads of ``group``'s processes (a server started in its own
+    session) have run, to the nanosecond: each thread's ``/proc/PID/task/TID/schedstat``
+    (its first field), where ``/proc/PID/stat`` counts 10 ms ticks, which over a 4 s
+    quiet run of ~300 ms of server cpu was 3-6% (±0.25 ms a request). A thread that
+    exited has taken its time with it: for a run whose workers stay up."""
+    me, total = os.getpid(), 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as file:
+                if _ticks(file.read())[0] != group:
+                    continue
+            for tid in os.listdir(f"/proc/{name}/task"):
+                with open(f"/proc/{name}/task/{tid}/schedstat", "rb") as file:
+                    total += int(file.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # gone between the listing and the read
+    return total / 1e9
 
 
 @dataclass(frozen=True)

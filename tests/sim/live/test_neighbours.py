@@ -41,3 +41,24 @@ def test_a_process_outside_it_is_a_neighbour():
     seen, ours, others = spin(count_as_ours=False)
     assert ours < 0.1  # this process only waited
     assert others >= seen - 0.2  # at least the spinner (less its start-up), and others'
+
+
+def test_a_group_s_cpu_is_read_to_the_millisecond():
+    """The quiet run of ``sim.verify`` reads the server's cpu from its threads'
+    schedstat: against what the spinner's own ``process_time`` saw, within 5 ms (its
+    interpreter's exit path and the read, not ticks: /proc/PID/stat would be 10 ms a
+    process each way)."""
+    from sim.live.neighbours import group_cpu_seconds
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", SPIN.replace("print(time.process_time())",
+                                            "print(time.process_time(), flush=True)\n"
+                                            "import sys; sys.stdin.read()")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        seen = float(child.stdout.readline())  # spun, and now waits, alive
+        read = group_cpu_seconds(child.pid)
+    finally:
+        child.stdin.close()
+        child.wait(timeout=60)
+    assert seen - 0.001 <= read <= seen + 0.005
