@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
@@ -292,12 +293,16 @@ class DemoScreen(Screen):
         results = {k: v for k, v in results.items() if v is not None}
         if not results:
             return
-        table.add_column("result")
-        for name in results:
-            table.add_column(name)
-        for key, label, spec in ROWS[:6]:
-            table.add_row(label, *(format(r[key], spec) if spec else fmt(r[key])
-                                   for r in results.values()))
+        rows = [[label, *(format(r[key], spec) if spec else fmt(r[key])
+                          for r in results.values())] for key, label, spec in ROWS[:6]]
+        # Each column's width given, as wide as its widest cell or header: left to grow
+        # with the rows, the header was now and then drawn before it grew (" result "
+        # over rows of 25 cells, in one projector snapshot of ten).
+        for i, header in enumerate(["result", *results]):
+            table.add_column(header, width=max(cell_len(str(row[i])) for row in
+                                               [[header] * len(rows[0]), *rows]))
+        for row in rows:
+            table.add_row(*row)
 
     @work(thread=True, group="demo-run")
     def run_step(self, index: int) -> None:
