@@ -21,14 +21,15 @@ psutil here) is not in it, so the benchmark calibrates and adds it, as ``partyho
 live`` suggests. On a shared 2-core machine the load generator and everything else
 running compete with the server for the cores, which no prediction knows.
 
-Measured (2026-11-30, a quiet 2-core machine, ``--repeat 5``, defaults): calibrate said
-1.03 ms; the plan chose ``gunicorn -w 1`` (p99 49.9 ±1.6 ms, 4 simulations, 0.5 s);
-verify's quiet run read 0.35-0.72 ms of server cpu a request beyond the profile and a
-1.09-1.38 ms wake-up; p50 predicted / measured 4.5/6.0, 5.0/5.7, 4.7/6.4, 5.2/6.0,
-5.1/5.9 (+14% to +37%: within 20% in 3 of 5), p99 -10% to +6% (5 of 5), and the real p99
-met 100 ms each time. Before the quiet run (the wake-up measured with http.client and
-added as a constant): p50 +21%, +68%, +17%. On a shared machine the load of others is
-printed with each run (``the rest of the machine``): read the ratios where it is near 0.
+Measured (2026-11-30, a quiet 2-core machine, ``--repeat 5``, defaults, the final
+code): calibrate said 0.73 ms; the plan chose ``gunicorn -w 1`` (p99 46.1 ±1.1 ms, 4
+simulations, 0.5 s); verify's quiet run read 0.83-1.34 ms of server cpu a request beyond
+the profile and a 1.28-1.57 ms wake-up; p50 predicted / measured 5.0/6.6, 5.4/5.9,
+5.5/5.8, 5.4/6.6, 6.0/7.3 (+5% to +32%: within 20% in 2 of 5; 3 of 5, 2 of 3 and 3 of 4
+in earlier sets), p99 -7% to +23% (5 of 5), and the real p99 met 100 ms each time.
+Before the quiet run (the wake-up measured with http.client and added as a constant):
+p50 +21%, +68%, +17%. On a shared machine the load of others is printed with each run
+(``the rest of the machine``): read the ratios where it is near 0.
 """
 
 from __future__ import annotations
