@@ -1,9 +1,10 @@
 """The neighbours' share of the cores: the kernel's counters, told apart by process group.
 
 A child spins for 0.5 s of its own cpu and prints what ``time.process_time`` saw. The
-counters tick at USER_HZ (100/s), so each side is read to 0.01 s a process: three ticks
-of tolerance above. Below, the child's interpreter start-up (imports, ~0.02-0.05 s of
-cpu, more on a loaded machine) may run before ``start()``: 0.2 s is allowed for it.
+counters tick at USER_HZ (100/s), so each of utime and stime is read to 0.01 s: with
+the interpreter's exit after its print, 0.06 s of tolerance above. Below, the child's
+interpreter start-up (imports, ~0.02-0.05 s of cpu, more on a loaded machine) may run
+before ``start()``: 0.2 s is allowed for it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def spin(count_as_ours: bool) -> tuple[float, float, float]:
 
 def test_a_process_in_the_server_group_is_ours():
     seen, ours, _ = spin(count_as_ours=True)
-    assert seen - 0.2 <= ours <= seen + 0.03  # less its start-up, read to three ticks
+    # less its start-up; above, /proc/PID/stat rounds utime and stime to a tick each, and
+    # the interpreter's exit after the print runs on (0.61 read for 0.58 seen, in CI)
+    assert seen - 0.2 <= ours <= seen + 0.06
 
 
 def test_a_process_outside_it_is_a_neighbour():

@@ -1,4 +1,7 @@
-"""2,000 random keys and a shrink to 40x12: the app may refuse things, never crash.
+"""1,200 random keys and a shrink to 40x12: the app may refuse things, never crash.
+
+(2,000 until the suite came near the CI budget, 111 s of it; the one crash it found, a
+demo drawing as it closed, has its own deterministic test below.)
 
 Keys are drawn with a fixed seed from every binding the app has, plus typing, tab,
 enter and escape, so controls forms get garbage and screens open and close in any
@@ -38,7 +41,7 @@ def key_event(key: str) -> events.Key:
     return events.Key(key, char)
 
 
-def test_two_thousand_random_keys_and_a_tiny_terminal(tmp_path, monkeypatch):
+def test_random_keys_and_a_tiny_terminal(tmp_path, monkeypatch):
     monkeypatch.setenv(PROGRESS_ENV, str(tmp_path))
 
     async def run() -> None:
@@ -46,11 +49,11 @@ def test_two_thousand_random_keys_and_a_tiny_terminal(tmp_path, monkeypatch):
         app = create_app(paused=True, fps=10)
         async with app.run_test(size=(100, 30)) as pilot:
             driver = app._driver
-            for i in range(2000):
+            for i in range(1200):
                 driver.send_message(key_event(rng.choice(KEYS)))
                 if i % BATCH == BATCH - 1:
                     await pilot.pause()
-                if i % 250 == 0:
+                if i % 150 == 0:
                     await pilot.resize_terminal(*rng.choice(SIZES))
                     await pilot.pause()
             await pilot.resize_terminal(40, 12)
