@@ -133,7 +133,7 @@ def main() -> int:
             print(f"-- run {number} of {args.repeat}")
         rows.append(verify_once(profile, deployment, scenario, args.p99))
     if args.repeat > 1:
-        print("| run | cpu + ms | wake ms | others' cores | p50 predicted / measured | "
+        print("| run | host + ms | wake ms | others' cores | p50 predicted / measured | "
               "p99 predicted / measured | real p99 meets target |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
         for number, row in enumerate(rows, 1):
@@ -150,8 +150,9 @@ def verify_once(profile, deployment, scenario, target: float) -> dict:
     run = verify(profile, deployment, scenario)
     measured = run.measured.summary
     print(f"verified: {run.command}")
-    print(f"measured quiet before the run (sim.verify.quiet_run): the server's own cpu "
-          f"{run.overhead_ms:.2f} ms a request beyond the profile's, a sleeping server's "
+    print(f"measured quiet before the run (sim.verify.quiet_run): the server's own time "
+          f"{run.overhead_ms:.2f} ms a request beyond the profile's cpu "
+          f"({run.runq_ms:.2f} of it waiting for a core), a sleeping server's "
           f"wake-up {run.wake_ms:.2f} ms")
     machine = run.machine
     others = machine.others_cores + machine.steal_cores if machine else float("nan")

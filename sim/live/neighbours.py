@@ -77,21 +77,29 @@ def _ours(group: int | None) -> int:
     return _self_ticks() + (_group_ticks(group) if group is not None else 0)
 
 
-def group_cpu_seconds(group: int) -> float:
-    """CPU seconds the threads of ``group``'s processes (a server started in its own
-    session) have run, to the nanosecond: each thread's ``/proc/PID/task/TID/schedstat``
-    (its first field), where ``/proc/PID/stat`` counts 10 ms ticks, which over a 4 s
-    quiet run of ~300 ms of server cpu was 3-6% (±0.25 ms a request). A thread that
-    exited has taken its time with it: for a run whose workers stay up."""
-    total = 0
+def group_times(group: int) -> tuple[float, float]:
+    """Seconds the threads of ``group``'s processes (a server started in its own session)
+    have run on a core, and waited in a run queue for one, to the nanosecond: each
+    thread's ``/proc/PID/task/TID/schedstat`` (its first two fields), where
+    ``/proc/PID/stat`` counts 10 ms ticks, which over a 4 s quiet run of ~300 ms of
+    server cpu was 3-6% (±0.25 ms a request). A thread that exited has taken its time
+    with it: for a run whose workers stay up."""
+    ran = waited = 0
     for name, _ in _members(group):
         try:
             for tid in os.listdir(f"/proc/{name}/task"):
                 with open(f"/proc/{name}/task/{tid}/schedstat", "rb") as file:
-                    total += int(file.read().split()[0])
+                    fields = file.read().split()
+                ran += int(fields[0])
+                waited += int(fields[1])
         except (OSError, ValueError, IndexError):
             continue  # gone between the listing and the read
-    return total / 1e9
+    return ran / 1e9, waited / 1e9
+
+
+def group_cpu_seconds(group: int) -> float:
+    """CPU seconds the threads of ``group``'s processes have run (``group_times``)."""
+    return group_times(group)[0]
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
         from sim.verify import QUIET_GUESTS, QUIET_RATE
 
         console.print(f"measured quiet before the run ({QUIET_RATE:g} guests/s, "
-                      f"{QUIET_GUESTS / QUIET_RATE:g} s): the server's own cpu "
-                      f"{result.overhead_ms:.2f} ms a request beyond the profile's, and a "
+                      f"{QUIET_GUESTS / QUIET_RATE:g} s): the server's own time "
+                      f"{result.overhead_ms:.2f} ms a request beyond the profile's cpu "
+                      f"({result.runq_ms:.2f} of it waiting for a core), and a "
                       f"sleeping server's wake-up {result.wake_ms:.2f} ms; the prediction "
                       "has both (a host that finds a guest waiting is not woken)",
                       markup=False, highlight=False)

@@ -65,3 +65,29 @@ def test_a_group_s_cpu_is_read_to_the_millisecond():
         child.stdin.close()
         child.wait(timeout=60)
     assert seen - 0.001 <= read <= seen + 0.005
+
+
+def test_a_group_s_wait_for_a_core_is_read_from_schedstat():
+    """The quiet run also reads how long the server's threads waited in a run queue. A
+    spinner shares one core with a second one it started (both pinned to core 0): it
+    waits while the other runs, about as long as it runs itself (0.5 s each). Asserted:
+    at least its cpu less 0.2 s (the other's start-up, and the turns at either end; a
+    loaded machine only adds waiting)."""
+    from sim.live.neighbours import group_times
+
+    pinned = SPIN.replace("import time", "import os, time\nos.sched_setaffinity(0, {0})")
+    script = (f"import subprocess, sys\n"
+              f"other = subprocess.Popen([sys.executable, '-c', {pinned!r}], "
+              f"stdout=subprocess.DEVNULL)\n"
+              f"{pinned.replace('print(time.process_time())', 'seen = time.process_time()')}\n"
+              f"other.wait()\nprint(seen, flush=True)\nsys.stdin.read()")
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        seen = float(child.stdout.readline())  # both spun; it waits, alive
+        ran, waited = group_times(child.pid)  # its own threads (the other has exited)
+    finally:
+        child.stdin.close()
+        child.wait(timeout=60)
+    assert seen - 0.001 <= ran <= seen + 0.05
+    assert waited >= seen - 0.2
