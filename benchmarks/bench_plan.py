@@ -150,10 +150,12 @@ def verify_once(profile, deployment, scenario, target: float) -> dict:
     run = verify(profile, deployment, scenario)
     measured = run.measured.summary
     print(f"verified: {run.command}")
-    print(f"measured quiet before the run (sim.verify.quiet_run): the server's own time "
-          f"{run.overhead_ms:.2f} ms a request beyond the profile's cpu "
-          f"({run.runq_ms:.2f} of it waiting for a core), a sleeping server's "
-          f"wake-up {run.wake_ms:.2f} ms")
+    quiet = run.quiet
+    print(f"measured quiet before the run (sim.verify.quiet_run): the server ran "
+          f"{quiet.cpu_ms:.2f} ms a request on a core and waited {quiet.runq_ms:.2f} ms for "
+          f"one, against the profile's {quiet.profile_cpu_ms:.2f} ms of cpu: "
+          f"{quiet.overhead_ms:.2f} ms more on every guest; a sleeping server's wake-up "
+          f"{quiet.wake_ms:.2f} ms")
     machine = run.machine
     others = machine.others_cores + machine.steal_cores if machine else float("nan")
     if machine is not None:

@@ -35,6 +35,7 @@ against back to back, which read anything from 0 to 2.3 ms on the same server.)
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 import shlex
@@ -243,6 +244,20 @@ def answers(port: int) -> bool:
 # --- the run ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Quiet:
+    """What a quiet run of the real server told, all in ms a request: ``overhead_ms``
+    goes on every guest's cpu, the server's time on a core and waiting for one
+    (``cpu_ms + runq_ms``) beyond the profile's cpu (``profile_cpu_ms``, its --overhead
+    in it), never below 0; ``wake_ms`` is the wake-up of a guest who finds it asleep."""
+
+    overhead_ms: float = 0.0
+    wake_ms: float = 0.0
+    cpu_ms: float = 0.0
+    runq_ms: float = 0.0
+    profile_cpu_ms: float = 0.0
+
+
 @dataclass
 class VerifyRun:
     """A verify run: the deployment, its prediction and its measurement."""
@@ -253,11 +268,18 @@ class VerifyRun:
     command: str
     predicted: Config
     measured: Any  # sim.live.loadgen.HitResult
-    wake_ms: float = 0.0  # the measured wake-up, simulated as the scenario's ``wake``
     machine: Share | None = None  # what the rest of the machine used during the run
-    overhead_ms: float = 0.0  # the server's own time a request on a core and waiting for
-    # one, measured quiet, beyond the profile's cpu (and its --overhead): added to its cpu
-    runq_ms: float = 0.0  # of overhead_ms, the wait for a core
+    quiet: Quiet = field(default_factory=Quiet)  # what the quiet run before told
+
+    @property
+    def wake_ms(self) -> float:
+        """The measured wake-up, simulated as the scenario's ``wake``."""
+        return self.quiet.wake_ms
+
+    @property
+    def overhead_ms(self) -> float:
+        """What the quiet run added to every guest's cpu."""
+        return self.quiet.overhead_ms
 
     def disturbed(self) -> str | None:
         """A sentence when other processes took a share of the cores during the run."""
@@ -280,7 +302,7 @@ class VerifyRun:
                 "rate": self.scenario.rate, "guests": self.scenario.guests,
                 "predicted": self.predicted.to_dict(self.profile),
                 "measured": self.measured.to_dict(), "wake_ms": self.wake_ms,
-                "overhead_ms": self.overhead_ms, "runq_ms": self.runq_ms,
+                "overhead_ms": self.overhead_ms, "quiet": dataclasses.asdict(self.quiet),
                 "machine": self.machine.to_dict() if self.machine else None,
                 "difference_pct": {row.name: row.difference for row in self.rows()}}
 
@@ -311,17 +333,6 @@ QUIET_WARMUP = 20  # requests before: a fresh worker's first ones (imports, a co
 # the database's pages) are slower than any that follow
 QUIET_RATE = 20.0  # guests/s of the quiet run: 50 ms between guests on average
 QUIET_GUESTS = 120  # 6 s: the mix's p50 over 120 guests, and the server's cpu over them
-
-
-@dataclass(frozen=True)
-class Quiet:
-    """What a quiet run of the real server told (all ms): its own time a request on a
-    core and waiting for one, beyond the profile's cpu; of that, the wait for a core;
-    and the wake-up of a guest who finds it asleep."""
-
-    overhead_ms: float = 0.0
-    wake_ms: float = 0.0
-    runq_ms: float = 0.0
 
 
 def quiet_run(port: int, group: int, scenario: Scenario,
@@ -378,10 +389,11 @@ def quiet_run(port: int, group: int, scenario: Scenario,
     cpu_ms, runq_ms = ((after[0] - ran) * 1000 / served, (after[1] - waited) * 1000 / served)
     if measured.served < guests // 2:
         return Quiet()  # a server that fails its guests is not asleep: the run will say so
-    extra = max(0.0, cpu_ms + runq_ms - quiet.workload.mean_ms(CPU))
+    profile_cpu = quiet.workload.mean_ms(CPU)
+    extra = max(0.0, cpu_ms + runq_ms - profile_cpu)
     costed = quiet.replace(overhead=quiet.overhead + extra)
     wake = max(0.0, measured.latency_ms["p50"] - simulate(costed).latency_ms["p50"])
-    return Quiet(extra, min(wake, MAX_WAKE_MS), runq_ms)
+    return Quiet(extra, min(wake, MAX_WAKE_MS), cpu_ms, runq_ms, profile_cpu)
 
 
 def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
@@ -418,5 +430,5 @@ def verify(profile: Profile, deployment: Deployment, scenario: Scenario, *,
     costed = scenario.replace(overhead=scenario.overhead + quiet.overhead_ms,
                               wake=quiet.wake_ms)
     predicted = predict(costed, runner, predict_guests)
-    return VerifyRun(profile, deployment, scenario, command, predicted, measured,
-                     quiet.wake_ms, machine, quiet.overhead_ms, quiet.runq_ms)
+    return VerifyRun(profile, deployment, scenario, command, predicted, measured, machine,
+                     quiet)

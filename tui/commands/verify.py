@@ -110,12 +110,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_quiet:
         from sim.verify import QUIET_GUESTS, QUIET_RATE
 
+        quiet = result.quiet
         console.print(f"measured quiet before the run ({QUIET_RATE:g} guests/s, "
-                      f"{QUIET_GUESTS / QUIET_RATE:g} s): the server's own time "
-                      f"{result.overhead_ms:.2f} ms a request beyond the profile's cpu "
-                      f"({result.runq_ms:.2f} of it waiting for a core), and a "
-                      f"sleeping server's wake-up {result.wake_ms:.2f} ms; the prediction "
-                      "has both (a host that finds a guest waiting is not woken)",
+                      f"{QUIET_GUESTS / QUIET_RATE:g} s): the server ran {quiet.cpu_ms:.2f} ms "
+                      f"a request on a core and waited {quiet.runq_ms:.2f} ms for one, "
+                      f"against the profile's {quiet.profile_cpu_ms:.2f} ms of cpu: "
+                      f"{quiet.overhead_ms:.2f} ms more on every guest; a sleeping server's "
+                      f"wake-up {quiet.wake_ms:.2f} ms; the prediction has both (a host that "
+                      "finds a guest waiting is not woken)",
                       markup=False, highlight=False)
     disturbed = result.disturbed()
     if disturbed:
