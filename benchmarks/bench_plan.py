@@ -22,14 +22,16 @@ live`` suggests. On a shared 2-core machine the load generator and everything el
 running compete with the server for the cores, which no prediction knows.
 
 Measured (2026-11-30, a quiet 2-core machine, ``--repeat 5``, defaults, the final
-code): calibrate said 0.73 ms; the plan chose ``gunicorn -w 1`` (p99 46.1 ±1.1 ms, 4
-simulations, 0.5 s); verify's quiet run read 0.83-1.34 ms of server cpu a request beyond
-the profile and a 1.28-1.57 ms wake-up; p50 predicted / measured 5.0/6.6, 5.4/5.9,
-5.5/5.8, 5.4/6.6, 6.0/7.3 (+5% to +32%: within 20% in 2 of 5; 3 of 5, 2 of 3 and 3 of 4
-in earlier sets), p99 -7% to +23% (5 of 5), and the real p99 met 100 ms each time.
-Before the quiet run (the wake-up measured with http.client and added as a constant):
-p50 +21%, +68%, +17%. On a shared machine the load of others is printed with each run
-(``the rest of the machine``): read the ratios where it is near 0.
+code): calibrate said 0.84 ms; the plan chose ``gunicorn -w 1`` (p99 47.2 ±1.2 ms, 4
+simulations, 0.5 s); verify's quiet run read the server at 3.73-3.86 ms a request on a
+core and 0.63-0.73 ms waiting for one, against the profile's 2.93 (calibrate's in it),
+and a 0.55-0.85 ms wake-up; p50 predicted / measured 5.3/6.1, 5.3/6.3, 5.6/5.8, 5.2/5.8,
+5.1/6.0 (+4% to +18%: within 20% in 5 of 5, and in 15 of 15 in three more sets), p99 -9%
+to 0% (5 of 5), and the real p99 met 100 ms each time. Before the quiet run counted the
+wait for a core, p50 was within 20% in 2 of 5 (+5% to +32%); before the quiet run (the
+wake-up measured with http.client and added as a constant): +21%, +68%, +17%. On a
+shared machine the load of others is printed with each run (``the rest of the
+machine``): read the ratios where it is near 0.
 """
 
 from __future__ import annotations
