@@ -190,17 +190,23 @@ class Kitchen:
         self._fresh()
 
     def _fresh(self) -> None:
-        """This process's own pool (a forked worker starts with none of its master's)."""
-        self.pid = os.getpid()
+        """This process's own pool (a forked worker starts with none of its master's):
+        made in the child right after the fork, while it has one thread
+        (``os.register_at_fork``, below). Made lazily by whichever thread asked first,
+        several threads of a new gthread worker each made one, and a connection went
+        back to another thread's semaphore ("released too many times")."""
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(self.pool) if self.pool else None
         self.aslots: asyncio.Semaphore | None = None  # made on the loop that awaits it
         self.idle: list[int] = []  # connections opened and kept, free now
         self.held: set[int] = set()  # bytes of the file this process has locked
+        self.pid = os.getpid()  # last: another thread that sees it sees the rest
 
     def mine(self) -> Kitchen:
-        if self.pid != os.getpid():
-            self._fresh()
+        if self.pid != os.getpid():  # a child not made by os.fork (none of ours is)
+            with _FRESH:
+                if self.pid != os.getpid():
+                    self._fresh()
         return self
 
     def connect(self) -> int:
@@ -272,7 +278,18 @@ class Kitchen:
         semaphore.release()  # type: ignore[union-attr]
 
 
+_FRESH = threading.Lock()  # one thread makes a process's pool when the fork hook did not
 _kitchen = Kitchen(None, 30.0, None)  # no pool, no limit: db is io, until open_kitchen
+
+
+def _after_fork() -> None:
+    """In a forked child, before it starts a thread: its own pool, and a free lock."""
+    global _FRESH
+    _FRESH = threading.Lock()
+    _kitchen._fresh()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def open_kitchen(pool: int | None, timeout: float, most: int | None) -> Kitchen:

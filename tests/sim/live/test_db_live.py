@@ -14,10 +14,16 @@ its 50 ms, and the five connections are the whole bottleneck).
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+import time
 from collections import Counter
 
 import pytest
 
+from sim.live import handler
 from sim.live.config import ConfigError, ServerConfig, check
 from sim.trace import DB, REASON_DB_REFUSED, REASON_DB_TIMEOUT, Failed, PhaseEnded, PhaseStarted
 from tests.sim.live.conftest import at_once, overlap, read_trace, rounds, serving
@@ -73,3 +79,57 @@ def test_a_long_wait_for_a_pool_connection_is_a_500(trace_path):
 def test_bad_live_db_knobs_are_refused(knobs, message):
     with pytest.raises(ConfigError, match=message):
         check(ServerConfig(**knobs))
+
+
+def test_a_forked_worker_s_threads_share_one_pool():
+    """A gthread worker's threads ask for the kitchen all at once, first thing after
+    the fork: they must all get the one pool of the process. (Each thread that saw the
+    master's pid used to build a pool of its own, and a thread then gave its connection
+    back to another's semaphore: "released too many times", a 500 that was not
+    db_refused, once in a full run.) Threads switch every microsecond here, to make the
+    race likely (it failed on the first of 20 forks before the fix); 20 forks."""
+    before = handler._kitchen
+    handler.open_kitchen(4, 30.0, 5)
+    try:
+        for _ in range(20):
+            child = os.fork()
+            if child == 0:
+                os._exit(ask_at_once())
+            assert exit_code(child) == 0, "the threads built pools of their own"
+    finally:
+        handler._kitchen = before
+
+
+def ask_at_once() -> int:
+    """The new worker: 8 threads ask for the kitchen at once; 0 if all got the same."""
+    try:
+        seen: list[tuple[int, int, int]] = []
+        start = threading.Barrier(8)
+
+        def ask() -> None:
+            start.wait()
+            pool = handler.kitchen()
+            seen.append((id(pool.slots), id(pool.lock), id(pool.held)))
+
+        sys.setswitchinterval(1e-6)
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return 0 if len(seen) == 8 and len(set(seen)) == 1 else 1
+    except BaseException:
+        return 2
+
+
+def exit_code(pid: int, within: float = 20.0) -> int:
+    """The child's exit code; killed (and failed) if it has not exited ``within`` s."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return -1
