@@ -15,8 +15,9 @@ its endpoint's own ``METHOD PATH`` and body), stop the process group by its pid
 
 What it simplifies: the profile timed the app alone, so the real server's own cost
 per request (parsing, the WSGI/ASGI layers, a gunicorn sync worker's new connection per
-guest) is measured by a quiet run first (``quiet_run``), as one cost for every kind of
-guest, and added to the prediction's cpu with the wake-up below; and on a
+guest, and its threads' wait in the run queue for a core the generator has) is measured
+by a quiet run first (``quiet_run``), as one cost for every kind of guest, and added to
+the prediction's cpu with the wake-up below; and on a
 2-core machine the load generator shares the cores with the server, and other processes
 may take a share too: ``sim.live.neighbours`` counts it during the run, and a run where
 they took a quarter of a core or more says so beside its numbers.
