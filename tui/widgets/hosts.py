@@ -85,12 +85,38 @@ def share_text(state: PartyState) -> str | None:
     return f"runs {share} {bar if share.denominator <= 8 else ''}".rstrip()
 
 
-def rooms_line(state: PartyState) -> Text:
+def rooms_line(state: PartyState, gloss: bool = True) -> Text:
+    """The rooms, the busy hosts and the kitchen on one line (``gloss``: with the
+    rooms' real name)."""
+    rooms, hosts = rooms_parts(state, gloss, lead="   ")
+    line = Text(no_wrap=True, overflow="ellipsis")
+    return line.append_text(rooms).append_text(hosts)
+
+
+def rooms_lines(state: PartyState, width: int, one: bool = False) -> list[Text]:
+    """``rooms_line`` in ``width``: whole on one line; else on two (a narrow pane, the
+    demo's beside its words, cut "busy hosts 3/4" to "busy hosts 3/…"); or, ``one``
+    line wanted (the cards fit only so), without the gloss and cut in the kitchen."""
+    line = rooms_line(state)
+    if line.cell_len <= width:
+        return [line]
+    if one:
+        return [rooms_line(state, gloss=False)]
+    rooms, hosts = rooms_parts(state)
+    for part in (rooms, hosts):
+        part.no_wrap, part.overflow = True, "ellipsis"
+    return [rooms, hosts]
+
+
+def rooms_parts(state: PartyState, gloss: bool = True, lead: str = "") -> tuple[Text, Text]:
+    """(the rooms (cores) and who shares them, the busy hosts and the kitchen); ``lead``
+    goes before the busy hosts, in their style (a snapshot draws one run of it)."""
     runnable = state.runnable()
     taken = min(runnable, state.cores)
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text()
     text.append("rooms ", style="bold")
-    text.append("(CPU cores) ", style="dim")
+    if gloss:
+        text.append("(CPU cores) ", style="dim")
     text.append("■" * taken, style="bold green")
     text.append("□" * (state.cores - taken), style="dim")
     text.append(f" {taken}/{state.cores} taken", style="")
@@ -98,10 +124,10 @@ def rooms_line(state: PartyState) -> Text:
         share = Fraction(state.cores, runnable)
         text.append(f" · {runnable} share them, time-sliced: each runs {share}",
                     style="bold red")
-    busy = state.busy_hosts()
-    text.append(f"   busy hosts {busy}/{max(state.hosts, 1)}", style="dim")
-    kitchen_line(text, state)
-    return text
+    hosts = Text()  # its own style is under all of it: the busy count alone is dim
+    hosts.append(f"{lead}busy hosts {state.busy_hosts()}/{max(state.hosts, 1)}", style="dim")
+    kitchen_line(hosts, state)
+    return text, hosts
 
 
 KITCHEN_GLYPHS = 8  # guests drawn at the kitchen before a count
@@ -154,14 +180,15 @@ class HostsView(Widget):
         if not s.started:
             return Text("the doors are not open yet", style="dim")
         cards = self._loop_cards(width) if s.is_loop else self._host_cards()
-        body_h = height - 1
         card_w = 44 if s.is_loop else (36 if s.structure.threaded else 28)
         cols = max(1, min(len(cards), width // card_w))
         card_h = max(len(lines) for _, lines, _ in cards) + 2
         rows = math.ceil(len(cards) / cols)
+        rooms = rooms_lines(s, width, one=rows * card_h == height - 1)
+        body_h = height - len(rooms)
         if rows * card_h <= body_h:
-            return Group(rooms_line(s), self._grid(cards, cols, card_h))
-        return Group(rooms_line(s), self._compact(cards, width, body_h))
+            return Group(*rooms, self._grid(cards, cols, card_h))
+        return Group(*rooms, self._compact(cards, width, body_h))
 
     def _grid(self, cards: list, cols: int, card_h: int) -> RenderableType:
         """The cards in ``cols`` columns; a lone card (one event loop) is its own panel.
