@@ -105,7 +105,7 @@ class CompareScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("space", "toggle_pause", "Pause/run"),
+        Binding("space", "toggle_pause", "Pause", tooltip="Pause or run both parties"),
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus,underscore", "slower", "Slower"),
         Binding("greater_than_sign", "skip", "+1s", show=False),
@@ -157,7 +157,7 @@ class CompareScreen(Screen):
             f"[b black on green] SIMULATED [/] [b]compare[/b]: the same guests (seed "
             f"{self.left.scenario.seed}), two servers   t={state.now:.3f}s  "
             f"{speed_label(SPEEDS[self.speed_index])}"
-            + ("  [b black on yellow] PAUSED [/]" if self.paused else ""))
+            + ("  [b black on yellow] PAUSED [/] [dim]space to run[/]" if self.paused else ""))
         self.query_one("#left", SideView).draw()
         self.query_one("#right", SideView).draw()
         now = time.monotonic()
