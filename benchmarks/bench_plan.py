@@ -22,12 +22,12 @@ live`` suggests. On a shared 2-core machine the load generator and everything el
 running compete with the server for the cores, which no prediction knows.
 
 Measured (2026-11-30, a quiet 2-core machine, ``--repeat 5``, defaults, the final
-code): calibrate said 0.84 ms; the plan chose ``gunicorn -w 1`` (p99 47.2 ±1.2 ms, 4
-simulations, 0.5 s); verify's quiet run read the server at 3.73-3.86 ms a request on a
-core and 0.63-0.73 ms waiting for one, against the profile's 2.93 (calibrate's in it),
-and a 0.55-0.85 ms wake-up; p50 predicted / measured 5.3/6.1, 5.3/6.3, 5.6/5.8, 5.2/5.8,
-5.1/6.0 (+4% to +18%: within 20% in 5 of 5, and in 15 of 15 in three more sets), p99 -9%
-to 0% (5 of 5), and the real p99 met 100 ms each time. Before the quiet run counted the
+code): calibrate said 0.69 ms; the plan chose ``gunicorn -w 1`` (p99 45.4 ±1.4 ms);
+verify's quiet run added 1.15-1.45 ms a request to every guest (the server's cpu and
+its ~0.7 ms wait for a core, beyond the profile's) and a 0.44-0.61 ms wake-up; p50
+predicted / measured 4.6/5.2, 4.3/4.9, 4.4/5.0, 4.6/5.1, 4.3/4.9 (+11% to +16%: within
+20% in 5 of 5, and in 20 of 20 in four more sets), p99 -9% to -3% (5 of 5), and the
+real p99 met 100 ms each time. Before the quiet run counted the
 wait for a core, p50 was within 20% in 2 of 5 (+5% to +32%); before the quiet run (the
 wake-up measured with http.client and added as a constant): +21%, +68%, +17%. On a
 shared machine the load of others is printed with each run (``the rest of the
