@@ -24,7 +24,7 @@ running compete with the server for the cores, which no prediction knows.
 Measured (2026-11-30, a quiet 2-core machine, ``--repeat 5``, defaults, the final
 code): calibrate said 0.69 ms; the plan chose ``gunicorn -w 1`` (p99 45.4 ±1.4 ms);
 verify's quiet run added 1.15-1.45 ms a request to every guest (the server's cpu and
-its ~0.7 ms wait for a core, beyond the profile's) and a 0.44-0.61 ms wake-up; p50
+its 0.57-0.65 ms wait for a core, beyond the profile's) and a 0.44-0.61 ms wake-up; p50
 predicted / measured 4.6/5.2, 4.3/4.9, 4.4/5.0, 4.6/5.1, 4.3/4.9 (+11% to +16%: within
 20% in 5 of 5, and in 20 of 20 in four more sets), p99 -9% to -3% (5 of 5), and the
 real p99 met 100 ms each time. Before the quiet run counted the
