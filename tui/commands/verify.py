@@ -32,8 +32,9 @@ same guests simulated on the matching model, mean of 4 seeds) beside the measure
 with the difference in percent.
 
 Before the run, a quiet one (the same mix at 20 guests/s for 6 s) measures what the
-profile cannot know: the server's own cpu a request (its processes' time, from /proc)
-and what waking a sleeping server costs on this machine; the prediction has both.
+profile cannot know: the server's own time a request on a core and waiting for one
+(its threads' counters in /proc), and what waking a sleeping server costs on this
+machine; the prediction has both.
 --no-quiet leaves them out (the profile's phases and --overhead only)."""
 EPILOG = """
 Examples:
