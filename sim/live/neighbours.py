@@ -97,11 +97,6 @@ def group_times(group: int) -> tuple[float, float]:
     return ran / 1e9, waited / 1e9
 
 
-def group_cpu_seconds(group: int) -> float:
-    """CPU seconds the threads of ``group``'s processes have run (``group_times``)."""
-    return group_times(group)[0]
-
-
 @dataclass(frozen=True)
 class Share:
     """Cores busy on average during the run: the neighbours', the hypervisor's, ours."""

@@ -51,7 +51,7 @@ def test_a_group_s_cpu_is_read_to_the_millisecond():
     schedstat: against what the spinner's own ``process_time`` saw, within 5 ms (its
     interpreter's exit path and the read, not ticks: /proc/PID/stat would be 10 ms a
     process each way)."""
-    from sim.live.neighbours import group_cpu_seconds
+    from sim.live.neighbours import group_times
 
     child = subprocess.Popen(
         [sys.executable, "-c", SPIN.replace("print(time.process_time())",
@@ -60,7 +60,7 @@ def test_a_group_s_cpu_is_read_to_the_millisecond():
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         seen = float(child.stdout.readline())  # spun, and now waits, alive
-        read = group_cpu_seconds(child.pid)
+        read, _ = group_times(child.pid)
     finally:
         child.stdin.close()
         child.wait(timeout=60)
