@@ -299,8 +299,8 @@ class DemoScreen(Screen):
         # with the rows, the header was now and then drawn before it grew (" result "
         # over rows of 25 cells, in one projector snapshot of ten).
         for i, header in enumerate(["result", *results]):
-            table.add_column(header, width=max(cell_len(str(row[i])) for row in
-                                               [[header] * len(rows[0]), *rows]))
+            table.add_column(header, width=max(cell_len(header),
+                                               *(cell_len(row[i]) for row in rows)))
         for row in rows:
             table.add_row(*row)
 
